@@ -1,0 +1,59 @@
+"""validate, resolve, schema: the offline commands."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+import yaml
+
+from provisioner import config
+from provisioner.config import resolve as resolver
+from provisioner.config import schema as merchant_schema
+from provisioner.errors import ConfigError, ProvisionerError
+
+
+@click.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check merchant files offline (default: merchants/*.yaml)."""
+    files = config.merchant_files(list(paths))
+    if not files:
+        raise ProvisionerError("no merchant files found (looked in merchants/)")
+    problems = [d for f in files for d in resolver.validate_file(f)]
+    if problems:
+        raise ConfigError(problems)
+    click.echo(f"{len(files)} merchant file(s) valid")
+
+
+@click.command()
+@click.argument("merchant")
+@click.option("--env", "environment", required=True, help="Environment name, or sandbox.")
+@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+def resolve(merchant: str, environment: str, fmt: str) -> None:
+    """Print the fully expanded desired state of MERCHANT in ENV."""
+    desired = resolver.resolve(resolver.load(config.merchant_path(merchant)), environment)
+    document = desired.document()
+    if fmt == "json":
+        click.echo(json.dumps(document, indent=2))
+    else:
+        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@click.command()
+@click.option("--check", is_flag=True, help="Exit 1 if schemas/ is not current, instead of writing it.")
+def schema(check: bool) -> None:
+    """Write (or check) schemas/merchant.schema.json."""
+    root = Path.cwd()
+    if check:
+        if not merchant_schema.is_current(root):
+            raise ProvisionerError(f"{merchant_schema.SCHEMA_PATH} is stale: run `provision schema`")
+        click.echo(f"{merchant_schema.SCHEMA_PATH} is current")
+        return
+    click.echo(f"wrote {merchant_schema.write(root)}")
+
+
+def register(group: click.Group) -> None:
+    for command in (validate, resolve, schema):
+        group.add_command(command)

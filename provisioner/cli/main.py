@@ -1,0 +1,43 @@
+"""`provision`: parse options, call one core function, map errors to exit codes (DESIGN §7)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from provisioner.cli import config_commands
+from provisioner.errors import ConfigError, ExitCode, ProvisionerError
+
+
+class Provision(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ConfigError as exc:
+            for diagnostic in exc.diagnostics:
+                click.echo(str(diagnostic), err=True)
+            click.echo(f"{len(exc.diagnostics)} problem(s) found", err=True)
+            ctx.exit(exc.exit_code)
+        except ProvisionerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("interrupted", err=True)
+            ctx.exit(130)
+
+
+@click.group(cls=Provision, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="provisioner")
+def cli() -> None:
+    """Centra configuration as code: validate, plan and apply merchant files."""
+
+
+config_commands.register(cli)
+
+
+def main() -> None:
+    cli(prog_name="provision")
+
+
+__all__ = ["ExitCode", "cli", "main"]

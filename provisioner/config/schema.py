@@ -1,0 +1,55 @@
+"""The JSON Schema for merchant files (editor completion and a coarse CI gate).
+
+Generated from the same pydantic models `provision validate` uses. Items may be partial in a
+merchant file (presets fill the rest), so `required` is kept only where a file must say it itself;
+completeness is checked by `provision validate` on the merged result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from provisioner.config.models import MerchantFile
+
+SCHEMA_PATH = Path("schemas") / "merchant.schema.json"
+_IDENTITY_FIELDS = {"name", "description", "object_type", "absent", "merchant"}
+
+
+def _relax(node: Any) -> Any:
+    """`oneOf` -> `anyOf`: a partial override item (no `type`) may fit several plugin kinds at once."""
+    if isinstance(node, dict):
+        return {("anyOf" if k == "oneOf" else k): _relax(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_relax(v) for v in node]
+    return node
+
+
+def merchant_schema() -> dict[str, Any]:
+    schema = MerchantFile.model_json_schema()
+    for definition in schema.get("$defs", {}).values():
+        required = [f for f in definition.get("required", []) if f in _IDENTITY_FIELDS]
+        if required:
+            definition["required"] = required
+        else:
+            definition.pop("required", None)
+    schema = _relax(schema)
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+            "$id": "https://provisioner.invalid/schemas/merchant.schema.json",
+            "title": "Centra provisioner merchant file", **schema}
+
+
+def render() -> str:
+    return json.dumps(merchant_schema(), indent=2, sort_keys=True) + "\n"
+
+
+def write(root: Path) -> Path:
+    path = root / SCHEMA_PATH
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(), encoding="utf-8")
+    return path
+
+
+def is_current(root: Path) -> bool:
+    path = root / SCHEMA_PATH
+    return path.is_file() and path.read_text(encoding="utf-8") == render()
