@@ -38,3 +38,29 @@ class PermissionCatalogue:
 def permissions() -> PermissionCatalogue:
     data = _load("permissions.yaml")
     return PermissionCatalogue(tuple(data["read"]), tuple(data["write"]), tuple(data["special"]))
+
+
+# AMS configuration `group` of an attribute type -> `AttributeType.objectType` in the Integration API.
+# [inferred] from the names; the reference notes ask to check it against a live instance.
+ATTRIBUTE_GROUP_OBJECT_TYPES = {
+    "product": "Product", "variation": "ProductVariant", "display": "Display", "order": "Order",
+    "customer": "Customer", "account": "Account", "sizechart": "SizeChart", "product_media": "ProductMedia",
+    "voucher": "Voucher",
+}
+
+
+@dataclass(frozen=True)
+class PluginKind:
+    """How a plugin of the merchant file appears as a `StorePlugin`: its method and type."""
+
+    method: str
+    type: str
+
+
+# [inferred] method names; the StorePluginType values are confirmed.
+PLUGIN_KINDS = {
+    "order_api": PluginKind("order-api", "API"),
+    "checkout_api": PluginKind("checkout-api", "API"),
+    "storefront_api": PluginKind("storefront-api", "API"),
+    "centra_webhook": PluginKind("centra-webhook", "WEBHOOKS"),
+}

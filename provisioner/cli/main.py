@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from provisioner.cli import config_commands
+from provisioner.cli import config_commands, sandbox_commands
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
 
 
@@ -34,6 +34,7 @@ def cli() -> None:
 
 
 config_commands.register(cli)
+sandbox_commands.register(cli)
 
 
 def main() -> None:

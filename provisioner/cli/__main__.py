@@ -1,0 +1,3 @@
+from provisioner.cli.main import main
+
+main()

@@ -1,0 +1,50 @@
+"""`provision sandbox ...`: the embedded Centra emulator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provisioner.sandbox import instance, ratelimit
+from provisioner.sandbox.server import make_server
+
+
+@click.group()
+def sandbox() -> None:
+    """The built-in Centra emulator behind every merchant's `sandbox` environment."""
+
+
+@sandbox.command()
+@click.argument("merchant")
+@click.option("--port", type=int, default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--db", type=click.Path(path_type=Path), help="Database file (default .provision/sandbox/MERCHANT.db).")
+@click.option("--verbose", is_flag=True, help="Log every request to stderr.")
+def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
+    """Serve MERCHANT's sandbox over HTTP on 127.0.0.1."""
+    box = instance.for_merchant(merchant, db)
+    token_file = box.write_token_file()
+    server = make_server(box.app, port, quiet=not verbose)
+    host, bound = server.server_address[:2]
+    click.echo(f"Centra sandbox for {merchant}: http://{host!s}:{bound}/graphql")
+    click.echo(f"admin token in {token_file} (curl -H \"Authorization: Bearer $(cat {token_file})\")")
+    click.echo("Ctrl-C to stop", err=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+
+
+@sandbox.command()
+@click.argument("merchant")
+@click.option("--db", type=click.Path(path_type=Path))
+@click.option("--products", type=click.IntRange(0, 1_000_000), help="Catalogue size (default 300).")
+@click.option("--rate-tier", type=click.Choice(sorted(ratelimit.TIERS)), help="Centra rate-limit tier.")
+def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str | None) -> None:
+    """Restore MERCHANT's sandbox to its fixture."""
+    box = instance.for_merchant(merchant, db, reset=True, products=products, rate_tier=rate_tier)
+    click.echo(f"sandbox {box.store.path} reset")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(sandbox)

@@ -1,0 +1,44 @@
+"""`provision sandbox serve`: the emulator as a real HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import sys
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlsplit
+
+from provisioner.sandbox.app import SandboxApp
+from provisioner.sandbox.wire import DropConnection, Request
+
+
+def make_server(app: SandboxApp, port: int = 0, *, quiet: bool = True) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body go out as two writes; don't wait for the ACK
+
+        def _serve(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("content-length") or 0)
+            request = Request(method=self.command, path=parts.path, query=dict(parse_qsl(parts.query)),
+                              headers={k.lower(): v for k, v in self.headers.items()},
+                              body=self.rfile.read(length) if length else b"")
+            try:
+                response = app.handle(request)
+            except DropConnection:
+                self.close_connection = True
+                return
+            self.send_response(response.status)
+            for name, value in response.headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", str(len(response.body)))
+            self.end_headers()
+            self.wfile.write(response.body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+        def log_message(self, format: str, *args: object) -> None:
+            if not quiet:
+                sys.stderr.write(f"{self.address_string()} {format % args}\n")
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    return server

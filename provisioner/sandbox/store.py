@@ -1,0 +1,117 @@
+"""SQLite storage of one merchant's sandbox store: one file, WAL, one transaction per request."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+SANDBOX_DIR = Path(".provision/sandbox")
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
+    status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS markets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, store_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS warehouses (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL,
+    country TEXT, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS products_updated ON products (status, updated_at);
+CREATE TABLE IF NOT EXISTS variants (id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL, name TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS variants_product ON variants (product_id);
+CREATE TABLE IF NOT EXISTS sizes (id INTEGER PRIMARY KEY, variant_id INTEGER NOT NULL, sku TEXT NOT NULL,
+    description TEXT);
+CREATE INDEX IF NOT EXISTS sizes_variant ON sizes (variant_id);
+CREATE TABLE IF NOT EXISTS displays (id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL, store_id INTEGER NOT NULL,
+    name TEXT NOT NULL, description TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS displays_product ON displays (product_id);
+CREATE TABLE IF NOT EXISTS attribute_types (name TEXT PRIMARY KEY, config TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tax_groups (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    default_in_stores TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tax_rules (id INTEGER PRIMARY KEY, group_id INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS plugins (id INTEGER PRIMARY KEY, store_id INTEGER NOT NULL, name TEXT NOT NULL,
+    method TEXT NOT NULL, type TEXT NOT NULL, uri TEXT NOT NULL, status TEXT NOT NULL, external_id TEXT,
+    settings TEXT NOT NULL, UNIQUE (store_id, name));
+CREATE TABLE IF NOT EXISTS tokens (id INTEGER PRIMARY KEY, value TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+    organization TEXT, integration TEXT, email TEXT, phone TEXT, permissions TEXT NOT NULL,
+    restrictions TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, revoked INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS event_listeners (integration TEXT NOT NULL, object_type TEXT NOT NULL,
+    change_types TEXT NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL,
+    PRIMARY KEY (integration, object_type));
+CREATE TABLE IF NOT EXISTS rate_quotas (type TEXT NOT NULL, interval TEXT NOT NULL, quota INTEGER NOT NULL,
+    PRIMARY KEY (type, interval));
+CREATE TABLE IF NOT EXISTS rate_usage (at REAL NOT NULL, type TEXT NOT NULL, amount INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS rate_usage_at ON rate_usage (at);
+CREATE TABLE IF NOT EXISTS faults (kind TEXT PRIMARY KEY, body TEXT NOT NULL);
+"""
+
+
+class Store:
+    """A sandbox database. Connections are per thread; `transaction()` serialises writers
+    (BEGIN IMMEDIATE), so concurrent clients never interleave half a request."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._local = threading.local()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._connection().executescript(_DDL)
+
+    def _connection(self) -> sqlite3.Connection:
+        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        db = self._connection()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
+
+
+def bump(db: sqlite3.Connection, counter: str, by: int = 1) -> int:
+    db.execute("INSERT INTO counters (name, value) VALUES (?, ?) "
+               "ON CONFLICT (name) DO UPDATE SET value = value + excluded.value", (counter, by))
+    return int(db.execute("SELECT value FROM counters WHERE name = ?", (counter,)).fetchone()[0])
+
+
+def counter(db: sqlite3.Connection, name: str) -> int:
+    row = db.execute("SELECT value FROM counters WHERE name = ?", (name,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def meta(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
+def set_meta(db: sqlite3.Connection, key: str, value: str) -> None:
+    db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def loads(text: str) -> Any:
+    return json.loads(text)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
