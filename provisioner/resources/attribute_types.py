@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from provisioner.centra import catalogue
+from provisioner.centra.capabilities import Capabilities
 from provisioner.config.models import AttributeType
+from provisioner.config.resolve import DesiredState
+from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+
+_GROUPS = {object_type: group for group, object_type in catalogue.ATTRIBUTE_GROUP_OBJECT_TYPES.items()}
 
 
 def ams_config(attribute_type: AttributeType) -> dict[str, Any]:
@@ -23,3 +30,53 @@ def ams_config(attribute_type: AttributeType) -> dict[str, Any]:
         elements[key] = rendered
     config["elements"] = elements
     return config
+
+
+def _normalise(attribute_type: AttributeType) -> Obj:
+    return {"description": attribute_type.description, "group": attribute_type.group,
+            "readonly": attribute_type.readonly, "multi": attribute_type.multi,
+            "elements": {key: {k: v for k, v in {"type": e.type, "description": e.description,
+                                                   "options": e.options, "size": e.size}.items() if v is not None}
+                         for key, e in attribute_type.elements.items()}}
+
+
+class AttributeTypes:
+    kind = "attribute_type"
+    section = "attribute_types"
+    variable = "attributeTypes"
+    root_field = "attributeTypes"
+    permission = "Attribute:read"
+    set_fields: frozenset[str] = frozenset()
+
+    def desired(self, state: DesiredState) -> DesiredSection | None:
+        section = section_of(state, self.section)
+        return None if section is None else split(section, "name", _normalise)
+
+    def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
+        result = {}
+        for item in data.get(self.root_field) or []:
+            elements = {}
+            for element in item["elements"]:
+                params = json.loads(element.get("paramsJSON") or "{}")
+                elements[element["key"]] = {"type": element["kind"].lower(), "description": element["description"],
+                                            **{k: params[k] for k in ("options", "size") if k in params}}
+            result[item["name"]] = {"description": item["description"],
+                                    "group": _GROUPS.get(item["objectType"], item["objectType"]),
+                                    "readonly": item["isMapped"], "multi": item["isMulti"], "elements": elements}
+        return result
+
+    def executor(self, action: str, capabilities: Capabilities) -> str:
+        return "manual"
+
+    def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
+        return {}
+
+    def config_of(self, state: DesiredState, name: str) -> dict[str, Any] | None:
+        section = section_of(state, self.section)
+        for item in section.items if section else ():
+            if isinstance(item, AttributeType) and item.name == name:
+                return ams_config(item)
+        return None
+
+
+KIND = AttributeTypes()

@@ -1,0 +1,60 @@
+"""Read the live store: every managed section of one merchant in one request (two when a section is
+denied: the second asks again without it). A denied section is unknown, never empty (DESIGN §8)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from provisioner.centra.client import CentraClient, CentraError, PermissionDenied, denial
+from provisioner.engine.ledger import canonical
+from provisioner.resources.base import Kind, Obj
+
+
+@dataclass(frozen=True)
+class Unknown:
+    permission: str
+    message: str
+
+
+@dataclass
+class LiveState:
+    stores: dict[int, str]
+    objects: dict[str, dict[str, Obj]] = field(default_factory=dict)  # kind -> name -> normalised object
+    unknown: dict[str, Unknown] = field(default_factory=dict)  # kind -> why
+    app_version: str | None = None
+
+    def store_ids(self) -> dict[str, int]:
+        return {name: store_id for store_id, name in self.stores.items()}
+
+
+def fingerprint(value: Any) -> str:
+    return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
+
+
+def read(client: CentraClient, kinds: list[Kind], managed: set[str]) -> LiveState:
+    variables = {kind.variable: kind.kind in managed for kind in kinds}
+    result = client.run("live_state", variables, allow_errors=True)
+    unknown: dict[str, Unknown] = {}
+    if result.errors:
+        by_root = {kind.root_field: kind for kind in kinds}
+        for error in result.errors:
+            path = error.get("path") or []
+            category = (error.get("extensions") or {}).get("category")
+            kind = by_root.get(str(path[0])) if path else None
+            if category != "authorization" or kind is None:
+                raise denial(error) if category == "authorization" else CentraError(
+                    f"reading the live store: {error.get('message')}")
+            denied = denial(error)
+            unknown[kind.kind] = Unknown(denied.permission, str(error.get("message")))
+        retry = {**variables, **{by_root[k.root_field].variable: False for k in kinds if k.kind in unknown}}
+        result = client.run("live_state", retry)
+    if "stores" not in result.data:
+        raise PermissionDenied("Store:read", "stores", "the token lacks Store:read, which every plan needs")
+    stores = {s["id"]: s["name"] for s in result.data["stores"]}
+    state = LiveState(stores, unknown=unknown, app_version=(result.extensions or {}).get("appVersion"))
+    for kind in kinds:
+        if kind.kind in managed and kind.kind not in unknown:
+            state.objects[kind.kind] = kind.live(result.data, stores)
+    return state

@@ -1,0 +1,44 @@
+"""`provision plan`: resolve, connect, discover, read, diff — one merchant in three requests at most."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from provisioner import config
+from provisioner.centra import capabilities as discovery
+from provisioner.centra.client import CentraClient
+from provisioner.config import resolve
+from provisioner.config.resolve import DesiredState
+from provisioner.engine import ledger as ledgers
+from provisioner.engine import live, target
+from provisioner.engine.plan import Plan, build
+from provisioner.resources import KINDS
+
+
+@dataclass
+class Planned:
+    state: DesiredState
+    plan: Plan
+    live: live.LiveState
+    requests: int
+
+
+def desired(merchant: str, environment: str) -> DesiredState:
+    return resolve.resolve(resolve.load(config.merchant_path(merchant)), environment)
+
+
+def plan_with(client: CentraClient, state: DesiredState) -> Planned:
+    before = client.requests
+    caps = discovery.discover(client)
+    managed = {kind.kind for kind in KINDS if kind.desired(state) is not None}
+    current = live.read(client, list(KINDS), managed)
+    ledger = ledgers.load(state.merchant, state.environment)
+    plan = build(state, current, caps, ledger, target.reveal(state))
+    return Planned(state, plan, current, client.requests - before)
+
+
+def plan(merchant: str, environment: str, *, on_wait: Callable[[float, str], None] | None = None) -> Planned:
+    state = desired(merchant, environment)
+    with target.connect(state, on_wait=on_wait) as client:
+        return plan_with(client, state)

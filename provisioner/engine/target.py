@@ -1,0 +1,36 @@
+"""Connect to the Centra of a resolved environment: the in-process sandbox, or a real store with
+the environment's token."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from provisioner.centra.client import CentraClient
+from provisioner.config import secrets
+from provisioner.config.resolve import DesiredState
+from provisioner.errors import AuthError
+
+
+def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None = None) -> CentraClient:
+    if state.is_sandbox:
+        from provisioner.sandbox.instance import fixture_for, open_sandbox
+
+        box = open_sandbox(fixture_for(state.spec))
+        return CentraClient(state.centra_url, box.admin_token, transport=box.transport(), on_wait=on_wait)
+    if state.token_ref is None:
+        raise AuthError(f"environment {state.environment} names no token")
+    try:
+        token = secrets.reveal(state.token_ref)
+    except secrets.SecretUnavailable as exc:
+        raise AuthError(str(exc)) from None
+    return CentraClient(state.centra_url, token, on_wait=on_wait)
+
+
+def reveal(state: DesiredState) -> Callable[[str], str | None]:
+    """Secret references -> values for hashing attested settings; None where a real one is unset."""
+    def value(ref: str) -> str | None:
+        try:
+            return secrets.reveal_for(state.merchant, ref, sandbox=state.is_sandbox)
+        except secrets.SecretUnavailable:
+            return None
+    return value

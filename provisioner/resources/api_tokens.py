@@ -1,0 +1,83 @@
+"""Integration API tokens: read with `admin`, created and updated through the API where the target
+exposes the mutations (found by introspection); revoked by hand in AMS."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from provisioner.centra.capabilities import Capabilities
+from provisioner.config.models import ApiToken
+from provisioner.config.resolve import DesiredState
+from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+
+
+def _normalise(token: ApiToken) -> Obj:
+    permissions = token.permissions
+    return {"organization": token.organization, "integration": token.integration, "email": token.email,
+            "phone": token.phone, "permissions": sorted(set(permissions.read) | set(permissions.write)),
+            "stores": sorted(token.stores) if token.stores is not None else None,
+            "store_types": token.store_types if token.store_types == "all" else sorted(token.store_types),
+            "valid": True}
+
+
+class ApiTokens:
+    kind = "api_token"
+    section = "api_tokens"
+    variable = "tokens"
+    root_field = "graphQLAccesses"
+    permission = "admin"
+    set_fields = frozenset({"permissions", "stores"})
+
+    def desired(self, state: DesiredState) -> DesiredSection | None:
+        section = section_of(state, self.section)
+        return None if section is None else split(section, "description", _normalise)
+
+    def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
+        result: dict[str, Obj] = {}
+        # Several tokens may share a description; the valid, newest one is the one the file describes.
+        for access in sorted(data.get(self.root_field) or [], key=lambda a: (a["isValid"], a["id"])):
+            user = access["user"]
+            restrictions = user["restrictions"] or {}
+            store_ids = restrictions.get("storeId")
+            store_types = restrictions.get("storeType")
+            result[user["name"]] = {
+                "organization": user["organizationName"], "integration": user["integrationName"],
+                "email": user["email"], "phone": user["phoneNumber"], "permissions": sorted(user["permissions"]),
+                "stores": sorted(stores.get(i, f"#{i}") for i in store_ids) if store_ids else None,
+                "store_types": sorted(store_types) if store_types else "all", "valid": access["isValid"],
+                "_id": access["id"]}
+        return result
+
+    def executor(self, action: str, capabilities: Capabilities) -> str:
+        if action == "create" and capabilities.create_token:
+            return "api"
+        if action == "update" and capabilities.update_token:
+            return "api"
+        return "manual"
+
+    def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
+        return {}
+
+    def token(self, state: DesiredState, description: str) -> ApiToken | None:
+        section = section_of(state, self.section)
+        for item in section.items if section else ():
+            if isinstance(item, ApiToken) and item.description == description:
+                return item
+        return None
+
+    def mutation_input(self, state: DesiredState, description: str, stores: dict[str, int]) -> dict[str, Any]:
+        token = self.token(state, description)
+        assert token is not None
+        normalised = _normalise(token)
+        restrictions: dict[str, Any] = {}
+        if token.stores is not None:
+            restrictions["storeId"] = [stores[name] for name in token.stores if name in stores]
+        if token.store_types != "all":
+            restrictions["storeType"] = list(token.store_types)
+        return {"name": token.description, "organizationName": token.organization,
+                "integrationName": token.integration, "email": token.email, "phoneNumber": token.phone,
+                "permissions": normalised["permissions"], "restrictions": restrictions or None,
+                "ttl": token.ttl_days * 86400}
+
+
+KIND = ApiTokens()
