@@ -107,7 +107,9 @@ class CentraClient:
             options["transport"] = transport
         self._transport = _StrictTransport(url=f"{self.url}/graphql",
                                            headers={"Authorization": f"Bearer {token}"}, **options)
-        self._checked = Client(transport=self._transport, schema=operations.schema())
+        # Operations are validated against schema.graphql when loaded (operations.load); a mutation the
+        # target names differently is sent under its discovered name, so gql does not re-validate.
+        self._checked = Client(transport=self._transport)
         self._session = self._checked.connect_sync()  # type: ignore[no-untyped-call]
 
     def close(self) -> None:

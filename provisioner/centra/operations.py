@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from graphql import DocumentNode, GraphQLSchema, build_schema, parse, validate
+from graphql import DocumentNode, FieldNode, GraphQLSchema, NameNode, OperationDefinitionNode, build_schema, parse, validate
 
 from provisioner.errors import ProvisionerError
 
@@ -30,3 +30,18 @@ def load(name: str) -> DocumentNode:
     if errors:
         raise ProvisionerError(f"operation {name}.graphql does not match schema.graphql: {errors[0].message}")
     return document
+
+
+def with_root_field(document: DocumentNode, name: str) -> DocumentNode:
+    """The operation with its root field renamed to what the target's introspection calls it."""
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    root = operation.selection_set.selections[0]
+    if not isinstance(root, FieldNode) or root.name.value == name:
+        return document
+    renamed = FieldNode(alias=root.alias or NameNode(value=root.name.value), name=NameNode(value=name),
+                        arguments=root.arguments, directives=root.directives, selection_set=root.selection_set)
+    new_operation = OperationDefinitionNode(
+        operation=operation.operation, name=operation.name, variable_definitions=operation.variable_definitions,
+        directives=operation.directives,
+        selection_set=type(operation.selection_set)(selections=(renamed, *operation.selection_set.selections[1:])))
+    return DocumentNode(definitions=tuple(new_operation if d is operation else d for d in document.definitions))

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from provisioner.cli import config_commands, plan_commands, sandbox_commands
+from provisioner.cli import apply_commands, config_commands, plan_commands, sandbox_commands
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
 
 
@@ -36,6 +36,7 @@ def cli() -> None:
 config_commands.register(cli)
 sandbox_commands.register(cli)
 plan_commands.register(cli)
+apply_commands.register(cli)
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from provisioner.config.resolve import DesiredState
 from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
 
 OPAQUE = ("include_tax_in_prices", "include_shipping_in_order_total")
-_APPLY = {"ship_to_country": "SHIP_TO_COUNTRY", "billing_country": "BILLING_COUNTRY"}
+APPLY_TAX_TYPES = {"ship_to_country": "SHIP_TO_COUNTRY", "billing_country": "BILLING_COUNTRY"}
 
 
 def countries_of(rule: TaxRule) -> list[str]:
@@ -43,7 +43,7 @@ class TaxGroups:
         return None if section is None else split(section, "name", _normalise)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
-        apply_per = {v: k for k, v in _APPLY.items()}
+        apply_per = {v: k for k, v in APPLY_TAX_TYPES.items()}
         return {group["name"]: {
             "status": group["status"].lower(),
             "default_in_stores": sorted(s["name"] for s in group["defaultInStores"]),

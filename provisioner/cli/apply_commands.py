@@ -1,0 +1,90 @@
+"""`provision apply` and `provision attest`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from provisioner.cli.plan_commands import waiting
+from provisioner.engine import apply as applying
+from provisioner.engine import attest as attesting
+from provisioner.render import text
+
+
+def _terminal_confirm() -> Callable[[str], bool] | None:
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    return lambda question: click.confirm(question, default=False)
+
+
+@click.command()
+@click.argument("target")
+@click.option("--env", "environment", help="Environment (not with a saved PLAN.json).")
+@click.option("--auto-approve", is_flag=True, help="Do not ask; for CI after a reviewed plan.")
+@click.option("--allow-deletes", is_flag=True, help="Allow the plan's deletes.")
+@click.option("--runbook-out", type=click.Path(path_type=Path), help="Default out/MERCHANT.ENV.runbook.md.")
+@click.option("--secret-sink", help="env:NAME to hand a created token to later CI steps (default: a 0600 file).")
+def apply(target: str, environment: str | None, auto_approve: bool, allow_deletes: bool, runbook_out: Path | None,
+          secret_sink: str | None) -> None:
+    """Reconcile MERCHANT in ENV, or apply exactly a saved PLAN.json."""
+    saved = Path(target) if target.endswith(".json") else None
+    if saved is None and not environment:
+        raise click.UsageError("--env is required with a merchant name")
+    if saved is not None and environment:
+        raise click.UsageError("a saved plan names its environment; drop --env")
+    options = applying.Options(auto_approve=auto_approve, allow_deletes=allow_deletes, runbook_out=runbook_out,
+                               secret_sink=secret_sink, confirm=_terminal_confirm())
+    report = applying.apply(None if saved else target, environment, options, saved=saved, on_wait=waiting)
+    click.echo(text.render(report.plan, colour=sys.stdout.isatty()), nl=False)
+    for line in report.resumed:
+        click.echo(f"continuing after an interrupted run: {line}")
+    for line in report.done:
+        click.echo(f"done: {line}")
+    for line in report.secrets:
+        click.echo(line)
+    if report.runbook is not None:
+        click.echo(f"runbook: {report.runbook_steps} step(s) by hand in {report.runbook}")
+    if report.final is not None and report.plan.pending:
+        left = len(report.final.pending)
+        click.echo("converged: no api change left" + (f"; {left} change(s) wait for the runbook or attestation"
+                                                      if left else "; the store matches the file"))
+
+
+@click.command()
+@click.argument("merchant")
+@click.argument("paths", nargs=-1)
+@click.option("--env", "environment", required=True)
+@click.option("--yes", is_flag=True, help="Confirm every item without asking (scripts).")
+def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -> None:
+    """Confirm settings the API cannot read; records their hashes in the ledger."""
+    confirm = _terminal_confirm()
+    if yes:
+        def confirm_all(_: str) -> bool:
+            return True
+        confirm = confirm_all
+    if confirm is None:
+        raise click.UsageError("attest asks per item on a terminal; pass --yes in scripts")
+    asking = confirm
+
+    def ask(description: str) -> bool:
+        if not yes:
+            click.echo(description)
+        return asking("Confirm that the store has these settings?") if not yes else True
+
+    result = attesting.attest(merchant, environment, list(paths), ask)
+    for address in result.recorded:
+        click.echo(f"attested: {address}")
+    for line in result.skipped:
+        click.echo(f"skipped: {line}")
+    if result.recorded:
+        click.echo(f"ledger: {result.ledger} (hashes only)")
+    elif not result.skipped:
+        click.echo("nothing to attest")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(apply)
+    group.add_command(attest)
