@@ -5,7 +5,16 @@ from __future__ import annotations
 from functools import cache
 from importlib import resources
 
-from graphql import DocumentNode, FieldNode, GraphQLSchema, NameNode, OperationDefinitionNode, build_schema, parse, validate
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLSchema,
+    NameNode,
+    OperationDefinitionNode,
+    build_schema,
+    parse,
+    validate,
+)
 
 from provisioner.errors import ProvisionerError
 

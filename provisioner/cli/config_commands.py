@@ -44,14 +44,16 @@ def resolve(merchant: str, environment: str, fmt: str) -> None:
 @click.command()
 @click.option("--check", is_flag=True, help="Exit 1 if schemas/ is not current, instead of writing it.")
 def schema(check: bool) -> None:
-    """Write (or check) schemas/merchant.schema.json."""
+    """Write (or check) schemas/: merchant files and JSON plans."""
     root = Path.cwd()
     if check:
-        if not merchant_schema.is_current(root):
-            raise ProvisionerError(f"{merchant_schema.SCHEMA_PATH} is stale: run `provision schema`")
-        click.echo(f"{merchant_schema.SCHEMA_PATH} is current")
+        stale = merchant_schema.stale(root)
+        if stale:
+            raise ProvisionerError(f"{', '.join(map(str, stale))} is stale: run `provision schema`")
+        click.echo("schemas/ is current")
         return
-    click.echo(f"wrote {merchant_schema.write(root)}")
+    for path in merchant_schema.write(root):
+        click.echo(f"wrote {path}")
 
 
 def register(group: click.Group) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from provisioner.config.models import MerchantFile
 
 SCHEMA_PATH = Path("schemas") / "merchant.schema.json"
+PLAN_SCHEMA_PATH = Path("schemas") / "plan.schema.json"
 _IDENTITY_FIELDS = {"name", "description", "object_type", "absent", "merchant"}
 
 
@@ -39,17 +40,35 @@ def merchant_schema() -> dict[str, Any]:
             "title": "Centra provisioner merchant file", **schema}
 
 
+def plan_schema() -> dict[str, Any]:
+    from provisioner.engine.plan import json_schema
+
+    return {"$id": "https://provisioner.invalid/schemas/plan.schema.json", **json_schema()}
+
+
+def documents() -> dict[Path, str]:
+    return {path: json.dumps(make(), indent=2, sort_keys=True) + "\n"
+            for path, make in ((SCHEMA_PATH, merchant_schema), (PLAN_SCHEMA_PATH, plan_schema))}
+
+
 def render() -> str:
-    return json.dumps(merchant_schema(), indent=2, sort_keys=True) + "\n"
+    return documents()[SCHEMA_PATH]
 
 
-def write(root: Path) -> Path:
-    path = root / SCHEMA_PATH
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(), encoding="utf-8")
-    return path
+def write(root: Path) -> list[Path]:
+    written = []
+    for relative, text in documents().items():
+        path = root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def stale(root: Path) -> list[Path]:
+    return [relative for relative, text in documents().items()
+            if not (root / relative).is_file() or (root / relative).read_text(encoding="utf-8") != text]
 
 
 def is_current(root: Path) -> bool:
-    path = root / SCHEMA_PATH
-    return path.is_file() and path.read_text(encoding="utf-8") == render()
+    return not stale(root)

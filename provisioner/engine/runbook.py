@@ -91,8 +91,8 @@ def _plugin_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
                 f"Stores management > Stores > {plugin.store} > Plugins > "
                 f"{'Add plugin method' if creating else name}", executor, addresses, fields,
                 verify="The next `provision plan` reads the plugin's presence, URI and status from `storePlugins`; "
-                       "its settings are invisible to the API, so confirm them with `provision attest` "
-                       f"{state.merchant} --env {state.environment}.",
+                       "its settings are invisible to the API, so confirm them with "
+                       f"`provision attest {state.merchant} --env {state.environment}`.",
                 payload={"op": "plugin", "store": plugin.store, "name": name, "type": plugin.type,
                          "uri": getattr(plugin, "uri", ""), "status": plugin.status, "settings": settings})
 

@@ -21,7 +21,7 @@ def render(plans: list[Plan]) -> str:
         out.append("")
         if deletes or critical:
             out.append("> [!CAUTION]")
-            for change in dict.fromkeys(deletes + critical):
+            for change in {c.address: c for c in deletes + critical}.values():
                 out.append(f"> **{change.action}** `{change.address}` ({change.executor}): "
                            f"{'; '.join(change.reasons)}")
             out.append("")

@@ -1,0 +1,137 @@
+"""The HTTP client at its boundary (respx): retries, Retry-After, typed errors, no blind create retries."""
+
+from __future__ import annotations
+
+import time
+from email.utils import formatdate
+
+import httpx
+import pytest
+import respx
+
+from provisioner.centra.client import CentraClient, CentraError, MutationRejected, PermissionDenied, RetryPolicy
+from provisioner.centra.client import retry_after_seconds as parse_retry_after
+from provisioner.errors import AuthError, ExitCode
+
+URL = "https://acme.centraqa.com"
+OK = {"data": {"stores": [{"id": 1, "name": "S", "type": "DIRECT_TO_CONSUMER"}]}, "extensions": {"complexity": 2}}
+TOKEN_INPUT = {"name": "n", "organizationName": "o", "integrationName": "i", "email": "e@x.example",
+               "permissions": ["Order:read"]}
+
+
+@pytest.fixture
+def slept() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def client(slept: list[float]) -> CentraClient:
+    return CentraClient(URL, "secret-token-value", sleep=slept.append, retry=RetryPolicy(attempts=4, base_delay=0.01))
+
+
+def _live_variables() -> dict[str, bool]:
+    return {"plugins": False, "attributeTypes": False, "taxGroups": False, "tokens": False, "eventListeners": False}
+
+
+@respx.mock
+def test_429_with_a_timestamp_retry_after_waits_until_then(client: CentraClient, slept: list[float]) -> None:
+    retry_at = formatdate(time.time() + 3, usegmt=True)
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[
+        httpx.Response(429, headers={"Retry-After": retry_at}, json={"errors": [{"message": "Too Many Requests"}]}),
+        httpx.Response(200, json=OK)])
+    result = client.run("live_state", _live_variables())
+    assert result.data["stores"][0]["name"] == "S"
+    assert route.call_count == 2 and client.requests == 2
+    assert len(slept) == 1 and 1.5 < slept[0] <= 3.2
+
+
+@respx.mock
+def test_429_with_delta_seconds_is_honoured_too(client: CentraClient, slept: list[float]) -> None:
+    respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "2"}),
+                                                   httpx.Response(200, json=OK)])
+    client.run("live_state", _live_variables())
+    assert 2 <= slept[0] <= 2.2
+
+
+@respx.mock
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_gateway_errors_are_retried_with_backoff(client: CentraClient, slept: list[float], status: int) -> None:
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(status), httpx.Response(status),
+                                                           httpx.Response(200, json=OK)])
+    client.run("live_state", _live_variables())
+    assert route.call_count == 3 and len(slept) == 2
+
+
+@respx.mock
+def test_a_dropped_connection_is_retried_for_reads(client: CentraClient) -> None:
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.RemoteProtocolError("dropped"),
+                                                           httpx.Response(200, json=OK)])
+    client.run("live_state", _live_variables())
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_retries_stop_at_the_cap(client: CentraClient) -> None:
+    route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(503))
+    with pytest.raises(CentraError, match="HTTP 503 after 4 attempts"):
+        client.run("live_state", _live_variables())
+    assert route.call_count == 4
+
+
+@respx.mock
+def test_a_create_mutation_is_never_retried(client: CentraClient) -> None:
+    route = respx.post(f"{URL}/graphql").mock(side_effect=httpx.RemoteProtocolError("dropped"))
+    with pytest.raises(CentraError, match="not retried"):
+        client.run("create_access_token", {"input": TOKEN_INPUT})
+    assert route.call_count == 1
+    respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(503))
+    with pytest.raises(CentraError):
+        client.run("create_access_token", {"input": TOKEN_INPUT})
+
+
+@respx.mock
+def test_an_idempotent_set_mutation_is_retried(client: CentraClient) -> None:
+    payload = {"data": {"setEventListeners": {"eventListeners": [], "userErrors": [], "userWarnings": []}}}
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(503), httpx.Response(200, json=payload)])
+    client.run("set_event_listeners", {"input": [{"objectType": "Order"}]})
+    assert route.call_count == 2
+
+
+@respx.mock
+def test_403_is_an_auth_error_with_exit_3_and_no_token_in_the_message(client: CentraClient) -> None:
+    respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(403, json={"errors": [{"message": "no"}]}))
+    with pytest.raises(AuthError) as caught:
+        client.run("live_state", _live_variables())
+    assert caught.value.exit_code == ExitCode.AUTH
+    assert "secret-token-value" not in str(caught.value)
+
+
+@respx.mock
+def test_authorization_error_names_the_permission(client: CentraClient) -> None:
+    respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(200, json={
+        "data": None, "errors": [{"message": "You need Store:read permission to access stores.",
+                                  "extensions": {"category": "authorization"}, "path": ["stores"]}]}))
+    with pytest.raises(PermissionDenied) as caught:
+        client.run("live_state", _live_variables())
+    assert caught.value.permission == "Store:read" and caught.value.exit_code == ExitCode.AUTH
+
+
+@respx.mock
+def test_bearer_auth_and_user_errors(client: CentraClient) -> None:
+    from provisioner.centra.client import user_errors
+    route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(200, json={"data": {"createAccessToken": {
+        "accessToken": None, "userErrors": [{"message": "bad email", "path": ["input", "email"]}],
+        "userWarnings": []}}}))
+    payload = client.run("create_access_token", {"input": TOKEN_INPUT}).data["createAccessToken"]
+    assert route.calls[0].request.headers["Authorization"] == "Bearer secret-token-value"
+    with pytest.raises(MutationRejected, match=r"input\.email: bad email"):
+        user_errors(payload, "createAccessToken")
+
+
+def test_retry_after_parsing() -> None:
+    now = 1_700_000_000.0
+    assert parse_retry_after("5", now) == 5
+    assert parse_retry_after(formatdate(now + 10, usegmt=True), now) == pytest.approx(10, abs=1)
+    assert parse_retry_after(str(int(now + 7)), now) == 7
+    assert parse_retry_after("garbage", now) is None
+    assert parse_retry_after(None, now) is None
