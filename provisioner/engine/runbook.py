@@ -20,7 +20,8 @@ STEP_MARK = "provision-step:"
 HEADER_MARK = "provision-runbook:"
 
 LABELS = {
-    "status": "Status", "uri": "URI", "secret": "Secret API key", "markets": "Markets", "debug_logging": "Debug logging",
+    "status": "Status", "uri": "URI", "secret": "Secret API key", "markets": "Markets",
+    "debug_logging": "Debug logging",
     "primary_warehouse": "Primary warehouse", "stock_updates": "Update stock updates",
     "limit_shipments_by_warehouse": "Limit shipments by warehouse", "order_statuses": "Get Orders with Status",
     "return_waiting_for_payment": 'Return "waiting for payment"', "return_on_hold": 'Return "on hold" orders',
@@ -29,7 +30,8 @@ LABELS = {
     "orders_return_other": "Get orders and shipments returns Other",
     "products_return_cost_price": "Get products returns cost price",
     "return_unconfirmed_allocations": "Return unconfirmed allocations",
-    "products_tax_for_country": "Get products returns tax for the country", "bundles_in_shipments": "Bundles in shipments",
+    "products_tax_for_country": "Get products returns tax for the country",
+    "bundles_in_shipments": "Bundles in shipments",
     "bundles_in_orders": "Bundles in orders", "shipment_missing_items": "Updating shipment with missing items",
     "endpoints": "Allow access to the following endpoints", "url": "Webhook URL", "version": "Webhook version",
     "triggers": "Event triggers", "endpoint_secret": "Endpoint secret", "validate_ssl": "Validate SSL certificate",
