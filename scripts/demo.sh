@@ -19,3 +19,34 @@ import json, sys
 doc = json.load(sys.stdin)
 print("   centra:   ", doc["environment"]["centra_url"], "(tier", doc["environment"]["tier"] + ")")
 print("   webhook:  ", doc["derived"]["webhook_url"])'
+
+step "4. A fresh sandbox: the built-in Centra emulator for $merchant"
+provision sandbox reset "$merchant"
+
+step "5. Plan against the sandbox: what the checklist needs, and who does each part"
+status=0; provision plan "$merchant" --env sandbox --detailed-exitcode --out "out/$merchant.sandbox.plan.json" \
+  > "out/$merchant.sandbox.plan.txt" || status=$?
+[ "$status" -eq 2 ] || { echo "expected exit 2 (changes present), got $status"; exit 1; }
+grep -E '^  [+~-] |^Plan:' "out/$merchant.sandbox.plan.txt"
+echo "   (full plan: out/$merchant.sandbox.plan.txt; JSON: out/$merchant.sandbox.plan.json)"
+
+step "6. Apply: api changes through the Integration API, the rest into a runbook"
+provision apply "out/$merchant.sandbox.plan.json" --auto-approve | grep -vE '^      '
+
+step "7. The runbook a person would follow in AMS (abridged)"
+sed -n '1,30p' "out/$merchant.sandbox.runbook.md"
+echo "   ... (whole runbook: out/$merchant.sandbox.runbook.md)"
+
+step "8. The simulated operator performs the runbook in the sandbox's AMS"
+provision sandbox operator "out/$merchant.sandbox.runbook.md"
+
+step "9. Attest the settings the API cannot read (hashes go to the ledger, never values)"
+provision attest "$merchant" --env sandbox --yes
+
+step "10. Plan again: the store has converged"
+provision plan "$merchant" --env sandbox --detailed-exitcode
+
+step "Summary"
+echo "   validated the merchant files; resolved QA and PROD; planned $merchant against a fresh sandbox;"
+echo "   applied the api changes (token value in .provision/secrets/, mode 0600); an operator did the runbook;"
+echo "   attested the opaque settings; the final plan shows no changes."

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from provisioner.engine import sandbox_reset
 from provisioner.sandbox import instance, ratelimit
 from provisioner.sandbox.server import make_server
 
@@ -42,8 +43,8 @@ def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
 @click.option("--rate-tier", type=click.Choice(sorted(ratelimit.TIERS)), help="Centra rate-limit tier.")
 def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str | None) -> None:
     """Restore MERCHANT's sandbox to its fixture."""
-    box = instance.for_merchant(merchant, db, reset=True, products=products, rate_tier=rate_tier)
-    click.echo(f"sandbox {box.store.path} reset")
+    path = sandbox_reset.reset(merchant, db, products=products, rate_tier=rate_tier)
+    click.echo(f"sandbox {path} reset (with its ledger and journal)")
 
 
 @sandbox.command()
