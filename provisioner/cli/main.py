@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from provisioner.cli import apply_commands, config_commands, plan_commands, sandbox_commands
+from provisioner.cli import apply_commands, catalog_commands, config_commands, plan_commands, sandbox_commands
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
 
 
@@ -37,6 +37,7 @@ config_commands.register(cli)
 sandbox_commands.register(cli)
 plan_commands.register(cli)
 apply_commands.register(cli)
+catalog_commands.register(cli)
 
 
 def main() -> None:
