@@ -20,7 +20,8 @@ def catalog() -> None:
 @click.argument("merchant")
 @click.option("--env", "environment", required=True)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The CSV to write.")
-@click.option("--page-size", type=click.IntRange(1, catalogue.MAX_PAGE_SIZE), default=catalogue.PAGE_SIZE, show_default=True)
+@click.option("--page-size", type=click.IntRange(1, catalogue.MAX_PAGE_SIZE), default=catalogue.PAGE_SIZE,
+              show_default=True)
 def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
     """Write one CSV row per product size of MERCHANT's store."""
     terminal = sys.stderr.isatty()
