@@ -23,20 +23,7 @@ from provisioner.engine import catalog
 from provisioner.sandbox.fixture import FixtureSpec
 from provisioner.sandbox.instance import open_sandbox
 from provisioner.sandbox.server import make_server
-
-SEED_QUERY = """
-query productList($status: [ProductStatus!]!, $page: Int!) {
-  products(where: { status: $status }, sort: [updatedAt_DESC], limit: 30, page: $page) {
-    id
-    countryOfOrigin { code }
-    displays(where: { storeId: 1 }) {
-      name
-      description
-      displayItems { id productVariant { productSizes { id SKU } } }
-    }
-  }
-}
-"""
+from tests.sandbox.conftest import CATALOG_QUERY as SEED_QUERY  # the seed's query, unchanged
 
 
 def serve(path: Path, port: multiprocessing.Queue) -> None:  # type: ignore[type-arg]

@@ -8,7 +8,7 @@ from typing import Any
 from provisioner.centra.capabilities import Capabilities
 from provisioner.config.models import ApiToken
 from provisioner.config.resolve import DesiredState
-from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+from provisioner.resources.base import KindBase, Obj, section_of
 
 
 def _normalise(token: ApiToken) -> Obj:
@@ -20,17 +20,17 @@ def _normalise(token: ApiToken) -> Obj:
             "valid": True}
 
 
-class ApiTokens:
+class ApiTokens(KindBase):
     kind = "api_token"
     section = "api_tokens"
+    identity = "description"
     variable = "tokens"
     root_field = "graphQLAccesses"
     permission = "admin"
     set_fields = frozenset({"permissions", "stores"})
 
-    def desired(self, state: DesiredState) -> DesiredSection | None:
-        section = section_of(state, self.section)
-        return None if section is None else split(section, "description", _normalise)
+    def normalise(self, item: Any) -> Obj:
+        return _normalise(item)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
         result: dict[str, Obj] = {}
@@ -54,9 +54,6 @@ class ApiTokens:
         if action == "update" and capabilities.update_token:
             return "api"
         return "manual"
-
-    def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
-        return {}
 
     def token(self, state: DesiredState, description: str) -> ApiToken | None:
         section = section_of(state, self.section)

@@ -6,10 +6,9 @@ import json
 from typing import Any
 
 from provisioner.centra import catalogue
-from provisioner.centra.capabilities import Capabilities
 from provisioner.config.models import AttributeType
 from provisioner.config.resolve import DesiredState
-from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+from provisioner.resources.base import KindBase, Obj, section_of
 
 _GROUPS = {object_type: group for group, object_type in catalogue.ATTRIBUTE_GROUP_OBJECT_TYPES.items()}
 
@@ -40,7 +39,7 @@ def _normalise(attribute_type: AttributeType) -> Obj:
                          for key, e in attribute_type.elements.items()}}
 
 
-class AttributeTypes:
+class AttributeTypes(KindBase):
     kind = "attribute_type"
     section = "attribute_types"
     variable = "attributeTypes"
@@ -48,9 +47,8 @@ class AttributeTypes:
     permission = "Attribute:read"
     set_fields: frozenset[str] = frozenset()
 
-    def desired(self, state: DesiredState) -> DesiredSection | None:
-        section = section_of(state, self.section)
-        return None if section is None else split(section, "name", _normalise)
+    def normalise(self, item: Any) -> Obj:
+        return _normalise(item)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
         result = {}
@@ -64,12 +62,6 @@ class AttributeTypes:
                                     "group": _GROUPS.get(item["objectType"], item["objectType"]),
                                     "readonly": item["isMapped"], "multi": item["isMulti"], "elements": elements}
         return result
-
-    def executor(self, action: str, capabilities: Capabilities) -> str:
-        return "manual"
-
-    def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
-        return {}
 
     def config_of(self, state: DesiredState, name: str) -> dict[str, Any] | None:
         section = section_of(state, self.section)

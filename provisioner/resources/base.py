@@ -60,3 +60,24 @@ def split(section: Any, identity: str, normalise: Callable[[Any], Obj]) -> Desir
         else:
             desired.objects[key] = normalise(item)
     return desired
+
+
+class KindBase:
+    """The common part of a kind: a merchant-file section of items keyed by `identity`, changed by
+    hand unless a kind says otherwise, with no attested settings unless it has some."""
+
+    section: str
+    identity: str = "name"
+
+    def normalise(self, item: Any) -> Obj:
+        raise NotImplementedError
+
+    def desired(self, state: DesiredState) -> DesiredSection | None:
+        section = section_of(state, self.section)
+        return None if section is None else split(section, self.identity, self.normalise)
+
+    def executor(self, action: str, capabilities: Capabilities) -> str:
+        return "manual"
+
+    def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
+        return {}

@@ -3,10 +3,11 @@ written with `setEventListeners` (additive) and `unsetEventListeners`."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from provisioner.centra.capabilities import Capabilities
 from provisioner.config.models import EventListener
-from provisioner.config.resolve import DesiredState
-from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+from provisioner.resources.base import KindBase, Obj
 
 ALL_CHANGE_TYPES = ["CREATED", "UPDATED", "DELETED", "COMPLETED", "DEPENDENT_DATA_CHANGED"]
 
@@ -15,17 +16,17 @@ def _normalise(listener: EventListener) -> Obj:
     return {"change_types": sorted(listener.change_types or ALL_CHANGE_TYPES)}
 
 
-class EventListeners:
+class EventListeners(KindBase):
     kind = "event_listener"
     section = "event_listeners"
+    identity = "object_type"
     variable = "eventListeners"
     root_field = "eventListeners"
     permission = "Event:read"
     set_fields = frozenset({"change_types"})
 
-    def desired(self, state: DesiredState) -> DesiredSection | None:
-        section = section_of(state, self.section)
-        return None if section is None else split(section, "object_type", _normalise)
+    def normalise(self, item: Any) -> Obj:
+        return _normalise(item)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
         return {item["objectType"]: {"change_types": sorted(item["changeTypes"])}
@@ -36,9 +37,6 @@ class EventListeners:
         if action == "update":
             needed = capabilities.set_event_listeners and capabilities.unset_event_listeners
         return "api" if needed else "manual"
-
-    def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
-        return {}
 
 
 KIND = EventListeners()

@@ -6,10 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from provisioner.centra import catalogue
-from provisioner.centra.capabilities import Capabilities
 from provisioner.config.models import CentraWebhookPlugin, CheckoutApiPlugin, OrderApiPlugin, StorefrontApiPlugin
 from provisioner.config.resolve import DesiredState
-from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+from provisioner.resources.base import KindBase, Obj, Reveal, Setting, section_of
 
 AnyPlugin = OrderApiPlugin | CentraWebhookPlugin | CheckoutApiPlugin | StorefrontApiPlugin
 READABLE = ("name", "type", "store", "status", "uri", "absent")
@@ -21,7 +20,7 @@ def _normalise(plugin: AnyPlugin) -> Obj:
     return {"type": plugin.type, "store": plugin.store, "status": plugin.status, "uri": getattr(plugin, "uri", "")}
 
 
-class Plugins:
+class Plugins(KindBase):
     kind = "plugin"
     section = "plugins"
     variable = "plugins"
@@ -29,18 +28,14 @@ class Plugins:
     permission = "StorePlugin:read"
     set_fields: frozenset[str] = frozenset()
 
-    def desired(self, state: DesiredState) -> DesiredSection | None:
-        section = section_of(state, self.section)
-        return None if section is None else split(section, "name", _normalise)
+    def normalise(self, item: Any) -> Obj:
+        return _normalise(item)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
         # Only plugin methods this tool manages: a payment or feed plugin is never ours to delete.
         return {item["name"]: {"type": _METHODS[item["method"]], "store": item["store"]["name"],
                                "status": item["status"].lower(), "uri": item["uri"]}
                 for item in data.get(self.root_field) or [] if item.get("method") in _METHODS}
-
-    def executor(self, action: str, capabilities: Capabilities) -> str:
-        return "manual"
 
     def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
         section = section_of(state, self.section)

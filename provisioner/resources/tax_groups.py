@@ -4,12 +4,13 @@ API: attested."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from provisioner.centra import catalogue
-from provisioner.centra.capabilities import Capabilities
 from provisioner.config.fields import AllCountriesExcept
 from provisioner.config.models import TaxGroup, TaxRule
 from provisioner.config.resolve import DesiredState
-from provisioner.resources.base import DesiredSection, Obj, Reveal, Setting, section_of, split
+from provisioner.resources.base import KindBase, Obj, Reveal, Setting, section_of
 
 OPAQUE = ("include_tax_in_prices", "include_shipping_in_order_total")
 APPLY_TAX_TYPES = {"ship_to_country": "SHIP_TO_COUNTRY", "billing_country": "BILLING_COUNTRY"}
@@ -30,7 +31,7 @@ def _normalise(group: TaxGroup) -> Obj:
                       for rule in group.rules}}
 
 
-class TaxGroups:
+class TaxGroups(KindBase):
     kind = "tax_group"
     section = "tax_groups"
     variable = "taxGroups"
@@ -38,9 +39,8 @@ class TaxGroups:
     permission = "TaxRule:read"
     set_fields = frozenset({"default_in_stores", "rules.*.countries"})
 
-    def desired(self, state: DesiredState) -> DesiredSection | None:
-        section = section_of(state, self.section)
-        return None if section is None else split(section, "name", _normalise)
+    def normalise(self, item: Any) -> Obj:
+        return _normalise(item)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
         apply_per = {v: k for k, v in APPLY_TAX_TYPES.items()}
@@ -54,9 +54,6 @@ class TaxGroups:
                                      "apply_to_handling": rule["applyTaxToHandling"]}
                       for rule in group["rules"]}}
             for group in data.get(self.root_field) or []}
-
-    def executor(self, action: str, capabilities: Capabilities) -> str:
-        return "manual"
 
     def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
         section = section_of(state, self.section)
