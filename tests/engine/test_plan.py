@@ -98,3 +98,19 @@ def test_markdown_comment_calls_out_deletes(project: Path, outputs: Outputs) -> 
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
     assert "> [!CAUTION]" in markdown and "**delete** `acme/sandbox/attribute_type/sh_swatch`" in markdown
     assert "<details>" in markdown
+
+
+def test_a_revoked_token_is_exit_3_with_a_clear_message(project: Path, outputs: Outputs) -> None:
+    admin = sandbox_call("acme", "GET", "/_sandbox/state")["tokens"][0]
+    sandbox_call("acme", "PATCH", f"/_sandbox/tokens/{admin['id']}", {"revoked": True})
+    result = outputs.run("plan", "acme", "--env", "sandbox")
+    assert result.exit_code == 3
+    assert "refused the token (HTTP 403)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_token_without_store_read_is_exit_3_naming_the_permission(project: Path, outputs: Outputs) -> None:
+    admin = sandbox_call("acme", "GET", "/_sandbox/state")["tokens"][0]
+    sandbox_call("acme", "PATCH", f"/_sandbox/tokens/{admin['id']}",
+                 {"permissions": [p for p in admin["permissions"] if p != "Store:read"]})
+    result = outputs.run("plan", "acme", "--env", "sandbox")
+    assert result.exit_code == 3 and "Store:read" in result.stderr
