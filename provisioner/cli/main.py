@@ -6,7 +6,14 @@ from typing import Any
 
 import click
 
-from provisioner.cli import apply_commands, catalog_commands, config_commands, plan_commands, sandbox_commands
+from provisioner.cli import (
+    apply_commands,
+    catalog_commands,
+    check_commands,
+    config_commands,
+    plan_commands,
+    sandbox_commands,
+)
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
 
 
@@ -38,6 +45,7 @@ sandbox_commands.register(cli)
 plan_commands.register(cli)
 apply_commands.register(cli)
 catalog_commands.register(cli)
+check_commands.register(cli)
 
 
 def main() -> None:

@@ -35,21 +35,23 @@ def fingerprint(value: Any) -> str:
 
 def read(client: CentraClient, kinds: list[Kind], managed: set[str]) -> LiveState:
     variables = {kind.variable: kind.kind in managed for kind in kinds}
-    result = client.run("live_state", variables, allow_errors=True)
+    by_root = {kind.root_field: kind for kind in kinds}
     unknown: dict[str, Unknown] = {}
-    if result.errors:
-        by_root = {kind.root_field: kind for kind in kinds}
+    # A denied non-null root field nulls the whole answer, and execution stops at the first one, so
+    # each denied section costs one more request: two in all when every section is readable.
+    while True:
+        result = client.run("live_state", variables, allow_errors=True)
+        if not result.errors:
+            break
         for error in result.errors:
             path = error.get("path") or []
             category = (error.get("extensions") or {}).get("category")
             kind = by_root.get(str(path[0])) if path else None
-            if category != "authorization" or kind is None:
+            if category != "authorization" or kind is None or not variables.get(kind.variable):
                 raise denial(error) if category == "authorization" else CentraError(
                     f"reading the live store: {error.get('message')}")
-            denied = denial(error)
-            unknown[kind.kind] = Unknown(denied.permission, str(error.get("message")))
-        retry = {**variables, **{by_root[k.root_field].variable: False for k in kinds if k.kind in unknown}}
-        result = client.run("live_state", retry)
+            unknown[kind.kind] = Unknown(denial(error).permission, str(error.get("message")))
+            variables[kind.variable] = False
     if "stores" not in result.data:
         raise PermissionDenied("Store:read", "stores", "the token lacks Store:read, which every plan needs")
     stores = {s["id"]: s["name"] for s in result.data["stores"]}

@@ -5,18 +5,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import httpx
+
 from provisioner.centra.client import CentraClient
 from provisioner.config import secrets
 from provisioner.config.resolve import DesiredState
 from provisioner.errors import AuthError
 
 
+def _sandbox_transport(state: DesiredState) -> tuple[httpx.BaseTransport, str]:
+    from provisioner.sandbox.instance import fixture_for, open_sandbox
+
+    box = open_sandbox(fixture_for(state.spec))
+    return box.transport(), box.admin_token
+
+
 def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None = None) -> CentraClient:
     if state.is_sandbox:
-        from provisioner.sandbox.instance import fixture_for, open_sandbox
-
-        box = open_sandbox(fixture_for(state.spec))
-        return CentraClient(state.centra_url, box.admin_token, transport=box.transport(), on_wait=on_wait)
+        transport, token = _sandbox_transport(state)
+        return CentraClient(state.centra_url, token, transport=transport, on_wait=on_wait)
     if state.token_ref is None:
         raise AuthError(f"environment {state.environment} names no token")
     try:
@@ -24,6 +31,12 @@ def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None
     except secrets.SecretUnavailable as exc:
         raise AuthError(str(exc)) from None
     return CentraClient(state.centra_url, token, on_wait=on_wait)
+
+
+def rest_client(state: DesiredState) -> httpx.Client:
+    """Plain HTTP to the store, for the REST probes (Order API); the sandbox routes it in-process."""
+    transport = _sandbox_transport(state)[0] if state.is_sandbox else None
+    return httpx.Client(base_url=state.centra_url, transport=transport, timeout=15)
 
 
 def reveal(state: DesiredState) -> Callable[[str], str | None]:
