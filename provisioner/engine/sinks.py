@@ -38,6 +38,7 @@ def store(value: str, *, merchant: str, environment: str, description: str, sink
     SECRETS_DIR.mkdir(parents=True, exist_ok=True)
     path = SECRETS_DIR / f"{merchant}.{environment}.{_slug(description)}.token"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value + "\n")
     return f"{path} (mode 0600)"

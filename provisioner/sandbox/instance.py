@@ -47,6 +47,7 @@ class Sandbox:
         """The admin token for curl and other clients: a file only the user can read, never printed."""
         path = self.token_file
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(self.admin_token + "\n")
         return path
