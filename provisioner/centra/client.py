@@ -30,9 +30,8 @@ class CentraError(ProvisionerError):
 
 
 class PermissionDenied(AuthError):
-    def __init__(self, permission: str, field: str | None, message: str) -> None:
+    def __init__(self, permission: str, message: str) -> None:
         self.permission = permission
-        self.field = field
         super().__init__(message)
 
 
@@ -187,9 +186,7 @@ class CentraClient:
 def denial(error: dict[str, Any]) -> PermissionDenied:
     message = str(error.get("message", ""))
     match = _NEEDS.search(message)
-    path = error.get("path") or []
-    return PermissionDenied(match.group(1) if match else "unknown", str(path[0]) if path else None,
-                            f"the token lacks a permission: {message}")
+    return PermissionDenied(match.group(1) if match else "unknown", f"the token lacks a permission: {message}")
 
 
 def _message(text: str) -> str:

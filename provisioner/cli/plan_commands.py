@@ -35,7 +35,13 @@ def plan(merchants: tuple[str, ...], every: bool, environment: str, out: Path | 
         raise click.UsageError("name a merchant or use --all")
     if out and len(names) > 1:
         raise click.UsageError("--out takes one merchant")
-    plans = [planning.plan(name, environment, on_wait=waiting).plan for name in names]
+    plans = []
+    for number, name in enumerate(names, start=1):
+        if len(names) > 1 and sys.stderr.isatty():
+            click.echo(f"\r  planning {name} ({number}/{len(names)})…", err=True, nl=False)
+        plans.append(planning.plan(name, environment, on_wait=waiting).plan)
+    if len(names) > 1 and sys.stderr.isatty():
+        click.echo("", err=True)
     if out:
         plans[0].write(out)
     if fmt == "json":

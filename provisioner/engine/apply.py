@@ -7,7 +7,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from provisioner.centra import capabilities as discovery
 from provisioner.centra.client import CentraClient
 from provisioner.engine import executors, journal, planning, runbook, sinks, target
 from provisioner.engine.plan import Change, Plan, read_plan
@@ -75,13 +74,12 @@ def _run_api(client: CentraClient, planned: planning.Planned, options: Options, 
     state = planned.state
     record = journal.open_journal(state.merchant, state.environment)
     report.resumed = [f"{e['address']} ({e['status']})" for e in record.previous_run()]
-    caps = discovery.Capabilities(**{k: v for k, v in planned.plan.capabilities.items() if k != "unused_writes"})
     api: list[Change] = sorted((c for c in planned.plan.pending if c.executor == "api"),
                                key=lambda c: (ORDER[c.kind], c.address))
     for index, change in enumerate(api):
         record.record(change.address, change.action, "started")
         try:
-            outcome = executors.execute(client, caps, state, planned.live, change)
+            outcome = executors.execute(client, planned.capabilities, state, planned.live, change)
         except ProvisionerError as exc:
             record.record(change.address, change.action, "failed", str(exc))
             not_done = [c.address for c in api[index:]]

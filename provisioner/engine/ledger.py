@@ -55,9 +55,6 @@ class Ledger:
             self.key = secrets.token_hex(16)
         self.items.setdefault(address, {})[setting] = {"hash": self.digest(value), "at": int(time.time()), "by": by}
 
-    def forget(self, address: str) -> None:
-        self.items.pop(address, None)
-
     def save(self) -> Path:
         document = {"format_version": FORMAT_VERSION, "merchant": self.merchant, "environment": self.environment,
                     "key": self.key, "items": {a: dict(sorted(s.items())) for a, s in sorted(self.items.items())}}

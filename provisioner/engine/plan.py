@@ -4,7 +4,6 @@ object read, and the state of each section (DESIGN §3, §7). Serialised as vers
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 from typing import Any, Literal
 
@@ -199,6 +198,3 @@ def _attested_changes(state: DesiredState, kind: Kind, settings: dict[str, dict[
                                after))
     return changes
 
-
-def dumps(plan: Plan) -> str:
-    return json.dumps(plan.model_dump(mode="json"), indent=2)

@@ -21,6 +21,7 @@ class Planned:
     state: DesiredState
     plan: Plan
     live: live.LiveState
+    capabilities: discovery.Capabilities
     requests: int
 
 
@@ -35,7 +36,7 @@ def plan_with(client: CentraClient, state: DesiredState) -> Planned:
     current = live.read(client, list(KINDS), managed)
     ledger = ledgers.load(state.merchant, state.environment)
     plan = build(state, current, caps, ledger, target.reveal(state))
-    return Planned(state, plan, current, client.requests - before)
+    return Planned(state, plan, current, caps, client.requests - before)
 
 
 def plan(merchant: str, environment: str, *, on_wait: Callable[[float, str], None] | None = None) -> Planned:

@@ -15,8 +15,9 @@ from provisioner.sandbox.instance import Sandbox, for_merchant
 from provisioner.sandbox.wire import Request
 
 
-def _call(box: Sandbox, method: str, path: str, body: Any = None) -> Any:
-    response = box.app.handle(Request(method, path, body=json.dumps(body).encode() if body is not None else b""))
+def _call(box: Sandbox, method: str, path: str, body: Any = None, **query: str) -> Any:
+    response = box.app.handle(Request(method, path, query=query,
+                                      body=json.dumps(body).encode() if body is not None else b""))
     if response.status != 200:
         raise ProvisionerError(f"sandbox operator: {method} {path} failed: {response.payload().get('error')}")
     return response.payload()
@@ -43,7 +44,7 @@ def perform(box: Sandbox, merchant: str, step: dict[str, Any]) -> str:
                                                "settings": settings})
         return f"saved plugin {step['name']} with {len(settings)} setting(s)"
     if op == "plugin_delete":
-        box.app.handle(Request("DELETE", "/_sandbox/plugins", query={"store": step["store"], "name": step["name"]}))
+        _call(box, "DELETE", "/_sandbox/plugins", store=step["store"], name=step["name"])
         return f"removed plugin {step['name']}"
     if op == "token_revoke":
         state = _call(box, "GET", "/_sandbox/state")

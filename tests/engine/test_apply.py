@@ -137,3 +137,13 @@ def test_operator_refuses_a_runbook_of_a_real_environment(project: Path, outputs
     Path("real.md").write_text('<!-- provision-runbook: {"merchant": "acme", "environment": "prod"} -->\n')
     result = outputs.run("sandbox", "operator", "real.md")
     assert result.exit_code == 1 and "only works in the sandbox" in result.stderr
+
+
+def test_an_api_change_that_does_not_stick_is_exit_8(project: Path, outputs: Outputs,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.engine import executors
+
+    monkeypatch.setattr(executors, "execute", lambda *_: executors.Outcome("claimed, but nothing changed"))
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == ExitCode.NOT_CONVERGED
+    assert "did not converge" in result.stderr and "acme/sandbox/api_token/Global-e integration" in result.stderr

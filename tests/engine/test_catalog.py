@@ -13,7 +13,7 @@ from provisioner.engine import catalog
 from provisioner.engine.pacing import Pacer
 from provisioner.sandbox.fixture import FixtureSpec
 from provisioner.sandbox.instance import Sandbox, open_sandbox
-from tests.engine.conftest import Outputs, sandbox_call
+from tests.engine.conftest import Outputs
 
 
 def _expected(db_path: Path) -> list[list[str]]:
@@ -121,6 +121,5 @@ def test_pacer_keeps_requests_under_the_window() -> None:
 
 
 def test_the_cli_reports_its_figures(project: Path, outputs: Outputs) -> None:
-    sandbox_call("acme", "PUT", "/_sandbox/rate-limits", {"quotas": {"REQUEST_COUNT": [60, 5000]}})
     result = outputs.run("catalog", "export", "acme", "--env", "sandbox", "--out", "c.csv", "--page-size", "50")
     assert result.exit_code == 0 and "requests" in result.output
