@@ -19,6 +19,7 @@ class Capabilities:
     update_token: str | None = None
     set_event_listeners: str | None = None
     unset_event_listeners: str | None = None
+    revoke_token: str | None = None
     unused_writes: tuple[str, ...] = ()  # writable resources this tool still treats as manual
 
     def as_dict(self) -> dict[str, Any]:
@@ -42,6 +43,9 @@ def from_introspection(data: dict[str, Any]) -> Capabilities:
             if type_name:
                 by_input.setdefault(type_name, []).append(mutation["name"])
 
+    # Revocation takes only an id: found by the payload type it returns.
+    revoking = [m["name"] for m in fields if _named_type(m.get("type")) == "AccessTokenRevokePayload"]
+
     def taking(type_name: str, prefix: str = "") -> str | None:
         names = [n for n in by_input.get(type_name, []) if n.startswith(prefix)]
         return names[0] if names else None
@@ -53,7 +57,8 @@ def from_introspection(data: dict[str, Any]) -> Capabilities:
         create_token=taking("AccessTokenCreateInput"), update_token=taking("AccessTokenUpdateInput"),
         # set and unset take the same input type; their verb tells them apart
         set_event_listeners=taking("EventListenerInput", "set"),
-        unset_event_listeners=taking("EventListenerInput", "unset"), unused_writes=unused)
+        unset_event_listeners=taking("EventListenerInput", "unset"),
+        revoke_token=revoking[0] if revoking else None, unused_writes=unused)
 
 
 def discover(client: CentraClient) -> Capabilities:

@@ -261,9 +261,27 @@ EventListenerSection = Annotated[Section[EventListenerItem] | None, BeforeValida
 GlobalEEnvironment = Literal["qa-int", "prod"]
 
 
+CHECKOUT_PLUGIN_TYPES = ("checkout_api", "storefront_api")  # Centra's DTC API is the Storefront API
+
+
 class GlobalE(Model):
     merchant_id: Annotated[int, Field(gt=0)] | None = None
     environment: GlobalEEnvironment | None = None
+    # The Checkout API or DTC/Storefront API plugin Global-e reads the shopper's cart through (the first
+    # stage of the order lifecycle); Global-e must be told which one when a store has several.
+    checkout_plugin: Name | None = None
+
+
+class Waiver(Model):
+    rule: Name
+    reason: Annotated[str, Field(min_length=10)]
+
+
+class Policy(Model):
+    """How the plan's policy rules apply to this merchant: the token-expiry window and waived rules."""
+
+    token_expiry_warning_days: Annotated[int, Field(ge=1, le=365)] = 14
+    waivers: list[Waiver] = Field(default_factory=list)
 
 
 class Sections(Model):
@@ -271,6 +289,7 @@ class Sections(Model):
 
     store: Name | None = None
     global_e: GlobalE | None = None
+    policy: Policy | None = None
     local_vat_rate: Rate | None = None
     operated_markets: list[CountryCode] | None = None
     primary_warehouse: Name | None = None
@@ -299,5 +318,5 @@ class MerchantFile(Sections):
 
 
 __all__ = ["SECTION_NAMES", "ApiToken", "AttributeType", "CentraWebhookPlugin", "CheckoutApiPlugin",
-           "CountryCode", "Environment", "EventListener", "MerchantFile", "OrderApiPlugin", "Sections",
+           "CountryCode", "Environment", "EventListener", "MerchantFile", "OrderApiPlugin", "Policy", "Sections",
            "StorefrontApiPlugin", "TaxGroup", "TaxRule"]

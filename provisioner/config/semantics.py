@@ -16,7 +16,7 @@ import yaml
 from provisioner.centra import catalogue
 from provisioner.config import environments as envs
 from provisioner.config.fields import AllPermissionsExcept
-from provisioner.config.models import ApiToken, TokenPermissions
+from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, ApiToken, TokenPermissions
 from provisioner.config.yamlnodes import locate, position
 from provisioner.errors import Diagnostic
 
@@ -45,7 +45,8 @@ def check(data: Any, document: yaml.Node, filename: str, environment: str, tier:
         return position(filename, locate(document, path), message)
 
     ctx = Context(data, environment, tier, envs.domain_of(centra_url or ""), webhook_url, problem)
-    found = [*_environment(ctx), *_webhooks(ctx), *_unique_uris(ctx), *_permission_sides(ctx)]
+    found = [*_environment(ctx), *_webhooks(ctx), *_unique_uris(ctx), *_permission_sides(ctx),
+             *_checkout_plugin(ctx)]
     return found
 
 
@@ -94,6 +95,24 @@ def _webhooks(ctx: Context) -> Iterator[Diagnostic]:
         if parts.hostname in envs.GLOBAL_E_HOSTS.values() and domains and domains[0] != ctx.centra_domain:
             yield ctx.problem(path, f"plugins[{plugin.get('name')}].url: domain={domains[0]} but this "
                               f"environment's Centra domain is {ctx.centra_domain}")
+
+
+def _checkout_plugin(ctx: Context) -> Iterator[Diagnostic]:
+    """Global-e reads the cart through a Checkout API or DTC/Storefront API plugin: it must be named."""
+    global_e = ctx.data.get("global_e")
+    if not isinstance(global_e, dict):
+        return
+    name = global_e.get("checkout_plugin")
+    if name is None:
+        yield ctx.problem(["global_e"], "global_e.checkout_plugin: a Global-e merchant must name the Checkout API "
+                          "or DTC/Storefront API plugin Global-e reads the cart through "
+                          "(e.g. `global_e: {checkout_plugin: Checkout API}`)")
+        return
+    for _, plugin in _items(ctx.data, "plugins"):
+        if plugin.get("name") == name and plugin.get("type") not in CHECKOUT_PLUGIN_TYPES:
+            yield ctx.problem(["global_e", "checkout_plugin"], f"global_e.checkout_plugin: '{name}' is of type "
+                              f"{plugin.get('type')}; Global-e reads the cart through a plugin of type "
+                              f"{' or '.join(CHECKOUT_PLUGIN_TYPES)}")
 
 
 def _unique_uris(ctx: Context) -> Iterator[Diagnostic]:

@@ -136,6 +136,7 @@ IDENTITY_KEYS = {
     "rules": "name",
     "api_tokens": "description",
     "event_listeners": "object_type",
+    "waivers": "rule",
 }
 
 

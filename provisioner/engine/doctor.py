@@ -37,6 +37,7 @@ def diagnose(merchant: str, environment: str) -> Diagnosis:
         if unknown is not None:
             result.missing[kind.section] = unknown.permission
     result.writes = {"api tokens (create)": caps.create_token, "api tokens (update)": caps.update_token,
+                     "api tokens (revoke)": caps.revoke_token,
                      "event listeners (set)": caps.set_event_listeners,
                      "event listeners (unset)": caps.unset_event_listeners}
     result.quotas = [f"{item['type']} {item['intervalSeconds']}: {item['remainingQuota']}/{item['quota']} left"

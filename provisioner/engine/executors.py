@@ -31,9 +31,19 @@ def _mutate(client: CentraClient, file: str, field: str | None, variables: dict[
     return dict(payload)
 
 
+def revoke(client: CentraClient, caps: Capabilities, token_id: int) -> None:
+    payload = _mutate(client, "revoke_access_token", caps.revoke_token, {"id": token_id})
+    if (payload.get("accessToken") or {}).get("isValid"):
+        raise ProvisionerError(f"token {token_id} is still valid after revoking it")
+
+
 def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live: LiveState,
             change: Change) -> Outcome:
     if change.kind == "api_token":
+        if change.action == "delete":
+            token_id = live.objects["api_token"][change.name]["_id"]
+            revoke(client, caps, token_id)
+            return Outcome(f"revoked API token {change.name} (id {token_id})")
         token_input = api_tokens.KIND.mutation_input(state, change.name, live.store_ids())
         if change.action == "create":
             payload = _mutate(client, "create_access_token", caps.create_token, {"input": token_input})

@@ -168,7 +168,8 @@ def _object_changes(state: DesiredState, kind: Kind, wanted: dict[str, Obj], abs
         changes.append(_change(state, kind.kind, name, action, kind.executor(action, capabilities), fields,
                                have, want))
     for name, have in sorted(live.items()):
-        if name not in wanted and (name in absent or mode == "exclusive"):
+        if name not in wanted and (name in absent or mode == "exclusive") and have.get("valid", True):
+            # a revoked or expired token is already gone as far as anyone using it can tell
             fields = [f.as_dict() for f in diff.changes({}, have, kind.set_fields)]
             changes.append(_change(state, kind.kind, name, "delete", kind.executor("delete", capabilities),
                                    fields, have, None))

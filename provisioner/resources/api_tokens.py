@@ -1,5 +1,5 @@
-"""Integration API tokens: read with `admin`, created and updated through the API where the target
-exposes the mutations (found by introspection); revoked by hand in AMS."""
+"""Integration API tokens: read with `admin`; created, updated and revoked through the API where the
+target exposes the mutations (found by introspection), by hand in AMS otherwise."""
 
 from __future__ import annotations
 
@@ -18,6 +18,14 @@ def _normalise(token: ApiToken) -> Obj:
             "stores": sorted(token.stores) if token.stores is not None else None,
             "store_types": token.store_types if token.store_types == "all" else sorted(token.store_types),
             "valid": True}
+
+
+def _epoch(value: Any) -> float | None:
+    """`expiresAt(format: "U")`: seconds since the epoch, as a string."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
 
 
 class ApiTokens(KindBase):
@@ -45,13 +53,15 @@ class ApiTokens(KindBase):
                 "email": user["email"], "phone": user["phoneNumber"], "permissions": sorted(user["permissions"]),
                 "stores": sorted(stores.get(i, f"#{i}") for i in store_ids) if store_ids else None,
                 "store_types": sorted(store_types) if store_types else "all", "valid": access["isValid"],
-                "_id": access["id"]}
+                "_id": access["id"], "_expires_at": _epoch(access.get("expiresAt"))}
         return result
 
     def executor(self, action: str, capabilities: Capabilities) -> str:
         if action == "create" and capabilities.create_token:
             return "api"
         if action == "update" and capabilities.update_token:
+            return "api"
+        if action == "delete" and capabilities.revoke_token:
             return "api"
         return "manual"
 

@@ -27,6 +27,7 @@ class FixtureSpec:
     markets: tuple[str, ...] = ()
     products: int = 300
     rate_tier: str = "growth"
+    checkout_plugin: str | None = None  # the Checkout API plugin the store already has, if any
 
 
 def seed(db: sqlite3.Connection, spec: FixtureSpec, admin_token: str | None = None) -> None:
@@ -53,6 +54,12 @@ def seed(db: sqlite3.Connection, spec: FixtureSpec, admin_token: str | None = No
 
     _seed_catalogue(db, rng, spec.products)
     _seed_configuration(db)
+    if spec.checkout_plugin:
+        # A store selling online already reads carts through a Checkout API plugin before Global-e arrives.
+        db.execute("INSERT INTO plugins (store_id, name, method, type, uri, status, external_id, settings) "
+                   "VALUES (1, ?, ?, ?, 'checkout', 'ACTIVE', NULL, '{}')",
+                   (spec.checkout_plugin, catalogue.PLUGIN_KINDS["checkout_api"].method,
+                    catalogue.PLUGIN_KINDS["checkout_api"].type))
     create_token(db, name=ADMIN_TOKEN_NAME, organization="Provisioner", integration=ADMIN_INTEGRATION,
                  email="provisioner@sandbox.invalid", phone=None,
                  permissions=[*catalogue.permissions().every, "admin"],

@@ -62,6 +62,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("Query", "eventListeners"): "Event:read",
     ("Mutation", "createAccessToken"): "admin",
     ("Mutation", "updateAccessToken"): "admin",
+    ("Mutation", "revokeAccessToken"): "admin",
     ("Mutation", "setEventListeners"): "Event:write",
     ("Mutation", "unsetEventListeners"): "Event:write",
 }

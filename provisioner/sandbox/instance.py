@@ -18,9 +18,13 @@ def default_path(merchant: str) -> Path:
 
 
 def fixture_for(spec: MerchantFile, *, products: int = 300, rate_tier: str = "growth") -> FixtureSpec:
+    checkout = spec.global_e.checkout_plugin if spec.global_e else None
+    declared = {getattr(p, "name", None) for p in (spec.plugins.items if spec.plugins else ())}
     return FixtureSpec(merchant=spec.merchant, store=spec.store or "Default Store",
                        primary_warehouse=spec.primary_warehouse or "Main",
-                       markets=tuple(spec.operated_markets or ()), products=products, rate_tier=rate_tier)
+                       markets=tuple(spec.operated_markets or ()), products=products, rate_tier=rate_tier,
+                       # one the merchant file declares is the runbook's to create
+                       checkout_plugin=None if checkout in declared else checkout)
 
 
 @dataclass

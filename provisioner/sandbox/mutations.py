@@ -106,6 +106,18 @@ def update_access_token(_: None, info: Info, id: int, input: Obj) -> Obj:
     return {"accessToken": access_view(row, time.time()), "userErrors": [], "userWarnings": warnings}
 
 
+def revoke_access_token(_: None, info: Info, id: int) -> Obj:
+    """As AMS's "X Revoke": the token stops working at once; revoking twice changes nothing."""
+    context: Context = info.context
+    db = context.db
+    if db.execute("SELECT 1 FROM tokens WHERE id = ?", (id,)).fetchone() is None:
+        return {"accessToken": None, "userErrors": [_error(f"Access token {id} does not exist.", "id")],
+                "userWarnings": []}
+    db.execute("UPDATE tokens SET revoked = 1 WHERE id = ?", (id,))
+    row = db.execute("SELECT * FROM tokens WHERE id = ?", (id,)).fetchone()
+    return {"accessToken": access_view(row, context.now), "userErrors": [], "userWarnings": []}
+
+
 def _listeners(context: Context) -> list[Obj]:
     rows = context.db.execute("SELECT * FROM event_listeners WHERE integration = ? ORDER BY object_type",
                               (context.token["integration"],))
@@ -160,5 +172,6 @@ def unset_event_listeners(_: None, info: Info, input: list[Obj]) -> Obj:
 
 MUTATION: dict[str, dict[str, Resolver]] = {
     "Mutation": {"createAccessToken": create_access_token, "updateAccessToken": update_access_token,
+                 "revokeAccessToken": revoke_access_token,
                  "setEventListeners": set_event_listeners, "unsetEventListeners": unset_event_listeners},
 }

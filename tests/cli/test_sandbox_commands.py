@@ -53,7 +53,7 @@ def test_reset_restores_the_fixture(examples: Path) -> None:
     result = runner.invoke(cli, ["sandbox", "reset", "acme"])
     assert result.exit_code == 0, result.output
     with box.store.transaction() as db:
-        assert db.execute("SELECT COUNT(*) FROM plugins").fetchone()[0] == 3
+        assert db.execute("SELECT COUNT(*) FROM plugins").fetchone()[0] == 4  # 3 unrelated + acme's checkout plugin
 
 
 def test_unknown_merchant_is_a_clear_error(examples: Path) -> None:

@@ -16,7 +16,7 @@ BASE = """
 merchant: m
 presets: [global-e]
 store: GlobalE Store
-global_e: {merchant_id: 1808}
+global_e: {merchant_id: 1808, checkout_plugin: Checkout API}
 local_vat_rate: 20
 operated_markets: [GB]
 primary_warehouse: Main

@@ -1,0 +1,53 @@
+"""Revoking a token: an `api` change where the target exposes a mutation returning
+`AccessTokenRevokePayload` (found by that type, whatever its name), a runbook step otherwise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from provisioner.centra.capabilities import Capabilities, from_introspection
+from provisioner.resources import api_tokens
+from tests.engine.conftest import Outputs, converge, sandbox_call, tokens_named
+
+
+def _type(name: str, kind: str = "OBJECT") -> dict[str, Any]:
+    return {"kind": "NON_NULL", "name": None, "ofType": {"kind": kind, "name": name, "ofType": None}}
+
+
+def _introspection(*mutations: tuple[str, str, str]) -> dict[str, Any]:
+    return {"__schema": {"mutationType": {"fields": [
+        {"name": name, "args": [{"name": "id", "type": _type(argument, "SCALAR")}], "type": _type(payload)}
+        for name, argument, payload in mutations]}}}
+
+
+def test_the_revoke_mutation_is_found_by_its_payload_type_under_any_name() -> None:
+    found = from_introspection(_introspection(("accessTokenRevoke", "Int", "AccessTokenRevokePayload")))
+    assert found.revoke_token == "accessTokenRevoke"
+
+
+def test_no_mutation_returning_the_payload_means_no_revoke_capability() -> None:
+    found = from_introspection(_introspection(("revokeAccessToken", "Int", "SomethingElsePayload")))
+    assert found.revoke_token is None
+
+
+def test_revoking_is_api_where_exposed_and_manual_otherwise() -> None:
+    assert api_tokens.KIND.executor("delete", Capabilities(revoke_token="revokeAccessToken")) == "api"
+    assert api_tokens.KIND.executor("delete", Capabilities()) == "manual"
+
+
+def test_apply_revokes_an_absent_token_through_the_api(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Old reader", "permissions": ["Order:read"]})
+    merchant = Path("merchants/acme.yaml")
+    merchant.write_text(merchant.read_text().replace(
+        "api_tokens:\n", "api_tokens:\n  - {description: Old reader, absent: true}\n"))
+    plan = outputs.run("plan", "acme", "--env", "sandbox")
+    assert '- api_token "Old reader"  (api)' in plan.output
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--allow-deletes")
+    assert result.exit_code == 0, result.output
+    assert "done: revoked API token Old reader" in result.output
+    assert [t["revoked"] for t in tokens_named("acme", "Old reader")] == [True]
+    assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [False]
+    again = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode")
+    assert again.exit_code == 0, again.output
