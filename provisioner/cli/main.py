@@ -12,6 +12,7 @@ from provisioner.cli import (
     check_commands,
     config_commands,
     plan_commands,
+    policy_commands,
     sandbox_commands,
 )
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
@@ -46,6 +47,7 @@ plan_commands.register(cli)
 apply_commands.register(cli)
 catalog_commands.register(cli)
 check_commands.register(cli)
+policy_commands.register(cli)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from provisioner import config
-from provisioner.engine import planning
+from provisioner.engine import planning, policies
 from provisioner.errors import ExitCode
 from provisioner.render import markdown, text
 
@@ -27,8 +27,10 @@ def waiting(seconds: float, label: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list unchanged objects.")
+@click.option("--fail-on", type=click.Choice(["warning", "critical"]),
+              help="Exit 6 when an unwaived policy finding is at least this severe.")
 def plan(merchants: tuple[str, ...], every: bool, environment: str, out: Path | None, fmt: str,
-         detailed_exitcode: bool, verbose: bool) -> None:
+         detailed_exitcode: bool, verbose: bool, fail_on: str | None) -> None:
     """Show what `apply` would change for MERCHANT(s) in ENV."""
     names = [p.stem for p in config.merchant_files([])] if every else list(merchants)
     if not names:
@@ -55,6 +57,8 @@ def plan(merchants: tuple[str, ...], every: bool, environment: str, out: Path | 
             click.echo(text.render(item, colour=colour, verbose=verbose), nl=False)
     if out:
         click.echo(f"plan written to {out}", err=True)
+    if fail_on:
+        policies.enforce(plans, fail_on)
     if detailed_exitcode and any(p.has_changes() for p in plans):
         sys.exit(ExitCode.CHANGES)
 

@@ -15,6 +15,7 @@ from provisioner.engine import diff
 from provisioner.engine.ledger import Ledger
 from provisioner.engine.live import LiveState, fingerprint
 from provisioner.errors import ProvisionerError
+from provisioner.policy.findings import Finding
 from provisioner.policy.risk import assess
 from provisioner.resources import KINDS
 from provisioner.resources.base import Kind, Obj, Reveal, Setting
@@ -73,6 +74,7 @@ class Plan(_Model):
     sections: dict[str, SectionState] = Field(default_factory=dict)
     changes: list[Change] = Field(default_factory=list)
     fingerprints: dict[str, str] = Field(default_factory=dict)
+    findings: list[Finding] = Field(default_factory=list, description="policy findings (provision policy list)")
 
     @property
     def pending(self) -> list[Change]:

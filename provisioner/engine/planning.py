@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -13,6 +14,8 @@ from provisioner.config.resolve import DesiredState
 from provisioner.engine import ledger as ledgers
 from provisioner.engine import live, target
 from provisioner.engine.plan import Plan, build
+from provisioner.policy import rules as policies
+from provisioner.policy.context import Context
 from provisioner.resources import KINDS
 
 
@@ -36,6 +39,9 @@ def plan_with(client: CentraClient, state: DesiredState) -> Planned:
     current = live.read(client, list(KINDS), managed)
     ledger = ledgers.load(state.merchant, state.environment)
     plan = build(state, current, caps, ledger, target.reveal(state))
+    plan.findings = policies.evaluate(Context(
+        state, current.objects, {kind: why.permission for kind, why in current.unknown.items()}, plan.changes,
+        ledger.attested, ledger.digest, time.time()))
     return Planned(state, plan, current, caps, client.requests - before)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from provisioner.engine.plan import Plan
+from provisioner.render import findings
 from provisioner.render.text import SYMBOLS, field_lines
 
 
@@ -28,6 +29,7 @@ def render(plans: list[Plan]) -> str:
         for section, state in plan.unknown_sections.items():
             out.append(f"> [!WARNING]\n> `{section}` is **unknown**: the token lacks `{state.permission}`; "
                        "creates and deletes there are blocked.\n")
+        out.extend(findings.markdown_lines(plan.findings))
         if not plan.has_changes():
             out.append("No changes.")
             out.append("")

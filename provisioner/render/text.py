@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from provisioner.engine.plan import Change, Plan
+from provisioner.render import findings
 
 SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "no-op": (" ", None)}
 MAX_LISTED = 24  # the JSON plan has every item; the text stays readable
@@ -51,6 +52,7 @@ def render(plan: Plan, *, colour: bool = False, verbose: bool = False) -> str:
         out.append(_paint(f"  {symbol} {change.kind} \"{change.name}\"  ({change.executor}){risk}", tint, colour))
         for line in field_lines(change):
             out.append(f"      {line}")
+    out.extend(findings.text_lines(plan.findings))
     counts = plan.counts()
     by_executor: dict[str, int] = {}
     for change in plan.pending:

@@ -1,0 +1,67 @@
+"""Policy findings in the real plan: every renderer, `--fail-on`, waivers, the live checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from provisioner.errors import ExitCode
+from tests.engine.conftest import Outputs, converge, sandbox_call, tokens_named
+
+OVERRIDE = "plugins:\n  - name: GE Order API\n    stock_updates: available\n"
+WAIVER = "policy:\n  waivers:\n    - rule: global-e.order-api-settings\n      reason: Agreed with Global-e <b>\n"
+
+
+def _edit(extra: str) -> None:
+    path = Path("merchants/acme.yaml")
+    path.write_text(path.read_text().replace("environments:\n", extra + "environments:\n", 1))
+
+
+def test_fail_on_warning_exits_6_and_every_renderer_shows_the_finding(project: Path, outputs: Outputs) -> None:
+    _edit(OVERRIDE)
+    text = outputs.run("plan", "acme", "--env", "sandbox", "--fail-on", "warning")
+    assert text.exit_code == ExitCode.POLICY
+    assert "[warning] global-e.order-api-settings: 'GE Order API'.stock_updates is 'available'" in text.output
+    assert "global-e.order-api-settings" in text.stderr and "Traceback" not in text.stderr
+    assert outputs.run("plan", "acme", "--env", "sandbox", "--fail-on", "critical").exit_code == 0
+    assert outputs.run("plan", "acme", "--env", "sandbox").exit_code == 0
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "| warning | `global-e.order-api-settings` |" in markdown
+    plan = json.loads(outputs.run("plan", "acme", "--env", "sandbox", "--format", "json").output)
+    assert [f["rule"] for f in plan["findings"]] == ["global-e.order-api-settings"]
+
+
+def test_a_waived_rule_shows_its_reason_and_does_not_block(project: Path, outputs: Outputs) -> None:
+    _edit(OVERRIDE + WAIVER)
+    text = outputs.run("plan", "acme", "--env", "sandbox", "--fail-on", "warning")
+    assert text.exit_code == 0, text.output
+    assert "(waived: Agreed with Global-e <b>)" in text.output
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "waived: Agreed with Global-e \\<b\\>" in markdown
+
+
+def test_the_plan_flags_an_inactive_checkout_plugin(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    sandbox_call("acme", "PUT", "/_sandbox/plugins", {"store": "GlobalE Store", "name": "Checkout API",
+                                                      "type": "checkout_api", "status": "inactive"})
+    result = outputs.run("plan", "acme", "--env", "sandbox", "--fail-on", "critical")
+    assert result.exit_code == ExitCode.POLICY
+    assert "[critical] global-e.checkout-plugin: the checkout plugin 'Checkout API' is inactive" in result.output
+
+
+def test_the_plan_flags_a_token_expiring_in_three_days(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    plain = outputs.run("plan", "acme", "--env", "sandbox")
+    assert "[info] token.expiry: the token 'Global-e integration' expires in 30 days" in plain.output
+    token = tokens_named("acme", "Global-e integration")[0]
+    sandbox_call("acme", "PATCH", f"/_sandbox/tokens/{token['id']}", {"expires_in": 3 * 86400 + 600})
+    result = outputs.run("plan", "acme", "--env", "sandbox", "--fail-on", "warning")
+    assert result.exit_code == ExitCode.POLICY
+    assert "[warning] token.expiry: the token 'Global-e integration' expires in 3 day(s)" in result.output
+
+
+def test_policy_list_names_every_rule(project: Path, outputs: Outputs) -> None:
+    result = outputs.run("policy", "list")
+    assert result.exit_code == 0
+    for rule in ("global-e.checkout-plugin", "env.webhook-host-change", "privilege.beyond-presets", "token.expiry"):
+        assert rule in result.output
