@@ -30,6 +30,9 @@ def doctor(merchant: str, environment: str) -> None:
     """Can the environment's token read every section MERCHANT manages?"""
     found = doctoring.diagnose(merchant, environment)
     click.echo(f"Centra {found.app_version or '(version not reported)'}")
+    if found.token is not None:
+        level = "" if found.token.severity == "info" else f"{found.token.severity.upper()}: "
+        click.echo(f"  own token        {level}{found.token.message}")
     for section, readable in found.readable.items():
         managed = "managed" if section in found.managed else "not managed"
         state = "readable" if readable else f"DENIED: needs {found.missing[section]}"

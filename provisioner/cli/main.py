@@ -11,6 +11,7 @@ from provisioner.cli import (
     catalog_commands,
     check_commands,
     config_commands,
+    lifecycle_commands,
     plan_commands,
     policy_commands,
     sandbox_commands,
@@ -48,6 +49,7 @@ apply_commands.register(cli)
 catalog_commands.register(cli)
 check_commands.register(cli)
 policy_commands.register(cli)
+lifecycle_commands.register(cli)
 
 
 def main() -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from provisioner.centra import capabilities as discovery
-from provisioner.engine import live, planning, target
+from provisioner.engine import lifetime, live, planning, target
+from provisioner.policy.lifetime import Lifetime
 from provisioner.resources import KINDS
 
 
@@ -18,6 +19,7 @@ class Diagnosis:
     managed: set[str] = field(default_factory=set)
     writes: dict[str, str | None] = field(default_factory=dict)
     quotas: list[str] = field(default_factory=list)
+    token: Lifetime | None = None  # the provisioner's own token: days left
 
     @property
     def blocking(self) -> dict[str, str]:
@@ -30,7 +32,10 @@ def diagnose(merchant: str, environment: str) -> Diagnosis:
         caps = discovery.discover(client)
         read = live.read(client, list(KINDS), {kind.kind for kind in KINDS})
         limits = client.run("rate_limits").data["rateLimits"]
-    result = Diagnosis(read.app_version, managed={k.section for k in KINDS if k.desired(state) is not None})
+        window = state.spec.policy.token_expiry_warning_days if state.spec.policy else 14
+        own = lifetime.own_token(client, target.own_token(state), window)
+    result = Diagnosis(read.app_version, managed={k.section for k in KINDS if k.desired(state) is not None},
+                       token=own)
     for kind in KINDS:
         unknown = read.unknown.get(kind.kind)
         result.readable[kind.section] = unknown is None

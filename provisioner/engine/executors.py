@@ -31,6 +31,12 @@ def _mutate(client: CentraClient, file: str, field: str | None, variables: dict[
     return dict(payload)
 
 
+def create_token(client: CentraClient, caps: Capabilities, token_input: dict[str, Any]) -> tuple[int, str]:
+    """A new token: its id and its value (shown once; for a secret sink only)."""
+    token = _mutate(client, "create_access_token", caps.create_token, {"input": token_input})["accessToken"]
+    return int(token["id"]), str(token["token"])
+
+
 def revoke(client: CentraClient, caps: Capabilities, token_id: int) -> None:
     payload = _mutate(client, "revoke_access_token", caps.revoke_token, {"id": token_id})
     if (payload.get("accessToken") or {}).get("isValid"):
@@ -46,9 +52,8 @@ def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live:
             return Outcome(f"revoked API token {change.name} (id {token_id})")
         token_input = api_tokens.KIND.mutation_input(state, change.name, live.store_ids())
         if change.action == "create":
-            payload = _mutate(client, "create_access_token", caps.create_token, {"input": token_input})
-            token = payload["accessToken"]
-            return Outcome(f"created API token {change.name} (id {token['id']})", secret=token["token"])
+            token_id, value = create_token(client, caps, token_input)
+            return Outcome(f"created API token {change.name} (id {token_id})", secret=value)
         token_id = live.objects["api_token"][change.name]["_id"]
         _mutate(client, "update_access_token", caps.update_token, {"id": token_id, "input": token_input})
         return Outcome(f"updated API token {change.name} (id {token_id})")

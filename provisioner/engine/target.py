@@ -24,13 +24,19 @@ def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None
     if state.is_sandbox:
         transport, token = _sandbox_transport(state)
         return CentraClient(state.centra_url, token, transport=transport, on_wait=on_wait)
+    return CentraClient(state.centra_url, own_token(state), on_wait=on_wait)
+
+
+def own_token(state: DesiredState) -> str:
+    """The value of the token the tool itself connects with (for matching it among the store's tokens)."""
+    if state.is_sandbox:
+        return _sandbox_transport(state)[1]
     if state.token_ref is None:
         raise AuthError(f"environment {state.environment} names no token")
     try:
-        token = secrets.reveal(state.token_ref)
+        return secrets.reveal(state.token_ref)
     except secrets.SecretUnavailable as exc:
         raise AuthError(str(exc)) from None
-    return CentraClient(state.centra_url, token, on_wait=on_wait)
 
 
 def rest_client(state: DesiredState) -> httpx.Client:

@@ -3,7 +3,6 @@ silently changes Global-e host) and least privilege (no token beyond what its pr
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -19,6 +18,7 @@ from provisioner.config.models import ApiToken, CentraWebhookPlugin
 from provisioner.config.yamlnodes import StrictLoader
 from provisioner.policy.context import Context, granted
 from provisioner.policy.findings import Hit, Rule
+from provisioner.policy.lifetime import describe
 
 
 def _tokens(ctx: Context) -> list[ApiToken]:
@@ -116,15 +116,8 @@ def expiry_check(ctx: Context) -> Iterator[Hit]:
         expires = (live.get(token.description) or {}).get("_expires_at")
         if expires is None:
             continue
-        days = (float(expires) - ctx.now) / 86400
-        date = dt.datetime.fromtimestamp(float(expires), dt.UTC).date().isoformat()
-        if days <= 0:
-            yield Hit(f"the token '{token.description}' expired on {date}", "critical")
-        elif days < window:
-            yield Hit(f"the token '{token.description}' expires in {days:.0f} day(s), on {date} (warning window "
-                      f"{window} days)", "warning")
-        else:
-            yield Hit(f"the token '{token.description}' expires in {days:.0f} days, on {date}", "info")
+        found = describe(f"the token '{token.description}'", float(expires), window, ctx.now)
+        yield Hit(found.message, found.severity)
 
 
 RULES = (

@@ -1,0 +1,48 @@
+"""Onboarding and keeping a Global-e merchant live: `rotate`, `handover`, `secret new`, `export`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from provisioner.engine import rotate as rotating
+
+
+def _ask(question: str) -> bool:
+    return click.confirm(question, default=False)
+
+
+@click.command()
+@click.argument("merchant")
+@click.argument("token")
+@click.option("--env", "environment", required=True)
+@click.option("--secret-sink", help="env:NAME for CI (default: a 0600 file under .provision/secrets/).")
+@click.option("--consumer-has-it", is_flag=True,
+              help="Confirm now that the consumer uses the new token: revoke the old one at once.")
+@click.option("--revoke", "revoke_id", type=int, metavar="ID",
+              help="Revoke the superseded token ID (the step a rotation left in its runbook).")
+@click.option("--runbook-out", type=click.Path(path_type=Path), help="Default out/MERCHANT.ENV.rotate.runbook.md.")
+def rotate(merchant: str, token: str, environment: str, secret_sink: str | None, consumer_has_it: bool,
+           revoke_id: int | None, runbook_out: Path | None) -> None:
+    """Replace TOKEN (its description) of MERCHANT with a new one; revoke the old one after the handover."""
+    if revoke_id is not None:
+        done = rotating.revoke_old(merchant, environment, token, revoke_id)
+        click.echo(f"revoked the superseded token '{token}' (id {done.revoked[0]})")
+        return
+    def confirmed(_: str) -> bool:
+        return True
+    interactive = _ask if sys.stdin.isatty() and sys.stdout.isatty() else None
+    result = rotating.rotate(merchant, environment, token, sink=secret_sink,
+                             confirm=confirmed if consumer_has_it else interactive, runbook_out=runbook_out)
+    click.echo(f"created the successor of '{token}' (id {result.new_id}); its value is in {result.delivered_to}")
+    if result.revoked:
+        click.echo(f"revoked the old token (id {result.old_id})")
+    else:
+        click.echo(f"the old token (id {result.old_id}) stays valid until its consumer has switched: "
+                   f"runbook step in {result.runbook}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(rotate)

@@ -1,0 +1,114 @@
+"""`provision rotate`: create a token's successor with the same description and permissions, deliver
+its value to a secret sink, and revoke the old token only once its consumer has the new one — on an
+explicit confirmation, or later through a runbook step."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provisioner.centra import capabilities as discovery
+from provisioner.centra.client import CentraClient
+from provisioner.config.resolve import DesiredState
+from provisioner.engine import executors, live, planning, runbook, sinks, target
+from provisioner.engine.plan import Plan
+from provisioner.errors import AuthError, ProvisionerError
+from provisioner.resources import KINDS, api_tokens
+
+
+@dataclass
+class Rotation:
+    description: str
+    new_id: int | None = None
+    old_id: int | None = None
+    delivered_to: str | None = None
+    revoked: list[int] = field(default_factory=list)
+    runbook: Path | None = None
+
+
+def _tokens(client: CentraClient) -> list[dict[str, Any]]:
+    """Every token with its id, validity and description (several may share a description)."""
+    result = client.run("token_lifetimes", allow_errors=True)
+    if result.errors:
+        raise AuthError("rotating needs to list the store's tokens, which needs admin")
+    return list(result.data.get("graphQLAccesses") or [])
+
+
+def _valid_ids(client: CentraClient, description: str) -> list[int]:
+    return sorted(int(a["id"]) for a in _tokens(client)
+                  if a["isValid"] and (a.get("user") or {}).get("name") == description)
+
+
+def _revoke_step(state: DesiredState, rotation: Rotation, path: Path | None) -> Path:
+    command = (f"provision rotate {state.merchant} --env {state.environment} "
+               f"\"{rotation.description}\" --revoke {rotation.old_id}")
+    step = runbook.Step(
+        f"Revoke the old API token {rotation.description} (id {rotation.old_id})", "System > API Tokens", "manual",
+        [f"{state.merchant}/{state.environment}/api_token/{rotation.description}"],
+        [("Token", f"{rotation.description}, id {rotation.old_id} (not id {rotation.new_id}, its successor)"),
+         ("When", f"after the consumer uses the new token from {rotation.delivered_to}"),
+         ("Action", "X Revoke"), ("Or run", command)],
+        verify="`provision plan` then reads one valid token with this description.",
+        payload={"op": "token_revoke_id", "id": rotation.old_id, "name": rotation.description})
+    plan = Plan(merchant=state.merchant, environment=state.environment, tier=state.tier,
+                centra_url=state.centra_url, generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+    target_path = path or Path("out") / f"{state.merchant}.{state.environment}.rotate.runbook.md"
+    target_path.parent.mkdir(parents=True, exist_ok=True)
+    target_path.write_text(runbook.render(state, plan, [step]), encoding="utf-8")
+    return target_path
+
+
+def rotate(merchant: str, environment: str, description: str, *, sink: str | None,
+           confirm: Callable[[str], bool] | None, runbook_out: Path | None = None) -> Rotation:
+    sinks.check(sink)
+    state = planning.desired(merchant, environment)
+    if api_tokens.KIND.token(state, description) is None:
+        raise ProvisionerError(f"the merchant file of {merchant} declares no API token '{description}'")
+    rotation = Rotation(description)
+    with target.connect(state) as client:
+        caps = discovery.discover(client)
+        if caps.create_token is None:
+            raise ProvisionerError("this Centra exposes no mutation to create tokens: rotate it by hand in AMS "
+                                   "(System > API Tokens); nothing was changed")
+        current = live.read(client, list(KINDS), {api_tokens.KIND.kind})
+        if api_tokens.KIND.kind in current.unknown:
+            raise AuthError(f"reading tokens needs {current.unknown[api_tokens.KIND.kind].permission}")
+        old = current.objects[api_tokens.KIND.kind].get(description)
+        if old is None or not old["valid"]:
+            raise ProvisionerError(f"no valid token '{description}' to rotate; `provision apply` creates it")
+        rotation.old_id = int(old["_id"])
+        token_input = api_tokens.KIND.mutation_input(state, description, current.store_ids())
+        rotation.new_id, value = executors.create_token(client, caps, token_input)
+        rotation.delivered_to = sinks.store(value, merchant=state.merchant, environment=state.environment,
+                                            description=description, sink=sink)
+        question = (f"The new token is in {rotation.delivered_to}. Does its consumer use it now, so the old one "
+                    f"(id {rotation.old_id}) can be revoked?")
+        if confirm is not None and confirm(question) and caps.revoke_token is not None:
+            executors.revoke(client, caps, rotation.old_id)
+            rotation.revoked.append(rotation.old_id)
+        else:
+            rotation.runbook = _revoke_step(state, rotation, runbook_out)
+    return rotation
+
+
+def revoke_old(merchant: str, environment: str, description: str, token_id: int) -> Rotation:
+    """The runbook's step done by the tool: revoke one superseded token, never the newest valid one."""
+    state = planning.desired(merchant, environment)
+    rotation = Rotation(description, old_id=token_id)
+    with target.connect(state) as client:
+        caps = discovery.discover(client)
+        valid = _valid_ids(client, description)
+        if token_id not in valid:
+            raise ProvisionerError(f"token {token_id} is not a valid token '{description}'; nothing was changed")
+        if token_id == valid[-1]:
+            raise ProvisionerError(f"token {token_id} is the newest valid '{description}': rotate first; "
+                                   "nothing was changed")
+        if caps.revoke_token is None:
+            raise ProvisionerError("this Centra exposes no mutation to revoke tokens: revoke it in AMS "
+                                   "(System > API Tokens > X Revoke)")
+        executors.revoke(client, caps, token_id)
+        rotation.revoked.append(token_id)
+    return rotation
