@@ -7,20 +7,32 @@ import click
 from provisioner.engine import doctor as doctoring
 from provisioner.engine import verify as verifying
 from provisioner.errors import AuthError, ProvisionerError
+from provisioner.render.findings import terminal
 
 
 @click.command()
 @click.argument("merchant")
 @click.option("--env", "environment", required=True)
 def verify(merchant: str, environment: str) -> None:
-    """Probe MERCHANT's live store: plugins present and active, the Order API secret working."""
-    checks = verifying.verify(merchant, environment)
-    for check in checks:
-        click.echo(f"  {'ok ' if check.passed else 'FAIL'} {check.subject}: {check.detail}")
-    failed = [c for c in checks if not c.passed]
-    if failed:
-        raise ProvisionerError(f"{len(failed)} of {len(checks)} check(s) failed")
-    click.echo(f"{len(checks)} check(s) passed" if checks else "nothing to probe")
+    """Probe MERCHANT's live store: plugins present and active, the Order API secret working, and for
+    Global-e each stage of the order lifecycle ready. Exit 0 only when everything is."""
+    result = verifying.verify(merchant, environment)
+    for check in result.checks:
+        click.echo(f"  {'ok ' if check.passed else 'FAIL'} {terminal(check.subject)}: {terminal(check.detail)}")
+    if result.stages:
+        click.echo("Order lifecycle (Global-e):")
+    for stage in result.stages:
+        click.echo(f"  {'✓' if stage.ready else '✗'} {stage.number}. {stage.name} ({stage.api})")
+        for check in stage.checks:
+            click.echo(f"      {'✓' if check.passed else '✗'} {terminal(check.subject)}: {terminal(check.detail)}")
+    failed = [c for c in result.checks if not c.passed]
+    unready = [f"{s.number}. {s.name}" for s in result.stages if not s.ready]
+    if failed or unready:
+        raise ProvisionerError(f"{len(failed)} of {len(result.checks)} check(s) failed"
+                               + (f"; not ready: {', '.join(unready)}" if unready else ""))
+    total = len(result.checks) + len(result.stages)
+    click.echo(f"{len(result.checks)} check(s) passed" + (f"; all {len(result.stages)} stages ready"
+                                                            if result.stages else "") if total else "nothing to probe")
 
 
 @click.command()

@@ -22,6 +22,7 @@ from provisioner.config.models import (
     OrderApiPlugin,
     TaxGroup,
 )
+from provisioner.config.resolve import DesiredState
 from provisioner.config.yamlnodes import StrictLoader
 from provisioner.policy.context import Context, granted
 from provisioner.policy.findings import Hit, Rule
@@ -52,9 +53,14 @@ def _items(ctx: Context, section: str) -> list[Any]:
 
 
 def global_e_token(ctx: Context) -> ApiToken | None:
+    return global_e_token_of(ctx.state)
+
+
+def global_e_token_of(state: DesiredState) -> ApiToken | None:
     """The token Global-e is given: the preset's, by description, or one for the global-e integration."""
     description = _reference_item("api_tokens", "integration", "global-e")["description"]
-    tokens = [t for t in _items(ctx, "api_tokens") if isinstance(t, ApiToken)]
+    section = state.spec.api_tokens
+    tokens = [t for t in (section.items if section else ()) if isinstance(t, ApiToken)]
     return next((t for t in tokens if t.description == description), None) or next(
         (t for t in tokens if t.integration.lower() in ("global-e", "globale")), None)
 

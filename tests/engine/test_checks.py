@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call
+from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, tokens_named
 
 
 def test_verify_probes_the_order_api_with_the_referenced_secret(project: Path, outputs: Outputs,
@@ -33,3 +33,55 @@ def test_doctor_names_what_the_token_cannot_read(project: Path, outputs: Outputs
     assert "tax_groups       managed      DENIED: needs TaxRule:read" in result.output
     assert "event_listeners  not managed  DENIED: needs Event:read" in result.output
     assert "cannot read tax_groups (needs TaxRule:read)" in result.stderr
+
+
+def _stages(output: str) -> dict[str, bool]:
+    marks = {}
+    for line in output.splitlines():
+        if line.startswith(("  ✓ ", "  ✗ ")):
+            marks[line[4:].split(" (")[0]] = line.startswith("  ✓")
+    return marks
+
+
+ALL_READY = {"1. cart read": True, "2. order create": True, "3. payment capture": True, "4. order confirm": True,
+             "5. order cancel": True}
+
+
+def test_verify_passes_every_stage_on_a_converged_store(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    result = outputs.run("verify", "acme", "--env", "sandbox")
+    assert result.exit_code == 0, result.output
+    assert _stages(result.output) == ALL_READY
+    assert "all 5 stages ready" in result.output
+
+
+def test_a_deactivated_checkout_plugin_fails_the_cart_read(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    sandbox_call("acme", "PUT", "/_sandbox/plugins", {"store": "GlobalE Store", "name": "Checkout API",
+                                                      "type": "checkout_api", "status": "inactive"})
+    result = outputs.run("verify", "acme", "--env", "sandbox")
+    assert result.exit_code == 1
+    assert _stages(result.output) == {**ALL_READY, "1. cart read": False}
+    assert "✗ checkout plugin 'Checkout API' status: inactive" in result.output
+    assert "not ready: 1. cart read" in result.stderr
+
+
+def test_a_wrong_order_api_secret_fails_order_create_and_capture(project: Path, outputs: Outputs,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    converge(outputs, "acme")
+    monkeypatch.setenv("ACME_ORDER_API_SECRET", "planted-wrong-secret-5e6f")
+    result = outputs.run("verify", "acme", "--env", "sandbox")
+    assert result.exit_code == 1
+    assert _stages(result.output) == {**ALL_READY, "2. order create": False, "3. payment capture": False}
+    assert "planted-wrong-secret" not in result.output + result.stderr
+
+
+def test_a_token_without_order_write_fails_confirm_and_cancel(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    token = tokens_named("acme", "Global-e integration")[0]
+    sandbox_call("acme", "PATCH", f"/_sandbox/tokens/{token['id']}",
+                 {"permissions": [p for p in token["permissions"] if p != "Order:write"]})
+    result = outputs.run("verify", "acme", "--env", "sandbox")
+    assert result.exit_code == 1
+    assert _stages(result.output) == {**ALL_READY, "4. order confirm": False, "5. order cancel": False}
+    assert "permissions: lacks Order:write" in result.output
