@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from provisioner.engine import rotate as rotating
+from provisioner.engine.secret_new import new_secret, source_of
 
 
 def _ask(question: str) -> bool:
@@ -44,5 +45,23 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
                    f"runbook step in {result.runbook}")
 
 
+@click.group()
+def secret() -> None:
+    """Secrets the merchant file references."""
+
+
+@secret.command("new")
+@click.argument("merchant")
+@click.argument("name")
+@click.option("--env", "environment", required=True)
+@click.option("--replace", is_flag=True, help="Overwrite a secret file that already holds a value.")
+def secret_new(merchant: str, name: str, environment: str, replace: bool) -> None:
+    """Generate the secret NAME (a key of `secrets:`) into where its reference reads it; never shown."""
+    made = new_secret(merchant, environment, name, replace=replace)
+    click.echo(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown")
+    click.echo(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it")
+
+
 def register(group: click.Group) -> None:
     group.add_command(rotate)
+    group.add_command(secret)

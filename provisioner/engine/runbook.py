@@ -13,6 +13,7 @@ from typing import Any
 from provisioner.config.models import TaxGroup
 from provisioner.config.resolve import DesiredState
 from provisioner.engine.plan import Change, Plan
+from provisioner.engine.secret_new import source_of
 from provisioner.resources import attribute_types, plugins, tax_groups
 from provisioner.resources.tax_groups import countries_of
 
@@ -82,7 +83,8 @@ def _plugin_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
         if key in ("name", "type", "store", "status"):
             continue
         if key in plugins.SECRET_FIELDS:
-            fields.append((LABELS.get(key, key), f"the value of `{value}` (never written down here)"))
+            fields.append((LABELS.get(key, key), f"the value of `{value}`: copy it from {source_of(value)} "
+                                                 "(never written down here)"))
             settings[key] = {"ref": value}
         else:
             fields.append((LABELS.get(key, key), shown(value)))

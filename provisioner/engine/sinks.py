@@ -35,10 +35,15 @@ def store(value: str, *, merchant: str, environment: str, description: str, sink
         with env_file.open("a", encoding="utf-8") as handle:
             handle.write(f"{name}<<PROVISION_EOF\n{value}\nPROVISION_EOF\n")
         return f"environment variable {name} (via {env_file.name})"
-    SECRETS_DIR.mkdir(parents=True, exist_ok=True)
     path = SECRETS_DIR / f"{merchant}.{environment}.{_slug(description)}.token"
+    write_private(path, value + "\n")
+    return f"{path} (mode 0600)"
+
+
+def write_private(path: Path, text: str) -> None:
+    """A file only the user can read, whatever mode an older file at that path had."""
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # an older file keeps its mode through O_CREAT
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-    return f"{path} (mode 0600)"
+        handle.write(text)
