@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from provisioner.engine import handover as handing_over
 from provisioner.engine import rotate as rotating
 from provisioner.engine.secret_new import new_secret, source_of
 
@@ -62,6 +63,23 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
     click.echo(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it")
 
 
+@click.command()
+@click.argument("merchant")
+@click.option("--env", "environment", required=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for the documents (default out/).")
+@click.option("--secret-sink", type=click.Choice(["env"]),
+              help="env: the secrets as CI variables (default: a 0600 bundle under .provision/secrets/).")
+@click.option("--token-from", metavar="REF", help="Where the Integration API token's value is (env:NAME or "
+              "file:PATH); default: the file `apply` or `rotate` wrote.")
+def handover(merchant: str, environment: str, out: Path | None, secret_sink: str | None,
+             token_from: str | None) -> None:
+    """Write what Global-e needs for MERCHANT in ENV; the secrets go to a sink, never into the document."""
+    done = handing_over.handover(merchant, environment, out=out, sink=secret_sink, token_from=token_from)
+    click.echo(f"handover: {done.markdown} and {done.json} (references only)")
+    click.echo(f"secrets: {done.secrets_at}")
+
+
 def register(group: click.Group) -> None:
     group.add_command(rotate)
     group.add_command(secret)
+    group.add_command(handover)

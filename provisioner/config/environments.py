@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 SANDBOX = "sandbox"
 
 GLOBAL_E_HOSTS = {"qa-int": "centra-int.bglobale.com", "prod": "centra.global-e.com"}
+# Where the storefront loads the Global-e module (GEM) script and CSS from, per Global-e environment.
+GEM_HOSTS = {"qa-int": "intgepi.bglobale.com", "prod": "gepi.global-e.com"}
 QA_CENTRA_SUFFIX = ".centraqa.com"
 PROD_CENTRA_SUFFIX = ".centra.com"
 _PROD_NAMES = {"prod", "production", "live"}

@@ -35,9 +35,13 @@ def store(value: str, *, merchant: str, environment: str, description: str, sink
         with env_file.open("a", encoding="utf-8") as handle:
             handle.write(f"{name}<<PROVISION_EOF\n{value}\nPROVISION_EOF\n")
         return f"environment variable {name} (via {env_file.name})"
-    path = SECRETS_DIR / f"{merchant}.{environment}.{_slug(description)}.token"
+    path = token_path(merchant, environment, description)
     write_private(path, value + "\n")
     return f"{path} (mode 0600)"
+
+
+def token_path(merchant: str, environment: str, description: str) -> Path:
+    return SECRETS_DIR / f"{merchant}.{environment}.{_slug(description)}.token"
 
 
 def write_private(path: Path, text: str) -> None:
