@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from provisioner.engine import export as exporting
 from provisioner.engine import handover as handing_over
 from provisioner.engine import rotate as rotating
 from provisioner.engine.secret_new import new_secret, source_of
@@ -79,7 +80,23 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
     click.echo(f"secrets: {done.secrets_at}")
 
 
+@click.command("export")
+@click.argument("merchant")
+@click.option("--env", "environment", required=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Write the merchant file here (default: stdout).")
+def export_command(merchant: str, environment: str, out: Path | None) -> None:
+    """Read MERCHANT's live store in ENV and write it as a merchant file (what the API can read)."""
+    text = exporting.export(merchant, environment)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    click.echo(f"exported to {out}", err=True)
+
+
 def register(group: click.Group) -> None:
+    group.add_command(export_command)
     group.add_command(rotate)
     group.add_command(secret)
     group.add_command(handover)

@@ -1,0 +1,40 @@
+"""`provision export`: the live store as a merchant file that validates and plans to no changes in every
+section the API can read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.engine.conftest import Outputs, converge
+
+READABLE = {"plugin", "attribute_type", "tax_group", "api_token", "event_listener"}
+
+
+@pytest.mark.parametrize("merchant", ["acme", "nordwind", "dataline"])
+@pytest.mark.parametrize("converged", [True, False])
+def test_export_validates_and_plans_no_readable_change(project: Path, outputs: Outputs, merchant: str,
+                                                       converged: bool) -> None:
+    if converged:
+        converge(outputs, merchant)
+    exported = Path("out") / f"{merchant}.exported.yaml"
+    result = outputs.run("export", merchant, "--env", "sandbox", "--out", str(exported))
+    assert result.exit_code == 0, result.output
+    Path("merchants", f"{merchant}.yaml").write_text(exported.read_text())
+    assert outputs.run("validate").exit_code == 0
+    plan = json.loads(outputs.run("plan", merchant, "--env", "sandbox", "--format", "json").output)
+    assert all(state["state"] == "managed" for state in plan["sections"].values())
+    readable = [c for c in plan["changes"] if c["kind"] in READABLE]
+    assert readable and all(c["action"] == "no-op" for c in readable), [c["address"] for c in readable
+                                                                         if c["action"] != "no-op"]
+
+
+def test_what_the_api_cannot_read_is_explained_and_secrets_are_references(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    text = outputs.run("export", "acme", "--env", "sandbox").output
+    assert "# 'GE Integration Webhooks' (Centra Webhook) left out: its URL is not readable" in text
+    assert "secret: env:ACME_GE_ORDER_API_SECRET" in text
+    assert "'Provisioner (sandbox admin)' left out: it holds admin" in text
+    assert "environments:\n  qa:\n    centra_url: https://acme.centraqa.com\n    token: env:ACME_QA_TOKEN" in text
