@@ -43,10 +43,23 @@ provision sandbox operator "out/$merchant.sandbox.runbook.md"
 step "9. Attest the settings the API cannot read (hashes go to the ledger, never values)"
 provision attest "$merchant" --env sandbox --yes
 
-step "10. Plan again: the store has converged"
-provision plan "$merchant" --env sandbox --detailed-exitcode
+step "10. Plan again: the store has converged, and no policy finding blocks it"
+provision plan "$merchant" --env sandbox --detailed-exitcode --fail-on warning
+
+step "11. Verify every stage of the Global-e order lifecycle"
+provision verify "$merchant" --env sandbox
+
+step "12. Hand over to Global-e: facts in a document, secrets only in a 0600 bundle"
+if provision resolve "$merchant" --env sandbox --format json \
+    | python3 -c 'import json, sys; sys.exit(0 if json.load(sys.stdin).get("global_e") else 1)'; then
+  provision handover "$merchant" --env sandbox
+  sed -n '1,12p' "out/$merchant.sandbox.global-e-handover.md"
+else
+  echo "   ($merchant does not use Global-e: nothing to hand over)"
+fi
 
 step "Summary"
 echo "   validated the merchant files; resolved QA and PROD; planned $merchant against a fresh sandbox;"
 echo "   applied the api changes (token value in .provision/secrets/, mode 0600); an operator did the runbook;"
-echo "   attested the opaque settings; the final plan shows no changes."
+echo "   attested the opaque settings; the final plan shows no changes; every order stage is ready;"
+echo "   the handover for Global-e names where the secrets are and holds none of them."
