@@ -11,6 +11,7 @@ from provisioner.engine import export as exporting
 from provisioner.engine import handover as handing_over
 from provisioner.engine import rotate as rotating
 from provisioner.engine.secret_new import new_secret, source_of
+from provisioner.render.findings import terminal
 
 
 def _ask(question: str) -> bool:
@@ -32,14 +33,15 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
     """Replace TOKEN (its description) of MERCHANT with a new one; revoke the old one after the handover."""
     if revoke_id is not None:
         done = rotating.revoke_old(merchant, environment, token, revoke_id)
-        click.echo(f"revoked the superseded token '{token}' (id {done.revoked[0]})")
+        click.echo(f"revoked the superseded token '{terminal(token)}' (id {done.revoked[0]})")
         return
     def confirmed(_: str) -> bool:
         return True
     interactive = _ask if sys.stdin.isatty() and sys.stdout.isatty() else None
     result = rotating.rotate(merchant, environment, token, sink=secret_sink,
                              confirm=confirmed if consumer_has_it else interactive, runbook_out=runbook_out)
-    click.echo(f"created the successor of '{token}' (id {result.new_id}); its value is in {result.delivered_to}")
+    click.echo(f"created the successor of '{terminal(token)}' (id {result.new_id}); its value is in "
+               f"{result.delivered_to}")
     if result.revoked:
         click.echo(f"revoked the old token (id {result.old_id})")
     else:

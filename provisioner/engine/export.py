@@ -15,6 +15,7 @@ import yaml
 from provisioner.centra import catalogue
 from provisioner.config.yamlnodes import StrictLoader
 from provisioner.engine import live, planning, target
+from provisioner.render.findings import terminal
 from provisioner.resources import KINDS
 
 _ELEMENT_TYPES = {"input", "textarea", "readonly", "boolean", "select", "image", "file"}
@@ -28,7 +29,8 @@ class Exported:
     notes: dict[str, list[str]] = field(default_factory=dict)  # section -> comments
 
     def note(self, section: str, text: str) -> None:
-        self.notes.setdefault(section, []).append(text)
+        # names from the store: one comment line each, whatever they contain
+        self.notes.setdefault(section, []).append(terminal(text))
 
 
 def _env_name(*parts: str) -> str:

@@ -7,7 +7,7 @@ import re
 
 from provisioner.policy.findings import Finding
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # a message is one line
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 ICONS = {"info": "i", "warning": "!", "critical": "!!"}
 
@@ -18,7 +18,7 @@ def terminal(text: str) -> str:
 
 
 def markdown_text(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", terminal(text).replace("\n", " "))
+    return _MARKDOWN.sub(r"\\\1", terminal(text))
 
 
 def text_lines(findings: list[Finding]) -> list[str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.engine.conftest import Outputs, converge
+from tests.engine.conftest import Outputs, converge, sandbox_call
 
 READABLE = {"plugin", "attribute_type", "tax_group", "api_token", "event_listener"}
 
@@ -38,3 +38,11 @@ def test_what_the_api_cannot_read_is_explained_and_secrets_are_references(projec
     assert "secret: env:ACME_GE_ORDER_API_SECRET" in text
     assert "'Provisioner (sandbox admin)' left out: it holds admin" in text
     assert "environments:\n  qa:\n    centra_url: https://acme.centraqa.com\n    token: env:ACME_QA_TOKEN" in text
+
+
+def test_a_store_name_cannot_break_out_of_an_export_comment(project: Path, outputs: Outputs) -> None:
+    sandbox_call("acme", "PUT", "/_sandbox/plugins", {"store": "GlobalE Store", "name": "Hook\nplugins: []",
+                                                      "type": "centra_webhook", "uri": "hook"})
+    text = outputs.run("export", "acme", "--env", "sandbox").output
+    assert "# 'Hook?plugins: []' (Centra Webhook) left out" in text
+    assert "\nplugins: []" not in text

@@ -65,3 +65,17 @@ def test_policy_list_names_every_rule(project: Path, outputs: Outputs) -> None:
     assert result.exit_code == 0
     for rule in ("global-e.checkout-plugin", "env.webhook-host-change", "privilege.beyond-presets", "token.expiry"):
         assert rule in result.output
+
+
+def test_names_in_findings_are_escaped_for_terminal_and_markdown(project: Path, outputs: Outputs) -> None:
+    path = Path("merchants/acme.yaml")
+    path.write_text(path.read_text().replace("checkout_plugin: Checkout API",
+                                             'checkout_plugin: "Shop\\e[2J\\n  ok [forged] | *x*"'))
+    outputs.run("plan", "acme", "--env", "sandbox")  # seeds the sandbox, whose store has that plugin
+    sandbox_call("acme", "DELETE", "/_sandbox/plugins", store="GlobalE Store", name="Shop\x1b[2J\n  ok [forged] | *x*")
+    text = outputs.run("plan", "acme", "--env", "sandbox").output
+    assert "\x1b" not in text
+    line = next(line for line in text.splitlines() if "global-e.checkout-plugin" in line)
+    assert "Shop?[2J?  ok [forged]" in line
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "\x1b" not in markdown and "\\| \\*x\\*" in markdown
