@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from provisioner.centra import capabilities
 from provisioner.centra.capabilities import Capabilities, from_introspection
+from provisioner.centra.client import CentraClient
 from provisioner.resources import api_tokens
 from tests.engine.conftest import Outputs, converge, sandbox_call, tokens_named
 
@@ -51,3 +56,24 @@ def test_apply_revokes_an_absent_token_through_the_api(project: Path, outputs: O
     assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [False]
     again = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode")
     assert again.exit_code == 0, again.output
+
+
+def test_without_the_mutation_revoking_is_a_runbook_step(project: Path, outputs: Outputs,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    converge(outputs, "acme")
+    sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Old reader", "permissions": ["Order:read"]})
+    found = capabilities.discover
+
+    def without_revoke(client: CentraClient) -> Capabilities:  # a Centra version without the mutation
+        return dataclasses.replace(found(client), revoke_token=None)
+
+    monkeypatch.setattr(capabilities, "discover", without_revoke)
+    merchant = Path("merchants/acme.yaml")
+    merchant.write_text(merchant.read_text().replace(
+        "api_tokens:\n", "api_tokens:\n  - {description: Old reader, absent: true}\n"))
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--allow-deletes")
+    assert result.exit_code == 0, result.output
+    assert '- api_token "Old reader"  (manual)' in result.output
+    runbook = Path("out/acme.sandbox.runbook.md").read_text()
+    assert "Revoke the API token Old reader" in runbook and "X Revoke" in runbook
+    assert [t["revoked"] for t in tokens_named("acme", "Old reader")] == [False]
