@@ -61,3 +61,17 @@ def test_handover_without_the_token_value_writes_nothing(project: Path, outputs:
     assert result.exit_code == ExitCode.ERROR and "--token-from" in result.stderr
     assert not Path("out/acme.sandbox.global-e-handover.md").exists()
     assert not Path(".provision/secrets/acme.sandbox.global-e-handover.json").exists()
+
+
+def test_a_merchant_without_global_e_has_nothing_to_hand_over(project: Path, outputs: Outputs) -> None:
+    result = outputs.run("handover", "dataline", "--env", "sandbox")
+    assert result.exit_code == ExitCode.ERROR and "not a Global-e merchant" in result.stderr
+    assert not Path("out").exists() and not Path(".provision/secrets").exists()
+
+
+def test_ci_variables_need_somewhere_to_go(project: Path, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ENV", raising=False)
+    monkeypatch.delenv("PROVISION_ENV_FILE", raising=False)
+    result = outputs.run("handover", "acme", "--env", "sandbox", "--secret-sink", "env")
+    assert result.exit_code == ExitCode.ERROR and "$GITHUB_ENV" in result.stderr
+    assert not Path("out").exists() and not Path(".provision/secrets").exists()
