@@ -10,6 +10,12 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def not_in_github_actions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests that need GitHub Actions' behaviour (`::add-mask::`) set it themselves."""
+    monkeypatch.delenv("GITHUB_ACTIONS", raising=False)
+
+
 @pytest.fixture
 def workdir(tmp_path: Path) -> Iterator[Path]:
     """A scratch project directory (merchants/, schemas/, state/) as the current directory."""

@@ -12,6 +12,7 @@ from provisioner.cli.plan_commands import waiting
 from provisioner.engine import apply as applying
 from provisioner.engine import attest as attesting
 from provisioner.render import text
+from provisioner.render.escape import terminal
 
 
 def _terminal_confirm() -> Callable[[str], bool] | None:
@@ -40,11 +41,13 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
     report = applying.apply(None if saved else target, environment, options, saved=saved, on_wait=waiting)
     click.echo(text.render(report.plan, colour=sys.stdout.isatty()), nl=False)
     for line in report.resumed:
-        click.echo(f"continuing after an interrupted run: {line}")
+        click.echo(f"continuing after an interrupted run: {terminal(line)}")
+    for line in report.warnings:
+        click.echo(f"warning: {terminal(line)}")
     for line in report.done:
-        click.echo(f"done: {line}")
+        click.echo(f"done: {terminal(line)}")
     for line in report.secrets:
-        click.echo(line)
+        click.echo(terminal(line))
     if report.runbook is not None:
         click.echo(f"runbook: {report.runbook_steps} step(s) by hand in {report.runbook}")
     if report.final is not None and report.plan.pending:
@@ -71,14 +74,14 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
 
     def ask(description: str) -> bool:
         if not yes:
-            click.echo(description)
+            click.echo(terminal(description))
         return asking("Confirm that the store has these settings?") if not yes else True
 
     result = attesting.attest(merchant, environment, list(paths), ask)
     for address in result.recorded:
-        click.echo(f"attested: {address}")
+        click.echo(f"attested: {terminal(address)}")
     for line in result.skipped:
-        click.echo(f"skipped: {line}")
+        click.echo(f"skipped: {terminal(line)}")
     if result.recorded:
         click.echo(f"ledger: {result.ledger} (hashes only)")
     elif not result.skipped:

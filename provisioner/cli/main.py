@@ -17,6 +17,7 @@ from provisioner.cli import (
     sandbox_commands,
 )
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
+from provisioner.render.escape import terminal, terminal_lines
 
 
 class Provision(click.Group):
@@ -25,11 +26,11 @@ class Provision(click.Group):
             return super().invoke(ctx)
         except ConfigError as exc:
             for diagnostic in exc.diagnostics:
-                click.echo(str(diagnostic), err=True)
+                click.echo(terminal(diagnostic), err=True)
             click.echo(f"{len(exc.diagnostics)} problem(s) found", err=True)
             ctx.exit(exc.exit_code)
         except ProvisionerError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {terminal_lines(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

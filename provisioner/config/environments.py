@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 SANDBOX = "sandbox"
+SANDBOX_TOKEN_NAME = "Provisioner (sandbox admin)"  # the sandbox's admin token, the tool's own there
 
 GLOBAL_E_HOSTS = {"qa-int": "centra-int.bglobale.com", "prod": "centra.global-e.com"}
 # Where the storefront loads the Global-e module (GEM) script and CSS from, per Global-e environment.
@@ -27,8 +28,34 @@ def sandbox_url(merchant: str) -> str:
     return f"https://{merchant}.sandbox.invalid"
 
 
+def normalise_host(host: str) -> str:
+    """Lower case, no trailing dot, IDNA (punycode): `ACME.centra.com.` and `acme.centra.com` are one host,
+    so the PROD/QA guard cannot be slipped past by spelling."""
+    host = host.strip().rstrip(".").lower()
+    try:
+        return host.encode("idna").decode("ascii") if host else ""
+    except UnicodeError:
+        return host
+
+
 def domain_of(url: str) -> str:
-    return urlsplit(url).hostname or ""
+    try:
+        return normalise_host(urlsplit(url).hostname or "")
+    except ValueError:  # an invalid port or bracket: the schema reports the URL itself
+        return ""
+
+
+def normalise_url(url: str) -> str:
+    """Scheme and host normalised, default port dropped, no trailing slash: one spelling per target."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    default = {"https": 443, "http": 80}.get(scheme)
+    netloc = domain_of(url) + (f":{port}" if port is not None and port != default else "")
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
 def webhook_url(global_e_environment: str, merchant_id: int, centra_domain: str) -> str:

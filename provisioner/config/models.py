@@ -308,6 +308,8 @@ class Environment(Sections):
     centra_url: Annotated[str, Field(pattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$")] | None = None
     token: SecretRef | None = None
     tier: Literal["qa", "prod"] | None = None  # default: from the name (prod/production -> prod)
+    # The name in Centra of the token above: never planned for revocation (Centra cannot say which it is).
+    token_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
 
 
 class MerchantFile(Sections):

@@ -30,8 +30,13 @@ def nodes(root: yaml.Node, filename: str, diagnostics: list[Diagnostic]) -> Iter
     listed = get(root, "presets")
     if not isinstance(listed, yaml.SequenceNode):
         return  # absent, or not a list: the model reports the latter
+    seen: set[str] = set()
     for item in listed.value:
         name = str(item.value)
+        if name in seen:
+            diagnostics.append(position(filename, item, f"preset '{name}' is listed twice"))
+            continue
+        seen.add(name)
         if not isinstance(item, yaml.ScalarNode) or name not in available():
             close = difflib.get_close_matches(name, available(), n=1)
             hint = f"did you mean '{close[0]}'? " if close else ""

@@ -28,7 +28,7 @@ from provisioner.config.yamlnodes import (
 )
 from provisioner.errors import ConfigError, Diagnostic, ProvisionerError
 
-ENV_SPEC_KEYS = ("centra_url", "token", "tier")
+ENV_SPEC_KEYS = ("centra_url", "token", "tier", "token_name")
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_.]*)\}")
 _STR = "tag:yaml.org,2002:str"
 
@@ -46,6 +46,7 @@ class DesiredState:
     webhook_url: str | None
     spec: MerchantFile
     source: str
+    token_name: str | None = None  # the token the tool authenticates with, as Centra names it
 
     @property
     def centra_domain(self) -> str:
@@ -96,6 +97,11 @@ def load(path: Path) -> MerchantSource:
     if not isinstance(root, yaml.MappingNode):
         raise ConfigError(diagnostics or [Diagnostic(str(path), 1, 1, "a merchant file must be a YAML mapping")])
     diagnostics.extend(duplicate_identities(root, str(path)))
+    named = get(root, "merchant")
+    if isinstance(named, yaml.ScalarNode) and str(named.value) != path.stem:
+        # Plans, ledgers, locks and sandboxes are keyed by the name: two spellings would split them.
+        diagnostics.append(position(str(path), named, f"merchant: '{named.value}' does not match the file name "
+                                                      f"'{path.name}'; name the file {named.value}.yaml"))
     return MerchantSource(path, root, diagnostics)
 
 
@@ -250,7 +256,9 @@ def _desired(source: MerchantSource, environment: str, spec: MerchantFile,
     ge_env = envs.global_e_environment_for(tier, spec.global_e.environment) if spec.global_e else None
     return DesiredState(merchant=spec.merchant, environment=environment, tier=tier, centra_url=url.rstrip("/"),
                         token_ref=env.token, global_e_environment=ge_env,
-                        webhook_url=_text(variables.get("webhook_url")), spec=spec, source=source.file)
+                        webhook_url=_text(variables.get("webhook_url")), spec=spec, source=source.file,
+                        token_name=env.token_name or (envs.SANDBOX_TOKEN_NAME if environment == envs.SANDBOX
+                                                      else None))
 
 
 def _one_per_position(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

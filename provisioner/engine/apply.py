@@ -1,16 +1,18 @@
-"""`provision apply`: plan, guard, confirm, run the api changes in order, write the runbook for the
-rest, then plan again to prove convergence (DESIGN §3, §7, §8)."""
+"""`provision apply`: under the merchant's lock, plan, guard, confirm, run the api changes in order,
+write the runbook for the rest, then plan again to prove convergence."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from provisioner.centra.client import CentraClient
-from provisioner.engine import executors, journal, planning, runbook, sinks, target
-from provisioner.engine.plan import Change, Plan, read_plan
+from provisioner.centra.client import CentraClient, MutationRejected
+from provisioner.engine import executors, journal, locking, planning, runbook, sinks, target
+from provisioner.engine.plan import Change, Plan, differences, read_plan
 from provisioner.errors import (
+    AuthError,
     NotConvergedError,
     PartialApplyError,
     PolicyBlockedError,
@@ -20,6 +22,7 @@ from provisioner.errors import (
 from provisioner.resources import KINDS
 
 ORDER = {kind.kind: index for index, kind in enumerate(KINDS)}
+ROTATION = "rotation: "
 
 
 @dataclass
@@ -39,23 +42,27 @@ class Report:
     runbook: Path | None = None
     runbook_steps: int = 0
     resumed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     final: Plan | None = None
 
 
-def _signature(plan: Plan) -> list[tuple[str, str, str]]:
-    return sorted((c.address, c.action, repr([f.model_dump() for f in c.fields])) for c in plan.pending)
-
-
-def _stale(saved: Plan, fresh: Plan) -> list[str]:
-    changed = [key for key, value in saved.fingerprints.items() if fresh.fingerprints.get(key) != value]
-    changed += [key for key in fresh.fingerprints if key not in saved.fingerprints]
-    if not changed and _signature(saved) != _signature(fresh):
-        changed.append("the merchant file (the changes it implies differ from the saved plan)")
-    return changed
+def _stale(path: Path, saved: Plan, fresh: Plan) -> StalePlanError | None:
+    """Any difference between the saved plan and the plan made now, whatever its cause."""
+    found = differences(saved, fresh)
+    if not found:
+        return None
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    if any(f.startswith("fingerprints.") for f in found):
+        why = "the live store changed since the plan"
+    elif any(f.startswith(("binding.", "centra_url", "tier")) for f in found):
+        why = "the plan was made for another target, store, merchant file or tool version"
+    else:
+        why = "the plan file was edited, or the merchant file now implies other changes"
+    return StalePlanError(f"{path}: {why} ({shown}); nothing was changed — plan again")
 
 
 def _guard(plan: Plan, options: Options) -> None:
-    deletes = [c.address for c in plan.pending if c.action == "delete"]
+    deletes = [c.address for c in plan.pending if c.action == "delete" and not _is_rotation(c)]
     if deletes and not options.allow_deletes:
         raise PolicyBlockedError("the plan deletes " + ", ".join(deletes) + "; pass --allow-deletes to allow it")
     api = [c for c in plan.pending if c.executor == "api"]
@@ -70,10 +77,44 @@ def _guard(plan: Plan, options: Options) -> None:
         raise ProvisionerError("not confirmed; nothing was changed")
 
 
-def _run_api(client: CentraClient, planned: planning.Planned, options: Options, report: Report) -> None:
+def _is_rotation(change: Change) -> bool:
+    return any(reason.startswith(ROTATION) for reason in change.reasons)
+
+
+def _rotations(planned: planning.Planned, record: journal.Journal, report: Report) -> list[Change]:
+    """Tokens an interrupted run created whose value never reached a sink: found by reading the store
+    (never created again); a new token goes to the sink and the lost one is revoked."""
+    extra: list[Change] = []
+    tokens = planned.live.objects.get("api_token", {})
+    for address, entry in planned_unresolved(planned, record).items():
+        name = address.rsplit("/", 1)[-1]
+        lost = tokens.get(name)
+        if lost is None:
+            continue  # never made: this run's create makes it
+        why = (f"{ROTATION}an interrupted run created token id {lost['_id']} ({entry['status']}) but its value "
+               "never reached a sink")
+        report.warnings.append(f"{address}: {why[len(ROTATION):]}; a new token goes to the sink and token id "
+                               f"{lost['_id']} is revoked")
+        executor = "api" if planned.capabilities.create_token else "manual"
+        extra.append(Change(address=address, kind="api_token", name=name, action="create", executor=executor,
+                            risk="warning", reasons=[why], after={"replaces_id": lost["_id"]}))
+        revoker = "api" if planned.capabilities.revoke_token else "manual"
+        extra.append(Change(address=address, kind="api_token", name=name, action="delete", executor=revoker,
+                            risk="warning", reasons=[why], before={"id": lost["_id"]}))
+    if extra:
+        planned.plan = planned.plan.model_copy(update={"changes": [*planned.plan.changes, *extra]})
+    return extra
+
+
+def planned_unresolved(planned: planning.Planned, record: journal.Journal) -> dict[str, dict[str, Any]]:
+    pending_creates = {c.address for c in planned.plan.pending if c.action == "create"}
+    return {a: e for a, e in record.unresolved_creates().items() if a not in pending_creates
+            and a.split("/")[2:3] == ["api_token"]}
+
+
+def _run_api(client: CentraClient, planned: planning.Planned, options: Options, report: Report,
+             record: journal.Journal) -> None:
     state = planned.state
-    record = journal.open_journal(state.merchant, state.environment)
-    report.resumed = [f"{e['address']} ({e['status']})" for e in record.previous_run()]
     api: list[Change] = sorted((c for c in planned.plan.pending if c.executor == "api"),
                                key=lambda c: (ORDER[c.kind], c.address))
     for index, change in enumerate(api):
@@ -81,12 +122,15 @@ def _run_api(client: CentraClient, planned: planning.Planned, options: Options, 
         try:
             outcome = executors.execute(client, planned.capabilities, state, planned.live, change)
         except ProvisionerError as exc:
-            record.record(change.address, change.action, "failed", str(exc))
+            # Refused means nothing changed; anything else on a create may have committed.
+            known = isinstance(exc, MutationRejected) or change.action != "create"
+            record.record(change.address, change.action, "failed" if known else "unknown", str(exc))
             not_done = [c.address for c in api[index:]]
             raise PartialApplyError(
                 f"{change.address}: {exc}\n  done: {', '.join(report.done) or 'nothing'}\n"
                 f"  not done: {', '.join(not_done)}\n  run apply again to continue") from None
         if outcome.secret is not None:
+            record.record(change.address, change.action, "created", outcome.summary)
             where = sinks.store(outcome.secret, merchant=state.merchant, environment=state.environment,
                                 description=change.name, sink=options.secret_sink)
             report.secrets.append(f"{change.name}: token value stored in {where}")
@@ -101,19 +145,28 @@ def apply(merchant: str | None, environment: str | None, options: Options, *, sa
     saved_plan = read_plan(saved) if saved else None
     state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
                              saved_plan.environment if saved_plan else str(environment))
-    with target.connect(state, on_wait=on_wait) as client:
+    with locking.hold(state.merchant, state.environment, "apply"), target.connect(state, on_wait=on_wait) as client:
+        # Planned under the lock: what this run creates is read after any other run has finished.
         planned = planning.plan_with(client, state)
-        if saved_plan is not None:
-            stale = _stale(saved_plan, planned.plan)
-            if stale:
-                raise StalePlanError(f"{saved}: the live store changed since the plan ({', '.join(stale)}); "
-                                     "nothing was changed — plan again")
+        if saved_plan is not None and saved is not None:
+            stale = _stale(saved, saved_plan, planned.plan)
+            if stale is not None:
+                raise stale
+        sections = planned.plan.sections
+        if sections and all(s.state == "unknown" for s in sections.values()):
+            raise AuthError("the token can read none of the managed sections (" + ", ".join(
+                f"{name}: needs {s.permission}" for name, s in sections.items()) + "); nothing was changed")
+        record = journal.open_journal(state.merchant, state.environment)
         report = Report(planned.plan)
+        report.resumed = [f"{e['address']} ({e['status']})" for e in record.previous_run()]
+        _rotations(planned, record, report)
+        report.plan = planned.plan
         if not planned.plan.pending:
+            record.finish()
             report.final = planned.plan
             return report
         _guard(planned.plan, options)
-        _run_api(client, planned, options, report)
+        _run_api(client, planned, options, report, record)
         if any(c.executor != "api" for c in planned.plan.pending):
             report.runbook, report.runbook_steps = runbook.write(state, planned.plan, options.runbook_out)
         final = planning.plan_with(client, state).plan

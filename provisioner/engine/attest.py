@@ -7,11 +7,12 @@ import getpass
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from provisioner.config.resolve import DesiredState
 from provisioner.engine import ledger as ledgers
-from provisioner.engine import planning, target
+from provisioner.engine import locking, planning, target
 from provisioner.engine.plan import Change
 from provisioner.errors import ProvisionerError
-from provisioner.resources import BY_KIND
+from provisioner.resources import BY_KIND, KINDS
 
 
 @dataclass
@@ -27,8 +28,15 @@ def _describe(change: Change) -> str:
 
 
 def attest(merchant: str, environment: str, paths: list[str], confirm: Callable[[str], bool]) -> Attested:
-    planned = planning.plan(merchant, environment)
-    state, plan = planned.state, planned.plan
+    state = planning.desired(merchant, environment)
+    with locking.hold(state.merchant, state.environment, "attest"):
+        return _attest(state, paths, confirm)
+
+
+def _attest(state: DesiredState, paths: list[str], confirm: Callable[[str], bool]) -> Attested:
+    with target.connect(state) as client:
+        planned = planning.plan_with(client, state)
+    plan = planned.plan
     pending_creates = {(c.kind, c.name) for c in plan.pending if c.action == "create" and c.executor != "attested"}
     chosen = [c for c in plan.pending if c.executor == "attested" and (not paths or any(p in c.address for p in paths))]
     if paths and not chosen:
@@ -52,8 +60,23 @@ def attest(merchant: str, environment: str, paths: list[str], confirm: Callable[
             if setting is None or setting.value is None:
                 result.skipped.append(f"{change.address}: {item.path} cannot be hashed ({item.before})")
                 continue
-            ledger.record(change.address, item.path, setting.value, by)
+            ledger.record(change.address, item.path, setting.value, by, sensitive=setting.sensitive)
         result.recorded.append(change.address)
-    if result.recorded:
-        ledger.save()
+    _reverify_legacy(state, ledger, reveal)
+    if result.recorded or ledger.migrated or ledger.legacy_key:
+        dropped = ledger.save()
+        result.skipped += [f"{entry}: its format-1 hash could not be re-verified (the value is not available); "
+                           "attest it again" for entry in dropped]
     return result
+
+
+def _reverify_legacy(state: DesiredState, ledger: ledgers.Ledger, reveal: Callable[[str], str | None]) -> None:
+    """Every value known now is checked against a format-1 entry, which re-hashes it in the current scheme."""
+    if not ledger.legacy_key:
+        return
+    for kind in KINDS:
+        for name, values in kind.settings(state, reveal).items():
+            address = f"{state.merchant}/{state.environment}/{kind.kind}_settings/{name}"
+            for setting, item in values.items():
+                if item.value is not None:
+                    ledger.matches(address, setting, item.value, sensitive=item.sensitive)

@@ -47,7 +47,8 @@ def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live:
             change: Change) -> Outcome:
     if change.kind == "api_token":
         if change.action == "delete":
-            token_id = live.objects["api_token"][change.name]["_id"]
+            # A rotation names the lost token's id; the live view by name shows its successor.
+            token_id = (change.before or {}).get("id") or live.objects["api_token"][change.name]["_id"]
             revoke(client, caps, token_id)
             return Outcome(f"revoked API token {change.name} (id {token_id})")
         token_input = api_tokens.KIND.mutation_input(state, change.name, live.store_ids())

@@ -4,14 +4,19 @@ object read, and the state of each section (DESIGN §3, §7). Serialised as vers
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from provisioner.centra.capabilities import Capabilities
+from provisioner.config.environments import normalise_url
 from provisioner.config.resolve import DesiredState
 from provisioner.engine import diff
+from provisioner.engine import ledger as ledgers
 from provisioner.engine.ledger import Ledger
 from provisioner.engine.live import LiveState, fingerprint
 from provisioner.errors import ProvisionerError
@@ -20,7 +25,7 @@ from provisioner.policy.risk import assess
 from provisioner.resources import KINDS
 from provisioner.resources.base import Kind, Obj, Reveal, Setting
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: plans carry their binding (target, store, merchant file, tool)
 SENSITIVE = "(sensitive)"
 
 Action = Literal["create", "update", "delete", "no-op"]
@@ -62,10 +67,20 @@ class SectionState(_Model):
     blocked: list[str] = Field(default_factory=list, description="desired objects a denied read leaves unplanned")
 
 
+class Binding(_Model):
+    """What a plan was made from. `apply PLAN.json` recomputes all of it and refuses on any difference."""
+
+    target_url: str = Field(description="the Centra URL, normalised")
+    store_identity: str = Field(description="digest of the store's ids and names as read")
+    merchant_file_sha256: str
+    tool_version: str
+
+
 class Plan(_Model):
-    format_version: Literal[1] = 1
-    merchant: str
-    environment: str
+    format_version: Literal[2] = 2
+    merchant: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    environment: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    binding: Binding
     tier: str
     centra_url: str
     generated_at: str
@@ -98,11 +113,75 @@ class Plan(_Model):
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
 
 
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+
+
 def read_plan(path: Path) -> Plan:
+    """A saved plan, or one line saying why not (exit 1): unreadable, not UTF-8, not JSON, not a plan."""
     try:
-        return Plan.model_validate_json(path.read_text(encoding="utf-8"))
-    except (OSError, ValidationError) as exc:
-        raise ProvisionerError(f"{path}: not a plan this version can apply ({str(exc).splitlines()[0]})") from None
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PLAN_BYTES + 1)
+        if len(raw) > MAX_PLAN_BYTES:
+            raise ValueError(f"larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB")
+        return Plan.model_validate_json(raw.decode("utf-8"))
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+    except UnicodeDecodeError as exc:
+        why = f"not UTF-8 (byte {exc.start})"
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the document"
+        why = f"{where}: {first['msg']}"
+    except ValueError as exc:
+        why = str(exc)
+    raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(why)})")
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text)[:200]
+
+
+def tool_version() -> str:
+    try:
+        return metadata.version("provisioner")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def file_digest(path: Path) -> str:
+    try:
+        return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return "unreadable"
+
+
+def binding(state: DesiredState, live: LiveState) -> Binding:
+    stores = sorted(f"{store_id}:{name}" for store_id, name in live.stores.items())
+    return Binding(target_url=normalise_url(state.centra_url), store_identity=fingerprint(stores),
+                   merchant_file_sha256=file_digest(Path(state.source)), tool_version=tool_version())
+
+
+def comparable(plan: Plan) -> dict[str, Any]:
+    """Everything a plan says except when it was written."""
+    return plan.model_dump(mode="json", exclude={"generated_at"})
+
+
+def differences(saved: Plan, fresh: Plan) -> list[str]:
+    """Top-level fields (and change addresses) where a saved plan differs from the plan made now."""
+    old, new = comparable(saved), comparable(fresh)
+    found = []
+    for key in sorted(set(old) | set(new)):
+        if key == "changes":
+            before = {c["address"]: c for c in old[key]}
+            after = {c["address"]: c for c in new[key]}
+            found += [f"changes[{a}]" for a in sorted(set(before) | set(after)) if before.get(a) != after.get(a)]
+            if not found and old[key] != new[key]:
+                found.append("changes (order)")
+        elif isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
+            found += [f"{key}.{k}" for k in sorted(set(old[key]) | set(new[key])) if old[key].get(k) != new[key].get(k)]
+        elif old.get(key) != new.get(key):
+            found.append(key)
+    return found
 
 
 def json_schema() -> dict[str, Any]:
@@ -121,8 +200,9 @@ def public(obj: Obj | None) -> dict[str, Any] | None:
 
 
 def build(state: DesiredState, live: LiveState, capabilities: Capabilities, ledger: Ledger, reveal: Reveal) -> Plan:
-    plan = Plan(merchant=state.merchant, environment=state.environment, tier=state.tier,
-                centra_url=state.centra_url, generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    plan = Plan(merchant=state.merchant, environment=state.environment, binding=binding(state, live),
+                tier=state.tier, centra_url=state.centra_url,
+                generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 app_version=live.app_version, capabilities=capabilities.as_dict())
     for kind in KINDS:
         desired = kind.desired(state)
@@ -170,6 +250,8 @@ def _object_changes(state: DesiredState, kind: Kind, wanted: dict[str, Obj], abs
         changes.append(_change(state, kind.kind, name, action, kind.executor(action, capabilities), fields,
                                have, want))
     for name, have in sorted(live.items()):
+        if kind.kind == "api_token" and name == state.token_name:
+            continue  # the token this run authenticates with: revoking it would lock the tool out
         if name not in wanted and (name in absent or mode == "exclusive") and have.get("valid", True):
             # a revoked or expired token is already gone as far as anyone using it can tell
             fields = [f.as_dict() for f in diff.changes({}, have, kind.set_fields)]
@@ -189,13 +271,15 @@ def _attested_changes(state: DesiredState, kind: Kind, settings: dict[str, dict[
             shown = SENSITIVE if item.sensitive else item.value
             after[setting] = shown
             recorded = ledger.attested(target, setting)
-            current = None if item.value is None else ledger.digest(item.value)
-            if recorded is None or current is None or recorded != current:
-                before = "(not attested)" if recorded is None else "(attested value differs)"
+            same = None if item.value is None else ledger.matches(target, setting, item.value,
+                                                                  sensitive=item.sensitive)
+            if not recorded or not same:
+                before = ("(not attested)" if not recorded else "(attested value differs)" if same is False
+                          else f"(cannot verify: the ledger key {ledgers.KEY_ENV} is not set)")
                 if item.value is None:
                     before = f"(cannot verify: {item.reference} is not set)"
                 fields.append({"path": setting, "before": before, "after": shown, "sensitive": item.sensitive})
-        attested_before = {k: "(attested)" for k in values if ledger.attested(target, k) is not None}
+        attested_before = {k: "(attested)" for k in values if ledger.attested(target, k)}
         action: Action = "no-op" if not fields else ("update" if attested_before else "create")
         changes.append(_change(state, settings_kind, name, action, "attested", fields, attested_before or None,
                                after))

@@ -41,7 +41,7 @@ def plan_with(client: CentraClient, state: DesiredState) -> Planned:
     plan = build(state, current, caps, ledger, target.reveal(state))
     plan.findings = policies.evaluate(Context(
         state, current.objects, {kind: why.permission for kind, why in current.unknown.items()}, plan.changes,
-        ledger.attested, ledger.digest, time.time()))
+        lambda address, setting, value: ledger.matches(address, setting, value, sensitive=False), time.time()))
     return Planned(state, plan, current, caps, client.requests - before)
 
 

@@ -14,7 +14,6 @@ from provisioner.centra import capabilities as discovery
 from provisioner.centra.client import CentraClient
 from provisioner.config.resolve import DesiredState
 from provisioner.engine import executors, live, planning, runbook, sinks, target
-from provisioner.engine.plan import Plan
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.resources import KINDS, api_tokens
 
@@ -52,12 +51,11 @@ def _revoke_step(state: DesiredState, rotation: Rotation, path: Path | None) -> 
          ("When", f"after the consumer uses the new token from {rotation.delivered_to}"),
          ("Action", "X Revoke"), ("Or run", command)],
         verify="`provision plan` then reads one valid token with this description.",
-        payload={"op": "token_revoke_id", "id": rotation.old_id, "name": rotation.description})
-    plan = Plan(merchant=state.merchant, environment=state.environment, tier=state.tier,
-                centra_url=state.centra_url, generated_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+        payload={"op": "token_revoke", "id": rotation.old_id, "name": rotation.description})
+    generated_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     target_path = path or Path("out") / f"{state.merchant}.{state.environment}.rotate.runbook.md"
     target_path.parent.mkdir(parents=True, exist_ok=True)
-    target_path.write_text(runbook.render(state, plan, [step]), encoding="utf-8")
+    target_path.write_text(runbook.render(state, generated_at, [step]), encoding="utf-8")
     return target_path
 
 

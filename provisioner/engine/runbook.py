@@ -1,24 +1,25 @@
 """The runbook: what a person does in AMS for the changes the API cannot make (DESIGN §3). Numbered
 steps with the navigation path, every field and value (secrets by reference only), the attribute-type
 JSON to paste, and how the next plan verifies the step. Each step also carries a machine-readable
-comment for `provision sandbox operator`; it holds references, never secret values."""
+line for `provision sandbox operator` (see `runbook_format`); it holds references, never secret values.
+Every name and value is escaped for markdown here, in `render`, and nowhere else."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner import runbook_format
 from provisioner.config.models import TaxGroup
 from provisioner.config.resolve import DesiredState
 from provisioner.engine.plan import Change, Plan
 from provisioner.engine.secret_new import source_of
+from provisioner.render.escape import md_code, md_fence, md_text
 from provisioner.resources import attribute_types, plugins, tax_groups
 from provisioner.resources.tax_groups import countries_of
-
-STEP_MARK = "provision-step:"
-HEADER_MARK = "provision-runbook:"
 
 LABELS = {
     "status": "Status", "uri": "URI", "secret": "Secret API key", "markets": "Markets",
@@ -54,13 +55,20 @@ def shown(value: Any) -> str:
     return str(value).replace("_", " ") if isinstance(value, str) and "_" in value and " " not in value else str(value)
 
 
+@dataclass(frozen=True)
+class SecretMention:
+    """A field whose value is a secret: the runbook names its reference, never the value."""
+
+    ref: str
+
+
 @dataclass
 class Step:
     title: str
     navigation: str
     executor: str
     addresses: list[str]
-    fields: list[tuple[str, str]] = field(default_factory=list)
+    fields: Sequence[tuple[str, str | SecretMention]] = field(default_factory=list)
     snippet: str | None = None
     verify: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
@@ -77,14 +85,14 @@ def _plugin_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
                     verify="The next `provision plan` no longer finds the plugin in `storePlugins`.",
                     payload={"op": "plugin_delete", "store": store, "name": name})
     data = plugin.model_dump(mode="json", exclude_none=True)
-    fields = [("Plugin", PLUGIN_NAMES[plugin.type]), ("Plugin name", name), ("Status", shown(plugin.status))]
+    fields: list[tuple[str, str | SecretMention]] = [("Plugin", PLUGIN_NAMES[plugin.type]), ("Plugin name", name),
+                                                     ("Status", shown(plugin.status))]
     settings: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("name", "type", "store", "status"):
             continue
         if key in plugins.SECRET_FIELDS:
-            fields.append((LABELS.get(key, key), f"the value of `{value}`: copy it from {source_of(value)} "
-                                                 "(never written down here)"))
+            fields.append((LABELS.get(key, key), SecretMention(str(value))))
             settings[key] = {"ref": value}
         else:
             fields.append((LABELS.get(key, key), shown(value)))
@@ -163,10 +171,13 @@ def _tax_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
 def _other_step(change: Change) -> Step:
     what = change.kind.replace("_", " ")
     if change.kind == "api_token" and change.action == "delete":
+        token_id = (change.before or {}).get("id")
+        which = [("Token", change.name)] + ([("Token id", str(token_id))] if isinstance(token_id, int) else [])
         return Step(f"Revoke the API token {change.name}", "System > API Tokens", "manual", [change.address],
-                    [("Token", change.name), ("Action", "X Revoke")],
+                    [*which, ("Action", "X Revoke"), *(("Why", reason) for reason in change.reasons)],
                     verify="The next `provision plan` shows it invalid or gone.",
-                    payload={"op": "token_revoke", "name": change.name})
+                    payload={"op": "token_revoke", "name": change.name,
+                             **({"id": token_id} if isinstance(token_id, int) else {})})
     fields = [(f.path, json.dumps(f.after if f.added is None else f.added)) for f in change.fields]
     return Step(f"{change.action.capitalize()} the {what} {change.name}",
                 "System > API Tokens" if change.kind == "api_token" else "System > Integration API", "manual",
@@ -194,25 +205,35 @@ def steps(state: DesiredState, plan: Plan) -> list[Step]:
     return result
 
 
-def render(state: DesiredState, plan: Plan, items: list[Step]) -> str:
-    header = json.dumps({"merchant": state.merchant, "environment": state.environment})
-    out = [f"# Runbook: {state.merchant} in {state.environment}", "", f"<!-- {HEADER_MARK} {header} -->", "",
-           f"Centra: {state.centra_url} — generated {plan.generated_at} by `provision apply`.", "",
+def _cell(value: str | SecretMention) -> str:
+    if isinstance(value, SecretMention):
+        return (f"the value of {md_code(value.ref, in_table=True)}: copy it from {md_text(source_of(value.ref))} "
+                "(never written down here)")
+    return md_text(value)
+
+
+def render(state: DesiredState, generated_at: str, items: list[Step]) -> str:
+    # Merchant and environment names are identifiers (the model's pattern); everything else is escaped.
+    merchant, environment = state.merchant, state.environment
+    out = [f"# Runbook: {merchant} in {environment}", "",
+           runbook_format.header_line(state.merchant, state.environment, [s.payload for s in items]), "",
+           f"Centra: {md_text(state.centra_url)} — generated {md_text(generated_at)} by `provision apply`.", "",
            "Steps the Integration API cannot perform. Do them in order in Centra's AMS, then run "
-           f"`provision attest {state.merchant} --env {state.environment}` for the settings the API cannot read, "
-           f"and `provision plan {state.merchant} --env {state.environment}` to verify.", ""]
+           f"`provision attest {merchant} --env {environment}` for the settings the API cannot read, "
+           f"and `provision plan {merchant} --env {environment}` to verify.", ""]
     if not items:
         out.append("Nothing to do by hand.")
     for number, step in enumerate(items, start=1):
-        out += [f"## {number}. {step.title}", "", f"- **Where:** {step.navigation}",
-                f"- **Kind:** {step.executor}", f"- **Addresses:** {', '.join(f'`{a}`' for a in step.addresses)}", ""]
+        out += [f"## {number}. {md_text(step.title)}", "", f"- **Where:** {md_text(step.navigation)}",
+                f"- **Kind:** {md_text(step.executor)}",
+                f"- **Addresses:** {', '.join(md_code(a) for a in step.addresses)}", ""]
         out += ["| Field | Value |", "|---|---|"]
-        out += [f"| {label} | {value.replace('|', '/')} |" for label, value in step.fields]
+        out += [f"| {md_text(label)} | {_cell(value)} |" for label, value in step.fields]
         out.append("")
         if step.snippet:
-            out += ["```json", step.snippet, "```", ""]
-        out += [f"**Verified by:** {step.verify}", "",
-                f"<!-- {STEP_MARK} {json.dumps(step.payload, sort_keys=True)} -->", ""]
+            out += [md_fence(step.snippet, "json"), ""]
+        out += [f"**Verified by:** {step.verify}", "",  # our text; names in it are identifiers
+                runbook_format.step_line(step.payload), ""]
     return "\n".join(out)
 
 
@@ -224,20 +245,5 @@ def write(state: DesiredState, plan: Plan, path: Path | None = None) -> tuple[Pa
     items = steps(state, plan)
     target = path or default_path(state)
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(state, plan, items), encoding="utf-8")
+    target.write_text(render(state, plan.generated_at, items), encoding="utf-8")
     return target, len(items)
-
-
-def _marked(text: str, mark: str) -> list[dict[str, Any]]:
-    found = []
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("<!--") and mark in line:
-            found.append(json.loads(line.split(mark, 1)[1].rsplit("-->", 1)[0]))
-    return found
-
-
-def parse(text: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The runbook's header (merchant, environment) and its steps' payloads."""
-    headers = _marked(text, HEADER_MARK)
-    return (headers[0] if headers else {}), _marked(text, STEP_MARK)

@@ -41,8 +41,8 @@ class Context:
     live: dict[str, dict[str, Obj]]  # kind -> name -> the normalised live object
     unknown: dict[str, str] = field(default_factory=dict)  # kind -> the permission its read lacks
     changes: Sequence[ChangeView] = ()
-    attested: Callable[[str, str], str | None] = lambda address, setting: None  # address, setting -> digest
-    digest: Callable[[Any], str | None] = lambda value: None
+    # address, setting, value -> whether the ledger's (salted) hash is of that value; None: nothing attested
+    matches: Callable[[str, str, Any], bool | None] = lambda address, setting, value: None
     now: float = 0.0
 
     def address(self, kind: str, name: str) -> str:

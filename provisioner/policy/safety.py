@@ -54,15 +54,15 @@ def _with_host(url: str, host: str) -> str:
 
 
 def webhook_host_change_check(ctx: Context) -> Iterator[Hit]:
-    """The ledger keeps only a keyed hash of the attested URL; trying the URL under each other Global-e
-    host tells whether the change moves the webhook between hosts, without storing the URL."""
+    """The ledger keeps only a hash of the attested URL; trying the URL under each other Global-e host
+    tells whether the change moves the webhook between hosts, without storing the URL."""
     for hook in _webhooks(ctx):
-        recorded = ctx.attested(ctx.address("plugin_settings", hook.name), "url")
-        if recorded is None or ctx.digest(hook.url) == recorded:
-            continue
+        address = ctx.address("plugin_settings", hook.name)
+        if ctx.matches(address, "url", hook.url) is not False:
+            continue  # nothing attested, or the attested URL is this one
         new_host = urlsplit(hook.url).hostname
         for old_host in envs.GLOBAL_E_HOSTS.values():
-            if old_host != new_host and ctx.digest(_with_host(hook.url, old_host)) == recorded:
+            if old_host != new_host and ctx.matches(address, "url", _with_host(hook.url, old_host)):
                 yield Hit(f"the webhook '{hook.name}' moves from {old_host} to {new_host}")
 
 

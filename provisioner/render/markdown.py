@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from provisioner.engine.plan import Plan
 from provisioner.render import findings
+from provisioner.render.escape import md_code, md_text, terminal
 from provisioner.render.text import SYMBOLS, field_lines
 
 
@@ -13,7 +14,7 @@ def render(plans: list[Plan]) -> str:
         counts = plan.counts()
         critical = [c for c in plan.pending if c.risk == "critical"]
         deletes = [c for c in plan.pending if c.action == "delete"]
-        out.append(f"### `{plan.merchant}` → `{plan.environment}`")
+        out.append(f"### {md_code(plan.merchant)} → {md_code(plan.environment)}")
         out.append("")
         out.append("| create | update | delete | unchanged | unknown sections |")
         out.append("|---:|---:|---:|---:|---:|")
@@ -23,11 +24,11 @@ def render(plans: list[Plan]) -> str:
         if deletes or critical:
             out.append("> [!CAUTION]")
             for change in {c.address: c for c in deletes + critical}.values():
-                out.append(f"> **{change.action}** `{change.address}` ({change.executor}): "
-                           f"{'; '.join(change.reasons)}")
+                out.append(f"> **{change.action}** {md_code(change.address)} ({change.executor}): "
+                           f"{md_text('; '.join(change.reasons))}")
             out.append("")
         for section, state in plan.unknown_sections.items():
-            out.append(f"> [!WARNING]\n> `{section}` is **unknown**: the token lacks `{state.permission}`; "
+            out.append(f"> [!WARNING]\n> `{section}` is **unknown**: the token lacks {md_code(state.permission)}; "
                        "creates and deletes there are blocked.\n")
         out.extend(findings.markdown_lines(plan.findings))
         if not plan.has_changes():
@@ -39,7 +40,7 @@ def render(plans: list[Plan]) -> str:
         out.append("```diff")
         for change in plan.pending:
             symbol = SYMBOLS[change.action][0].replace("~", "!")
-            out.append(f"{symbol} {change.kind} \"{change.name}\" ({change.executor}, {change.risk})")
+            out.append(f"{symbol} {change.kind} \"{terminal(change.name)}\" ({change.executor}, {change.risk})")
             out.extend(f"{symbol}     {line}" for line in field_lines(change))
         out.append("```")
         out.append("")

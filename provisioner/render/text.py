@@ -7,6 +7,7 @@ from typing import Any
 
 from provisioner.engine.plan import Change, Plan
 from provisioner.render import findings
+from provisioner.render.escape import terminal
 
 SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "no-op": (" ", None)}
 MAX_LISTED = 24  # the JSON plan has every item; the text stays readable
@@ -14,6 +15,7 @@ _COLOURS = {"green": "32", "yellow": "33", "red": "31", "cyan": "36", "bold": "1
 
 
 def _paint(text: str, colour: str | None, enabled: bool) -> str:
+    text = terminal(text)  # names and values from files and stores: shown, never interpreted
     if not enabled or colour is None:
         return text
     return f"\033[{_COLOURS[colour]}m{text}\033[0m"
@@ -36,7 +38,7 @@ def field_lines(change: Change) -> list[str]:
             lines.append(f"{field.path} = {value(field.before)}")
         else:
             lines.append(f"{field.path}: {value(field.before)} → {value(field.after)}")
-    return lines
+    return [terminal(line) for line in lines]
 
 
 def render(plan: Plan, *, colour: bool = False, verbose: bool = False) -> str:

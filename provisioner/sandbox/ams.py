@@ -1,6 +1,10 @@
 """`/_sandbox/`: what a person does in Centra's AMS, and what a test does to a store behind the tool's
 back. Sandbox only: the real-Centra code path never calls it.
 
+Every request needs the sandbox's admin token (`Authorization: Bearer ...`, the token file `sandbox serve`
+writes), a loopback Host header (no DNS-rebinding page can reach it) and no foreign Origin (no page in a
+browser can drive it cross-origin).
+
   GET    /_sandbox/state                      everything, secrets as hashes
   GET    /_sandbox/stats                      request and mutation counters
   POST   /_sandbox/reset                      back to the fixture
@@ -20,6 +24,7 @@ back. Sandbox only: the real-Centra code path never calls it.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import sqlite3
 import time
 from typing import Any
@@ -29,6 +34,9 @@ from provisioner.sandbox import faults, fixture, ratelimit
 from provisioner.sandbox.store import Store, counter, dumps, loads, meta
 from provisioner.sandbox.wire import Request, Response
 
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
+IN_PROCESS_SUFFIX = ".sandbox.invalid"  # the in-process transport's host: unreachable over a network
+
 SECRET_SETTINGS = ("secret", "endpoint_secret", "shared_secret")
 
 
@@ -36,10 +44,39 @@ class BadRequest(ValueError):
     pass
 
 
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host[: host.find("]") + 1]
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def refusal(db: sqlite3.Connection, request: Request) -> Response | None:
+    """Why this request may not use `/_sandbox/`, or None."""
+    host = request.headers.get("host", "")
+    name = _host_name(host)
+    if name not in LOOPBACK_HOSTS and not name.endswith(IN_PROCESS_SUFFIX):
+        return Response.json(403, {"error": "the sandbox's AMS surface answers loopback Host headers only"})
+    origin = request.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1].rstrip("/").lower() != host.strip().lower():
+        return Response.json(403, {"error": "cross-origin requests are refused"})
+    if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+        return Response.json(403, {"error": "cross-site requests are refused"})
+    authorization = request.headers.get("authorization", "")
+    given = authorization[7:].strip() if authorization.lower().startswith("bearer ") else ""
+    expected = fixture.admin_token(db) or ""
+    if not given or not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        return Response.json(401, {"error": "the sandbox's admin token is required (Authorization: Bearer ...)"})
+    return None
+
+
 def handle(store: Store, request: Request) -> Response:
     route = request.path[len("/_sandbox/"):].strip("/").split("/")
     try:
         with store.transaction() as db:
+            refused = refusal(db, request)
+            if refused is not None:
+                return refused
             return _dispatch(db, request, route[0], route[1] if len(route) > 1 else None)
     except (BadRequest, faults.FaultError, KeyError, TypeError, ValueError) as exc:
         return Response.json(400, {"error": f"{type(exc).__name__}: {exc}"})

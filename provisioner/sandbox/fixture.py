@@ -10,11 +10,12 @@ import time
 from dataclasses import asdict, dataclass
 
 from provisioner.centra import catalogue
+from provisioner.config.environments import SANDBOX_TOKEN_NAME
 from provisioner.sandbox import ratelimit
 from provisioner.sandbox.store import dumps, set_meta
 
 APP_VERSION = "v1.60.0-sandbox"
-ADMIN_TOKEN_NAME = "Provisioner (sandbox admin)"
+ADMIN_TOKEN_NAME = SANDBOX_TOKEN_NAME
 ADMIN_INTEGRATION = "provisioner"
 ADMIN_TTL_SECONDS = 10 * 365 * 86400
 

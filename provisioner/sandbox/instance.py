@@ -40,6 +40,10 @@ class Sandbox:
             raise RuntimeError(f"the sandbox at {self.store.path} has no admin token; reset it")
         return token
 
+    def admin_headers(self) -> dict[str, str]:
+        """What a call to `/_sandbox/` needs (in-process or served on 127.0.0.1)."""
+        return {"authorization": f"Bearer {self.admin_token}", "host": "127.0.0.1"}
+
     @property
     def token_file(self) -> Path:
         return self.store.path.with_suffix(".token")

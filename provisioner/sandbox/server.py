@@ -6,6 +6,7 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from provisioner.errors import ProvisionerError
 from provisioner.sandbox.app import SandboxApp
 from provisioner.sandbox.wire import DropConnection, Request
 
@@ -39,6 +40,10 @@ def make_server(app: SandboxApp, port: int = 0, *, quiet: bool = True) -> Thread
             if not quiet:
                 sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    try:
+        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    except OSError as exc:
+        raise ProvisionerError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; choose another --port "
+                               "(0 picks a free one)") from None
     server.daemon_threads = True
     return server

@@ -47,8 +47,9 @@ def box(merchant: str) -> Sandbox:
 
 
 def sandbox_call(merchant: str, method: str, path: str, body: Any = None, **query: str) -> Any:
-    response = box(merchant).app.handle(Request(method, path, query=query,
-                                                body=json.dumps(body).encode() if body is not None else b""))
+    sandbox = box(merchant)
+    response = sandbox.app.handle(Request(method, path, query=query, headers=sandbox.admin_headers(),
+                                          body=json.dumps(body).encode() if body is not None else b""))
     assert response.status == 200, response.payload()
     return response.payload()
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from provisioner import runbook_format
 from provisioner.errors import ExitCode
-from tests.engine.conftest import Outputs, converge, sandbox_call, scan_for_secrets, tokens_named
+from provisioner.sandbox.wire import Request
+from tests.engine.conftest import Outputs, box, converge, sandbox_call, scan_for_secrets, tokens_named
 
 
 @pytest.mark.parametrize("merchant", ["acme", "nordwind", "dataline"])
@@ -101,8 +103,21 @@ def test_a_create_whose_answer_is_lost_is_not_repeated(project: Path, outputs: O
     assert first.exit_code == ExitCode.PARTIAL_APPLY
     assert "outcome of this write is unknown" in first.stderr
     second = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
-    assert second.exit_code == 0
-    assert len(tokens_named("acme", "Global-e integration")) == 1
+    assert second.exit_code == 0, second.output
+    # Found, not created again; but nobody holds its value, so it is rotated: a new token to the sink,
+    # the lost one revoked by the runbook.
+    assert "never reached a sink" in second.output
+    lost, new = tokens_named("acme", "Global-e integration")
+    sink = Path(".provision/secrets/acme.sandbox.global-e-integration.token")
+    assert f"token value stored in {sink}" in second.output
+    assert outputs.run("sandbox", "operator", "out/acme.sandbox.runbook.md").exit_code == 0
+    valid = [t for t in tokens_named("acme", "Global-e integration") if not t["revoked"]]
+    assert [t["id"] for t in valid] == [new["id"]] and lost["id"] != new["id"]
+    stored = sink.read_text().strip()
+    assert box("acme").app.handle(Request("POST", "/graphql", headers={"authorization": f"Bearer {stored}"},
+                                          body=b'{"query": "{ stores { id } }"}')).status == 200
+    third = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert third.exit_code == 0 and "never reached a sink" not in third.output
 
 
 def test_secret_sink_env_hands_the_token_to_later_ci_steps(project: Path, outputs: Outputs,
@@ -129,12 +144,14 @@ def test_attest_waits_for_the_object_and_records_hashes_only(project: Path, outp
     converge(outputs, "acme")
     ledger = json.loads(Path(".provision/state/acme.sandbox.json").read_text())
     entry = ledger["items"]["acme/sandbox/plugin_settings/GE Order API"]
-    assert set(entry["secret"]) == {"hash", "at", "by"} and len(entry["secret"]["hash"]) == 32
+    assert set(entry["secret"]) == {"scheme", "n", "r", "p", "keyed", "salt", "hash", "at", "by"}
+    assert entry["secret"]["scheme"] == "scrypt" and len(entry["secret"]["hash"]) == 64
+    assert "key" not in ledger and ledger["format_version"] == 2
     assert os.environ["ACME_ORDER_API_SECRET"] not in json.dumps(ledger)
 
 
 def test_operator_refuses_a_runbook_of_a_real_environment(project: Path, outputs: Outputs) -> None:
-    Path("real.md").write_text('<!-- provision-runbook: {"merchant": "acme", "environment": "prod"} -->\n')
+    Path("real.md").write_text(runbook_format.header_line("acme", "prod", []) + "\n")
     result = outputs.run("sandbox", "operator", "real.md")
     assert result.exit_code == 1 and "only works in the sandbox" in result.stderr
 

@@ -82,7 +82,8 @@ def test_a_failure_half_way_leaves_no_partial_file(tmp_path: Path) -> None:
     def break_after_first_page(stats: catalog.ExportStats) -> None:
         if stats.pages == 1:
             from provisioner.sandbox.wire import Request
-            box.app.handle(Request("PUT", "/_sandbox/faults", body=b'{"status": {"code": 500, "count": 10}}'))
+            box.app.handle(Request("PUT", "/_sandbox/faults", headers=box.admin_headers(),
+                                   body=b'{"status": {"code": 500, "count": 10}}'))
 
     with pytest.raises(CentraError, match="HTTP 500"):
         catalog.export_with(_client(box), 1, out, page_size=10, progress=break_after_first_page)
@@ -93,7 +94,8 @@ def test_a_failure_half_way_leaves_no_partial_file(tmp_path: Path) -> None:
 def test_a_rate_limited_run_still_completes(tmp_path: Path) -> None:
     box = _box(tmp_path, 40)
     from provisioner.sandbox.wire import Request
-    box.app.handle(Request("PUT", "/_sandbox/faults", body=b'{"rate_limit": {"count": 2, "retry_after": 1}}'))
+    box.app.handle(Request("PUT", "/_sandbox/faults", headers=box.admin_headers(),
+                          body=b'{"rate_limit": {"count": 2, "retry_after": 1}}'))
     sleeps: list[float] = []
     stats = catalog.export_with(_client(box, sleeps), 1, tmp_path / "c.csv", page_size=10,
                                 pacer=Pacer(1000, 10**9))

@@ -4,23 +4,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, tokens_named
 
 
-def test_verify_probes_the_order_api_with_the_referenced_secret(project: Path, outputs: Outputs,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_verify_probes_the_order_api_with_the_referenced_secret(project: Path, outputs: Outputs) -> None:
     assert outputs.run("verify", "acme", "--env", "sandbox").exit_code == 1
     converge(outputs, "acme")
     result = outputs.run("verify", "acme", "--env", "sandbox")
     assert result.exit_code == 0, result.output
     assert "ok  plugin GE Order API secret: /api/ge-order-api accepts the secret" in result.output
-    monkeypatch.setenv("ACME_ORDER_API_SECRET", "a-rotated-secret-nobody-set-in-centra")
+    # Someone changes the secret in AMS behind the tool's back. (Changing the environment variable no
+    # longer matters: the sandbox never uses a real environment's secret.)
+    sandbox_call("acme", "PUT", "/_sandbox/plugins", {"store": "GlobalE Store", "name": "GE Order API",
+                                                      "type": "order_api", "uri": "ge-order-api",
+                                                      "settings": {"secret": "a-rotated-secret-in-ams"}})
     failed = outputs.run("verify", "acme", "--env", "sandbox")
     assert failed.exit_code == 1 and "answered status 'no'" in failed.output
     for text in outputs.texts:
         assert PLANTED["ACME_ORDER_API_SECRET"] not in text and "a-rotated-secret" not in text
+    database = Path(".provision/sandbox/acme.db").read_bytes()
+    assert PLANTED["ACME_ORDER_API_SECRET"].encode() not in database
 
 
 def test_doctor_names_what_the_token_cannot_read(project: Path, outputs: Outputs) -> None:
@@ -66,10 +69,12 @@ def test_a_deactivated_checkout_plugin_fails_the_cart_read(project: Path, output
     assert "not ready: 1. cart read" in result.stderr
 
 
-def test_a_wrong_order_api_secret_fails_order_create_and_capture(project: Path, outputs: Outputs,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wrong_order_api_secret_fails_order_create_and_capture(project: Path, outputs: Outputs) -> None:
     converge(outputs, "acme")
-    monkeypatch.setenv("ACME_ORDER_API_SECRET", "planted-wrong-secret-5e6f")
+    # The secret in the store is not the one the file references (changed in AMS behind the tool's back).
+    sandbox_call("acme", "PUT", "/_sandbox/plugins", {"store": "GlobalE Store", "name": "GE Order API",
+                                                      "type": "order_api", "uri": "ge-order-api",
+                                                      "settings": {"secret": "planted-wrong-secret-5e6f"}})
     result = outputs.run("verify", "acme", "--env", "sandbox")
     assert result.exit_code == 1
     assert _stages(result.output) == {**ALL_READY, "2. order create": False, "3. payment capture": False}

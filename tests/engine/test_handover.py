@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from provisioner.config.secrets import sandbox_value
 from provisioner.errors import ExitCode
 from tests.engine.conftest import PLANTED, Outputs, converge, scan_for_secrets
 
@@ -30,9 +31,11 @@ def test_handover_holds_the_gem_hosts_and_no_secret(project: Path, outputs: Outp
     assert stat.S_IMODE(bundle.stat().st_mode) == 0o600
     values = json.loads(bundle.read_text())
     token = TOKEN_SINK.read_text().strip()
-    assert values == {"order_api_secret": PLANTED["ACME_ORDER_API_SECRET"], "integration_api_token": token}
+    # The sandbox's own stand-in: a real environment's secret never reaches the sandbox.
+    sandbox_secret = sandbox_value("acme", "env:ACME_ORDER_API_SECRET")
+    assert values == {"order_api_secret": sandbox_secret, "integration_api_token": token}
     assert document["secrets"]["order_api_secret"].startswith(f"{bundle} (mode 0600)")
-    scan_for_secrets(project, outputs, [PLANTED["ACME_ORDER_API_SECRET"], token])
+    scan_for_secrets(project, outputs, [PLANTED["ACME_ORDER_API_SECRET"], sandbox_secret, token])
 
 
 def test_a_production_handover_uses_the_production_gem_host() -> None:

@@ -28,7 +28,7 @@ def test_fresh_sandbox_plan_lists_every_resource_with_its_executor(project: Path
     executors = {c["address"].removeprefix("acme/sandbox/"): c["executor"] for c in plan["changes"]}
     assert executors == EXPECTED
     assert {c["action"] for c in plan["changes"]} == {"create"}
-    assert plan["format_version"] == 1 and plan["fingerprints"]
+    assert plan["format_version"] == 2 and plan["fingerprints"] and plan["binding"]["merchant_file_sha256"]
     assert "+ api_token \"Global-e integration\"  (api)" in result.output
     order_api = next(c for c in plan["changes"] if c["address"].endswith("plugin_settings/GE Order API"))
     secret = next(f for f in order_api["fields"] if f["path"] == "secret")

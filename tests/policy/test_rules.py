@@ -93,16 +93,17 @@ def test_a_webhook_moving_between_global_e_hosts(examples: Path) -> None:
     state = state_of(examples, "acme", "prod")
     old = (state.webhook_url or "").replace("centra.global-e.com", "centra-int.bglobale.com")
 
-    def digest(value: Any) -> str:
-        return f"h:{value}"
+    def attested_as(url: str | None) -> Any:
+        def matches(address: str, setting: str, value: Any) -> bool | None:
+            if address.endswith("plugin_settings/GE Integration Webhooks") and setting == "url":
+                return bool(value == url)
+            return None
+        return matches
 
-    def attested(address: str, setting: str) -> str | None:
-        return digest(old) if address.endswith("plugin_settings/GE Integration Webhooks") and setting == "url" else None
-
-    findings = found(state, attested=attested, digest=digest)
+    findings = found(state, matches=attested_as(old))
     assert rules_hit(findings) == {"env.webhook-host-change"}
     assert "moves from centra-int.bglobale.com to centra.global-e.com" in findings[0].message
-    unchanged = found(state, attested=lambda a, s: digest(state.webhook_url), digest=digest)
+    unchanged = found(state, matches=attested_as(state.webhook_url))
     assert rules_hit(unchanged) == set()
 
 

@@ -51,7 +51,8 @@ def call(box: Sandbox) -> Call:
 
 
 def sandbox_request(box: Sandbox, method: str, path: str, body: Any = None) -> Any:
-    response = box.app.handle(Request(method, path, body=json.dumps(body).encode() if body is not None else b""))
+    response = box.app.handle(Request(method, path, headers=box.admin_headers(),
+                                      body=json.dumps(body).encode() if body is not None else b""))
     assert response.status == 200, response.payload()
     return response.payload()
 

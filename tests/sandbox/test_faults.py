@@ -69,6 +69,6 @@ def test_nth_mutation_can_apply_and_then_drop_the_connection(call: Call, box: Sa
 
 def test_unknown_fault_is_refused(box: Sandbox) -> None:
     from provisioner.sandbox.wire import Request
-    response = box.app.handle(Request("PUT", "/_sandbox/faults", body=b'{"meteor": {}}'))
+    response = box.app.handle(Request("PUT", "/_sandbox/faults", headers=box.admin_headers(), body=b'{"meteor": {}}'))
     assert response.status == 400 and "unknown fault 'meteor'" in response.payload()["error"]
     assert sandbox_request(box, "GET", "/_sandbox/state")["faults"] == {}

@@ -16,6 +16,10 @@ CREATE = ('mutation($n: String!) { createAccessToken(input: {name: $n, organizat
           'email: "a@b.example", permissions: ["Order:read"]}) { accessToken { id } userErrors { message } } }')
 
 
+def admin(served: Served) -> dict[str, str]:
+    return {"Authorization": f"Bearer {served.box.admin_token}"}
+
+
 def test_catalog_query_over_http_pages_and_403s(served: Served) -> None:
     token = served.box.admin_token
     first = post_http(served.url, token, CATALOG_QUERY, {"status": ["ACTIVE"], "page": 1}).json()
@@ -26,7 +30,7 @@ def test_catalog_query_over_http_pages_and_403s(served: Served) -> None:
 
 
 def test_dropped_connection_over_http(served: Served) -> None:
-    httpx.put(f"{served.url}/_sandbox/faults", json={"drop": {"count": 1}})
+    httpx.put(f"{served.url}/_sandbox/faults", json={"drop": {"count": 1}}, headers=admin(served))
     try:
         post_http(served.url, served.box.admin_token, "{ stores { id } }")
     except httpx.TransportError:
@@ -50,7 +54,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
 
 
 def test_two_clients_writing_at_once_do_not_corrupt_it(served: Served) -> None:
-    httpx.put(f"{served.url}/_sandbox/rate-limits", json={"tier": "enterprise"})
+    httpx.put(f"{served.url}/_sandbox/rate-limits", json={"tier": "enterprise"}, headers=admin(served))
     token = served.box.admin_token
 
     def create(n: int) -> int:

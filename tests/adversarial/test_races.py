@@ -1,0 +1,118 @@
+"""Two applies of one merchant and environment at once, over real HTTP: the lock lets one create the
+token; the other, planning after it, finds the token and creates nothing. No duplicate, no lost value."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from provisioner.engine import apply as applying
+from provisioner.engine import locking
+from provisioner.errors import ProvisionerError, StalePlanError
+from tests.adversarial.conftest import ServedMerchant
+
+TOKEN = "Global-e integration"
+SINK = Path(".provision/secrets/acme.served.global-e-integration.token")
+ROUNDS = 10
+
+
+def _tokens(served: ServedMerchant) -> list[tuple[int, str]]:
+    with sqlite3.connect(served.box.store.path) as database:
+        return list(database.execute("SELECT id, value FROM tokens WHERE name = ? AND revoked = 0", (TOKEN,)))
+
+
+def _fresh_store(served: ServedMerchant) -> None:
+    response = httpx.post(f"{served.url}/_sandbox/reset", json={},
+                          headers={"Authorization": f"Bearer {served.token}"}, timeout=30)
+    assert response.status_code == 200, response.text
+    for leftover in (".provision/secrets", ".provision/journal", "state", "out"):
+        shutil.rmtree(leftover, ignore_errors=True)
+
+
+def _apply_at_once(saved: Path | None) -> list[Any]:
+    """Two applies started together (a barrier), each with its own HTTP client; their results."""
+    results: list[Any] = [None, None]
+    barrier = threading.Barrier(2, timeout=30)
+
+    def run(slot: int) -> None:
+        options = applying.Options(auto_approve=True)
+        barrier.wait()
+        try:
+            results[slot] = applying.apply(None if saved else "acme", None if saved else "served", options,
+                                           saved=saved)
+        except ProvisionerError as exc:
+            results[slot] = exc
+
+    threads = [threading.Thread(target=run, args=(slot,)) for slot in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "an apply did not finish"
+    return results
+
+
+def _one_token_and_its_value_delivered(served: ServedMerchant) -> None:
+    tokens = _tokens(served)
+    assert len(tokens) == 1, f"{len(tokens)} tokens named {TOKEN!r}"
+    assert SINK.read_text(encoding="utf-8").strip() == tokens[0][1], "the sink does not hold the live token"
+
+
+def test_two_applies_at_once_create_one_token_ten_times_over(served_acme: ServedMerchant,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "60")
+    for _ in range(ROUNDS):
+        _fresh_store(served_acme)
+        first, second = _apply_at_once(None)
+        assert isinstance(first, applying.Report) and isinstance(second, applying.Report), (first, second)
+        created = [r for r in (first, second) if any(line.startswith("created API token") for line in r.done)]
+        assert len(created) == 1
+        _one_token_and_its_value_delivered(served_acme)
+
+
+def test_one_saved_plan_applied_twice_at_once_runs_once(served_acme: ServedMerchant,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.engine import planning
+
+    monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "60")
+    for _ in range(3):
+        _fresh_store(served_acme)
+        saved = Path("plan.json")
+        planning.plan("acme", "served").plan.write(saved)
+        results = _apply_at_once(saved)
+        assert sorted(type(r).__name__ for r in results) == ["Report", "StalePlanError"], results
+        assert "live store changed" in str(next(r for r in results if isinstance(r, StalePlanError)))
+        _one_token_and_its_value_delivered(served_acme)
+
+
+def test_two_cli_processes_at_once(served_acme: ServedMerchant) -> None:
+    """The same race between two real `provision apply` processes."""
+    _fresh_store(served_acme)
+    env = {**os.environ, "PROVISION_LOCK_TIMEOUT": "60"}
+    command = [sys.executable, "-m", "provisioner.cli", "apply", "acme", "--env", "served", "--auto-approve"]
+    processes = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(2)]
+    outputs = [process.communicate(timeout=120) for process in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    assert sum("done: created API token" in out for out, _ in outputs) == 1, outputs
+    _one_token_and_its_value_delivered(served_acme)
+    assert served_acme.token not in "".join(out + err for out, err in outputs)
+
+
+def test_a_held_lock_fails_after_a_bounded_wait_naming_the_holder(served_acme: ServedMerchant,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "0.2")
+    with locking.hold("acme", "served", "apply"), pytest.raises(ProvisionerError) as raised:
+        applying.apply("acme", "served", applying.Options(auto_approve=True))
+    assert raised.value.exit_code == 1
+    assert f"locked by apply (pid {os.getpid()}" in str(raised.value)
+    assert _tokens(served_acme) == []

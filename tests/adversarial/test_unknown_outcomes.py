@@ -1,0 +1,84 @@
+"""Outcomes apply cannot see: a run killed with a create in flight is resolved by reading the store,
+never by creating again; a token whose value reached no sink is rotated; a token that can read nothing
+is exit 3, not "converged"."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from provisioner import runbook_format
+from provisioner.errors import ExitCode
+from provisioner.resources import KINDS
+from tests.engine.conftest import Outputs, sandbox_call, tokens_named
+
+ADDRESS = "acme/sandbox/api_token/Global-e integration"
+JOURNAL = Path(".provision/journal/acme.sandbox.json")
+SINK = Path(".provision/secrets/acme.sandbox.global-e-integration.token")
+
+
+def _killed_in_flight() -> None:
+    """What a run killed after sending createAccessToken leaves: a journal entry `started`, nothing more."""
+    JOURNAL.parent.mkdir(parents=True, exist_ok=True)
+    JOURNAL.write_text(json.dumps([{"address": ADDRESS, "action": "create", "status": "started", "detail": "",
+                                    "at": 1}]), encoding="utf-8")
+
+
+def test_killed_after_the_commit_the_token_is_adopted_and_rotated(project: Path, outputs: Outputs) -> None:
+    created = sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Global-e integration",
+                                                                "integration": "global-e",
+                                                                "permissions": ["Order:read"]})
+    _killed_in_flight()
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert f"token id {created['id']} (started) but its value never reached a sink" in result.output
+    assert f"revoked API token Global-e integration (id {created['id']})" in result.output
+    tokens = {t["id"]: t for t in tokens_named("acme", "Global-e integration")}
+    assert len(tokens) == 2 and tokens[created["id"]]["revoked"]
+    successor = next(t for t in tokens.values() if not t["revoked"])
+    assert SINK.read_text().strip() != created["token"] and successor["id"] != created["id"]
+    assert not JOURNAL.exists()  # resolved
+
+
+def test_without_a_revoke_mutation_the_runbook_revokes_the_lost_token_by_id(project: Path, outputs: Outputs,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.centra import capabilities
+
+    discover = capabilities.discover
+    monkeypatch.setattr(capabilities, "discover",
+                        lambda client: dataclasses.replace(discover(client), revoke_token=None))
+    created = sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Global-e integration",
+                                                                "integration": "global-e",
+                                                                "permissions": ["Order:read"]})
+    _killed_in_flight()
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == 0, result.output + result.stderr
+    _, steps = runbook_format.parse(Path("out/acme.sandbox.runbook.md").read_text(encoding="utf-8"))
+    revokes = [s for s in steps if isinstance(s, runbook_format.TokenRevoke)]
+    assert [(s.name, s.id) for s in revokes] == [("Global-e integration", created["id"])]
+    assert outputs.run("sandbox", "operator", "out/acme.sandbox.runbook.md").exit_code == 0
+    valid = [t["id"] for t in tokens_named("acme", "Global-e integration") if not t["revoked"]]
+    assert len(valid) == 1 and valid[0] != created["id"]
+
+
+def test_killed_before_the_commit_the_token_is_created_once(project: Path, outputs: Outputs) -> None:
+    _killed_in_flight()
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "never reached a sink" not in result.output
+    assert len(tokens_named("acme", "Global-e integration")) == 1 and SINK.exists()
+
+
+def test_a_token_that_can_read_no_section_is_exit_3_and_changes_nothing(project: Path, outputs: Outputs) -> None:
+    admin = sandbox_call("acme", "GET", "/_sandbox/state")["tokens"][0]
+    denied = {kind.permission for kind in KINDS}
+    sandbox_call("acme", "PATCH", f"/_sandbox/tokens/{admin['id']}",
+                 {"permissions": [p for p in admin["permissions"] if p not in denied]})
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == ExitCode.AUTH, result.output + result.stderr
+    assert "can read none of the managed sections" in result.stderr
+    assert tokens_named("acme", "Global-e integration") == []
+    assert not Path("out/acme.sandbox.runbook.md").exists()
