@@ -7,7 +7,7 @@ import click
 from provisioner.engine import doctor as doctoring
 from provisioner.engine import verify as verifying
 from provisioner.errors import AuthError, ProvisionerError
-from provisioner.render.findings import terminal
+from provisioner.render.escape import terminal
 
 
 @click.command()

@@ -11,7 +11,7 @@ from provisioner.engine import export as exporting
 from provisioner.engine import handover as handing_over
 from provisioner.engine import rotate as rotating
 from provisioner.engine.secret_new import new_secret, source_of
-from provisioner.render.findings import terminal
+from provisioner.render.escape import terminal
 
 
 def _ask(question: str) -> bool:

@@ -15,7 +15,7 @@ import yaml
 from provisioner.centra import catalogue
 from provisioner.config.yamlnodes import StrictLoader
 from provisioner.engine import live, planning, target
-from provisioner.render.findings import terminal
+from provisioner.render.escape import terminal
 from provisioner.resources import KINDS
 
 _ELEMENT_TYPES = {"input", "textarea", "readonly", "boolean", "select", "image", "file"}

@@ -1,24 +1,13 @@
 """Policy findings in each renderer's form. Messages quote names from merchant files and live stores,
-so they are escaped for the terminal or for markdown."""
+so they are escaped for the terminal or for markdown (with the helpers every renderer uses)."""
 
 from __future__ import annotations
 
-import re
-
 from provisioner.policy.findings import Finding
+from provisioner.render.escape import md_text as markdown_text
+from provisioner.render.escape import terminal
 
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")  # a message is one line
-_MARKDOWN = re.compile(r"([\\`*_{}\[\]()<>#+!|~])")
 ICONS = {"info": "i", "warning": "!", "critical": "!!"}
-
-
-def terminal(text: str) -> str:
-    """No escape sequence or control character from a file or a store reaches the terminal."""
-    return _CONTROL.sub("?", text)
-
-
-def markdown_text(text: str) -> str:
-    return _MARKDOWN.sub(r"\\\1", terminal(text))
 
 
 def text_lines(findings: list[Finding]) -> list[str]:

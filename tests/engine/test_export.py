@@ -44,5 +44,5 @@ def test_a_store_name_cannot_break_out_of_an_export_comment(project: Path, outpu
     sandbox_call("acme", "PUT", "/_sandbox/plugins", {"store": "GlobalE Store", "name": "Hook\nplugins: []",
                                                       "type": "centra_webhook", "uri": "hook"})
     text = outputs.run("export", "acme", "--env", "sandbox").output
-    assert "# 'Hook?plugins: []' (Centra Webhook) left out" in text
+    assert "# 'Hook\\nplugins: []' (Centra Webhook) left out" in text
     assert "\nplugins: []" not in text
