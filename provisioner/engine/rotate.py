@@ -13,7 +13,7 @@ from typing import Any
 from provisioner.centra import capabilities as discovery
 from provisioner.centra.client import CentraClient
 from provisioner.config.resolve import DesiredState
-from provisioner.engine import executors, live, planning, runbook, sinks, target
+from provisioner.engine import executors, live, locking, planning, runbook, sinks, target
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.resources import KINDS, api_tokens
 
@@ -66,7 +66,8 @@ def rotate(merchant: str, environment: str, description: str, *, sink: str | Non
     if api_tokens.KIND.token(state, description) is None:
         raise ProvisionerError(f"the merchant file of {merchant} declares no API token '{description}'")
     rotation = Rotation(description)
-    with target.connect(state) as client:
+    # The same lock as apply: a rotation and an apply at once would each create a token.
+    with locking.hold(state.merchant, state.environment, "rotate"), target.connect(state) as client:
         caps = discovery.discover(client)
         if caps.create_token is None:
             raise ProvisionerError("this Centra exposes no mutation to create tokens: rotate it by hand in AMS "
@@ -96,7 +97,7 @@ def revoke_old(merchant: str, environment: str, description: str, token_id: int)
     """The runbook's step done by the tool: revoke one superseded token, never the newest valid one."""
     state = planning.desired(merchant, environment)
     rotation = Rotation(description, old_id=token_id)
-    with target.connect(state) as client:
+    with locking.hold(state.merchant, state.environment, "rotate --revoke"), target.connect(state) as client:
         caps = discovery.discover(client)
         valid = _valid_ids(client, description)
         if token_id not in valid:

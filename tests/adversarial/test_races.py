@@ -116,3 +116,12 @@ def test_a_held_lock_fails_after_a_bounded_wait_naming_the_holder(served_acme: S
     assert raised.value.exit_code == 1
     assert f"locked by apply (pid {os.getpid()}" in str(raised.value)
     assert _tokens(served_acme) == []
+
+
+def test_a_rotation_waits_for_the_same_lock(served_acme: ServedMerchant, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.engine import rotate
+
+    monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "0.2")
+    with locking.hold("acme", "served", "apply"), pytest.raises(ProvisionerError, match="locked by apply"):
+        rotate.rotate("acme", "served", TOKEN, sink=None, confirm=None)
+    assert _tokens(served_acme) == []
