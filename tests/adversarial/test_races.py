@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -125,3 +126,46 @@ def test_a_rotation_waits_for_the_same_lock(served_acme: ServedMerchant, monkeyp
     with locking.hold("acme", "served", "apply"), pytest.raises(ProvisionerError, match="locked by apply"):
         rotate.rotate("acme", "served", TOKEN, sink=None, confirm=None)
     assert _tokens(served_acme) == []
+
+
+def _kill_during_the_create(served: ServedMerchant) -> bool:
+    """Start an apply, SIGKILL it once its journal says the create was sent; whether the store committed it."""
+    _fresh_store(served)
+    admin = {"Authorization": f"Bearer {served.token}"}
+    httpx.put(f"{served.url}/_sandbox/faults", json={"latency": {"ms": 1500}}, headers=admin, timeout=10)
+    command = [sys.executable, "-m", "provisioner.cli", "apply", "acme", "--env", "served", "--auto-approve"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = Path(".provision/journal/acme.served.json")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        text = journal.read_text(encoding="utf-8") if journal.exists() else ""
+        if f"api_token/{TOKEN}" in text and '"started"' in text:
+            time.sleep(0.3)  # the request leaves right after the journal entry; the server holds it 1.5 s
+            break
+        time.sleep(0.02)
+    process.kill()
+    process.wait(timeout=30)
+    assert process.returncode != 0, "the apply finished before it could be killed"
+    httpx.delete(f"{served.url}/_sandbox/faults", headers=admin, timeout=10)
+    settle = time.monotonic() + 5
+    while time.monotonic() < settle and not _tokens(served):
+        time.sleep(0.05)  # the server finishes the request it was given
+    return bool(_tokens(served))
+
+
+def test_a_run_killed_with_the_create_in_flight_is_resolved_by_the_next(served_acme: ServedMerchant) -> None:
+    """SIGKILL while createAccessToken is on the wire: the store commits it, nobody receives its value.
+    The next apply finds it (never creates it again) and rotates it, so exactly one valid token remains
+    and the sink holds its value. (Killed before the request left, the next apply creates it once.)"""
+    committed_once = False
+    for _ in range(3):  # a kill can land before the request leaves; try until one lands in flight
+        committed = _kill_during_the_create(served_acme)
+        assert not SINK.exists()
+        report = applying.apply("acme", "served", applying.Options(auto_approve=True))
+        rotated = any("never reached a sink" in warning for warning in report.warnings)
+        assert rotated == committed, report.warnings
+        _one_token_and_its_value_delivered(served_acme)
+        committed_once = committed_once or committed
+        if committed_once:
+            break
+    assert committed_once, "no kill landed while the create was in flight"
