@@ -4,15 +4,13 @@ Merchant files, presets and environment overlays are merged as node trees (not a
 validation error in the merged document still points at the file and line that contributed the
 value, whichever file that was.
 
-The loader is also the first line against hostile input: a size cap, UTF-8/UTF-16 with or without a BOM
-(anything else is refused with its position), a nesting limit and an alias limit while composing (so a
-billion-laughs document or a 900-level nesting fails in milliseconds), then only plain YAML types, scalar
-mapping keys and integers of sane length. Every refusal is a `file:line:col` diagnostic.
+The loader is also the first line against hostile input (limits in `yamllimits.py`): nesting and
+aliases are counted while composing, so a billion-laughs document or a 900-level nesting fails in
+milliseconds with its `file:line:col`.
 """
 
 from __future__ import annotations
 
-import codecs
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -20,25 +18,21 @@ from typing import Any
 
 import yaml
 
+from provisioner.config.yamllimits import (
+    MAX_ALIASES,
+    MAX_DEPTH,
+    MAX_FILE_BYTES,
+    LimitError,
+    decode,
+    line_col,
+    refused,
+)
 from provisioner.errors import Diagnostic
 
 # YAML 1.1 reads yes/no/on/off as booleans (and `NO`, Norway's code, as false). Only true/false
 # are booleans here, so the runtime agrees with YAML 1.2 editors and the JSON Schema check.
 _BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
 _BOOL_TAG = "tag:yaml.org,2002:bool"
-
-
-MAX_FILE_BYTES = 1024 * 1024
-MAX_DEPTH = 64
-MAX_ALIASES = 256
-MAX_EXPANDED_NODES = 200_000
-MAX_INT_DIGITS = 40
-ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
-                         ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge"))
-
-
-class LimitError(yaml.MarkedYAMLError):
-    """A document the loader refuses to go on composing (too deep, too many aliases)."""
 
 
 class StrictLoader(yaml.SafeLoader):
@@ -96,17 +90,12 @@ def position(file: str, node: yaml.Node, message: str) -> Diagnostic:
                       mark.line + 1, mark.column + 1, message)
 
 
-def _line_col(text: str, index: int) -> tuple[int, int]:
-    before = text[:index]
-    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
-
-
 def compose(text: str, filename: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
     """Parse one document into a node tree; report syntax errors, refused content and duplicate keys."""
     try:
         loader = StrictLoader(text)  # the reader checks every character here
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, other controls)
-        line, col = _line_col(text, exc.position)
+        line, col = line_col(text, exc.position)
         return None, [Diagnostic(filename, line, col, f"invalid YAML: character {exc.character!r} is not allowed")]
     loader.name = filename  # marks carry it, so merged trees still know their origin
     try:
@@ -122,29 +111,10 @@ def compose(text: str, filename: str) -> tuple[yaml.Node | None, list[Diagnostic
         loader.dispose()
     if root is None:
         return None, []
-    refused = list(_refused(root, filename))
-    if refused:
-        return None, refused
+    problems = list(refused(root, filename))
+    if problems:
+        return None, problems
     return root, list(_duplicate_keys(root, filename))
-
-
-def decode(raw: bytes, filename: str) -> tuple[str | None, list[Diagnostic]]:
-    """UTF-8 (a BOM allowed) or UTF-16/32 with a BOM, as YAML itself allows; anything else is refused at
-    the position of the first byte that is not text."""
-    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
-                       (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
-                       (codecs.BOM_UTF16_BE, "utf-16")):
-        if raw.startswith(bom):
-            try:
-                return raw.decode(codec), []
-            except UnicodeDecodeError:
-                return None, [Diagnostic(filename, 1, 1, f"not valid {codec.upper()} text")]
-    try:
-        return raw.decode("utf-8"), []
-    except UnicodeDecodeError as exc:
-        line, col = _line_col(raw[:exc.start].decode("utf-8", errors="replace"), exc.start)
-        return None, [Diagnostic(filename, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the "
-                                                      "file as UTF-8")]
 
 
 def compose_file(path: Path) -> tuple[yaml.Node | None, list[Diagnostic]]:
@@ -161,49 +131,6 @@ def compose_file(path: Path) -> tuple[yaml.Node | None, list[Diagnostic]]:
     if text is None:
         return None, problems
     return compose(text, filename)
-
-
-def _refused(root: yaml.Node, filename: str) -> Iterator[Diagnostic]:
-    """Content a merchant file never needs: other types, complex keys, huge integers, huge expansions."""
-    seen: set[int] = set()
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue  # an alias: checked once
-        seen.add(id(node))
-        if node.tag not in ALLOWED_TAGS:
-            yield position(filename, node, f"the tag {node.tag} is not allowed here (plain YAML values only)")
-            continue
-        if isinstance(node, yaml.ScalarNode):
-            digits = str(node.value).lstrip("+-").replace("_", "")
-            if node.tag.endswith(":int") and len(digits) > MAX_INT_DIGITS:
-                yield position(filename, node, f"a {len(digits)}-digit integer is too long")
-        elif isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if not isinstance(key, yaml.ScalarNode):
-                    yield position(filename, key, "a mapping key must be a plain value, not a list or mapping")
-                else:
-                    stack.append(key)
-                stack.append(value)
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend(node.value)
-    size = _expanded_size(root, {})
-    if size > MAX_EXPANDED_NODES:
-        yield position(filename, root, f"expands to {size} values through aliases (at most {MAX_EXPANDED_NODES})")
-
-
-def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
-    """How many nodes the document has once every alias is expanded (depth is capped, so recursion is)."""
-    if id(node) not in memo:
-        if isinstance(node, yaml.MappingNode):
-            children = [n for pair in node.value for n in pair]
-        elif isinstance(node, yaml.SequenceNode):
-            children = list(node.value)
-        else:
-            children = []
-        memo[id(node)] = 1 + sum(_expanded_size(child, memo) for child in children)
-    return memo[id(node)]
 
 
 def _duplicate_keys(node: yaml.Node, filename: str) -> Iterator[Diagnostic]:

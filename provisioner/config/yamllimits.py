@@ -1,0 +1,95 @@
+"""Limits on hostile YAML input, checked while and after composing (see `yamlnodes.compose`): a size
+cap, the encodings YAML allows, nesting and alias limits, plain tags only, scalar keys, sane integers and
+a cap on what aliases expand to. Each refusal is a `file:line:col` diagnostic, found in milliseconds."""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Iterator
+
+import yaml
+
+from provisioner.errors import Diagnostic
+
+MAX_FILE_BYTES = 1024 * 1024
+MAX_DEPTH = 64
+MAX_ALIASES = 256
+MAX_EXPANDED_NODES = 200_000
+MAX_INT_DIGITS = 40
+ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
+                         ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge"))
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """A document the loader refuses to go on composing (too deep, too many aliases)."""
+
+
+def _at(filename: str, node: yaml.Node, message: str) -> Diagnostic:
+    return Diagnostic(filename, node.start_mark.line + 1, node.start_mark.column + 1, message)
+
+
+def line_col(text: str, index: int) -> tuple[int, int]:
+    before = text[:index]
+    return before.count("\n") + 1, index - (before.rfind("\n") + 1) + 1
+
+
+def decode(raw: bytes, filename: str) -> tuple[str | None, list[Diagnostic]]:
+    """UTF-8 (a BOM allowed) or UTF-16/32 with a BOM, as YAML itself allows; anything else is refused at
+    the position of the first byte that is not text."""
+    for bom, codec in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                       (codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+                       (codecs.BOM_UTF16_BE, "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(codec), []
+            except UnicodeDecodeError:
+                return None, [Diagnostic(filename, 1, 1, f"not valid {codec.upper()} text")]
+    try:
+        return raw.decode("utf-8"), []
+    except UnicodeDecodeError as exc:
+        line, col = line_col(raw[:exc.start].decode("utf-8", errors="replace"), exc.start)
+        return None, [Diagnostic(filename, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the "
+                                                      "file as UTF-8")]
+
+
+def refused(root: yaml.Node, filename: str) -> Iterator[Diagnostic]:
+    """Content a merchant file never needs: other types, complex keys, huge integers, huge expansions."""
+    seen: set[int] = set()
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue  # an alias: checked once
+        seen.add(id(node))
+        if node.tag not in ALLOWED_TAGS:
+            yield _at(filename, node, f"the tag {node.tag} is not allowed here (plain YAML values only)")
+            continue
+        if isinstance(node, yaml.ScalarNode):
+            digits = str(node.value).lstrip("+-").replace("_", "")
+            if node.tag.endswith(":int") and len(digits) > MAX_INT_DIGITS:
+                yield _at(filename, node, f"a {len(digits)}-digit integer is too long")
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode):
+                    yield _at(filename, key, "a mapping key must be a plain value, not a list or mapping")
+                else:
+                    stack.append(key)
+                stack.append(value)
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+    size = _expanded_size(root, {})
+    if size > MAX_EXPANDED_NODES:
+        yield _at(filename, root, f"expands to {size} values through aliases (at most {MAX_EXPANDED_NODES})")
+
+
+def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
+    """How many nodes the document has once every alias is expanded (depth is capped, so recursion is)."""
+    if id(node) not in memo:
+        if isinstance(node, yaml.MappingNode):
+            children = [n for pair in node.value for n in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        memo[id(node)] = 1 + sum(_expanded_size(child, memo) for child in children)
+    return memo[id(node)]
