@@ -1,9 +1,20 @@
 """The Integration API client, on gql + httpx: bearer auth, timeouts, Centra's error shapes as typed
-errors, and retries where they are safe (DESIGN §8): reads and idempotent mutations on 429 (honouring
-`Retry-After`, a timestamp or seconds), 502/503/504 and dropped connections; never a `create*`."""
+errors, and a retry policy (tenacity) for what is safe to send again:
+
+- HTTP 429, for every operation, creates included: Centra refuses a rate-limited request before
+  executing it. The wait honours `Retry-After` (an HTTP date, as Centra sends it, delta-seconds or
+  epoch seconds), else backs off.
+- HTTP 502/503/504 and dropped connections, only for reads and idempotent writes (`set*`, `update*`,
+  `unset*`): the outcome of a `create*` is then unknown, so it is never sent twice.
+
+Waits back off exponentially with full jitter and are capped; every attempt is logged (logger
+`provisioner.centra`, at debug level) with operation, URL, status, duration and complexity — never a
+header value or a variable, which may hold a secret. A caller sees each wait through `on_wait`.
+"""
 
 from __future__ import annotations
 
+import logging
 import random
 import re
 import time
@@ -13,14 +24,16 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
+import tenacity
 from gql import Client, GraphQLRequest
-from gql.transport.exceptions import TransportConnectionFailed, TransportQueryError
+from gql.transport.exceptions import TransportConnectionFailed, TransportProtocolError, TransportQueryError
 from gql.transport.httpx import HTTPXTransport
 from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType
 
 from provisioner.centra import operations
 from provisioner.errors import AuthError, ProvisionerError
 
+log = logging.getLogger(__name__)
 RETRY_STATUSES = {429, 502, 503, 504}
 _NEEDS = re.compile(r"You need (\S+) permission")
 
@@ -85,11 +98,41 @@ class Result:
 @dataclass
 class RetryPolicy:
     attempts: int = 5
-    base_delay: float = 0.5
+    base_delay: float = 0.5  # the first backoff is at most this; each next one at most twice the last
     max_delay: float = 30.0
+    max_retry_after: float = 120.0  # a longer Retry-After is cut to this (and still retried)
 
-    def backoff(self, attempt: int) -> float:
-        return float(random.uniform(0, min(self.max_delay, self.base_delay * 2 ** attempt)))
+
+class _RetryAfterOrBackoff(tenacity.wait.wait_base):
+    """A 429's `Retry-After` (plus a little jitter, so clients sharing a quota do not return at once);
+    anything else backs off exponentially with full jitter."""
+
+    def __init__(self, policy: RetryPolicy, clock: Callable[[], float]) -> None:
+        self.policy, self.clock = policy, clock
+        self.backoff = tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
+
+    def __call__(self, retry_state: tenacity.RetryCallState) -> float:
+        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(failure, HttpStatus) and failure.status == 429:
+            seconds = retry_after_seconds(failure.headers.get("retry-after"), self.clock())
+            if seconds is not None:
+                return min(seconds + random.uniform(0, 0.1), self.policy.max_retry_after)
+        return float(self.backoff(retry_state))
+
+
+def _retryable(failure: BaseException, idempotent: bool) -> bool:
+    if isinstance(failure, HttpStatus):
+        return failure.status == 429 or (idempotent and failure.status in RETRY_STATUSES)
+    return idempotent and isinstance(failure, TransportConnectionFailed)
+
+
+def _waiting_for(failure: BaseException | None, label: str) -> str:
+    """What a wait is for, completing "waiting …"."""
+    if isinstance(failure, HttpStatus) and failure.status == 429:
+        return "for Centra's rate limit"
+    if isinstance(failure, HttpStatus):
+        return f"to retry {label} after HTTP {failure.status}"
+    return f"to retry {label} after a dropped connection"
 
 
 class CentraClient:
@@ -97,15 +140,17 @@ class CentraClient:
                  timeout: float = 30.0, retry: RetryPolicy | None = None,
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time,
                  on_wait: Callable[[float, str], None] | None = None) -> None:
+        """`on_wait(seconds, why)` hears of every wait before it starts; `why` completes "waiting …"
+        ("for Centra's rate limit", "to retry live_state after HTTP 503")."""
         self.url = url.rstrip("/")
+        self.endpoint = f"{self.url}/graphql"
         self.retry = retry or RetryPolicy()
         self.requests = 0
         self._sleep, self._clock, self._on_wait = sleep, clock, on_wait
         options: dict[str, Any] = {"timeout": timeout}
         if transport is not None:
             options["transport"] = transport
-        self._transport = _StrictTransport(url=f"{self.url}/graphql",
-                                           headers={"Authorization": f"Bearer {token}"}, **options)
+        self._transport = _StrictTransport(url=self.endpoint, headers={"Authorization": f"Bearer {token}"}, **options)
         # Operations are validated against schema.graphql when loaded (operations.load); a mutation the
         # target names differently is sent under its discovered name, so gql does not re-validate.
         self._checked = Client(transport=self._transport)
@@ -129,48 +174,66 @@ class CentraClient:
         op = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
         root = op.selection_set.selections[0]
         root_name = getattr(getattr(root, "name", None), "value", "")
-        retryable = op.operation == OperationType.QUERY or root_name.startswith(("set", "update", "unset"))
+        idempotent = op.operation == OperationType.QUERY or root_name.startswith(("set", "update", "unset"))
         request = GraphQLRequest(document, variable_values=variables or {})
-        for attempt in range(self.retry.attempts):
-            self.requests += 1
-            try:
-                result = self._session.execute(request, get_execution_result=True)
-                return self._result(result.data, result.extensions, None, label)
-            except TransportQueryError as exc:
-                return self._result(exc.data, exc.extensions, exc.errors, label, allow_errors=allow_errors)
-            except HttpStatus as exc:
-                wait = self._wait_for(exc, attempt, retryable, label)
-            except TransportConnectionFailed as exc:
-                if not retryable:
-                    raise CentraError(f"{label}: the connection to {self.url} failed ({exc}); the outcome of this "
-                                      "write is unknown, so it is not retried") from None
-                wait = self._give_up_or_backoff(attempt, label, f"connection failed ({exc})")
-            self._announce(wait, label)
-            self._sleep(wait)
-        raise AssertionError("unreachable")
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(self.retry.attempts),
+            wait=_RetryAfterOrBackoff(self.retry, self._clock),
+            retry=tenacity.retry_if_exception(lambda failure: _retryable(failure, idempotent)),
+            before_sleep=lambda state: self._announce(state, label),
+            sleep=self._sleep, reraise=True)
+        try:
+            return retrying(self._attempt, request, label, allow_errors, retrying)
+        except HttpStatus as exc:
+            raise self._refusal(exc, label, retrying.statistics.get("attempt_number", 1)) from None
+        except TransportConnectionFailed as exc:
+            if not idempotent:
+                raise CentraError(f"{label}: the connection to {self.endpoint} failed ({exc}); the outcome of this "
+                                  "write is unknown, so it is not retried") from None
+            raise CentraError(f"{label}: the connection to {self.endpoint} failed ({exc}) after "
+                              f"{retrying.statistics.get('attempt_number', 1)} attempts") from None
+        except TransportProtocolError as exc:
+            raise CentraError(f"{label}: {self.endpoint} did not answer as a GraphQL API ({exc})") from None
 
-    def _announce(self, wait: float, label: str) -> None:
+    def _attempt(self, request: GraphQLRequest, label: str, allow_errors: bool, retrying: tenacity.Retrying) -> Result:
+        attempt = retrying.statistics.get("attempt_number", 1)
+        self.requests += 1
+        started = time.perf_counter()
+        status: int | str = 200
+        complexity: Any = None
+        try:
+            result = self._session.execute(request, get_execution_result=True)
+            complexity = (result.extensions or {}).get("complexity")
+            return self._result(result.data, result.extensions, None, label)
+        except TransportQueryError as exc:
+            complexity = (exc.extensions or {}).get("complexity")
+            return self._result(exc.data, exc.extensions, exc.errors, label, allow_errors=allow_errors)
+        except HttpStatus as exc:
+            status = exc.status
+            raise
+        except (TransportConnectionFailed, TransportProtocolError) as exc:
+            status = f"failed ({type(exc.__cause__ or exc).__name__})"
+            raise
+        finally:
+            log.debug("%s %s -> %s in %.0f ms, complexity %s, attempt %d/%d", label, self.endpoint, status,
+                      (time.perf_counter() - started) * 1000, complexity if complexity is not None else "-",
+                      attempt, self.retry.attempts)
+
+    def _announce(self, state: tenacity.RetryCallState, label: str) -> None:
+        seconds = state.next_action.sleep if state.next_action else 0.0
+        why = _waiting_for(state.outcome.exception() if state.outcome else None, label)
+        log.debug("%s: waiting %s (%.1f s)", label, why, seconds)
         if self._on_wait is not None:
-            self._on_wait(wait, label)
+            self._on_wait(seconds, why)
 
-    def _wait_for(self, exc: HttpStatus, attempt: int, retryable: bool, label: str) -> float:
+    def _refusal(self, exc: HttpStatus, label: str, attempts: int) -> ProvisionerError:
         if exc.status == 403:
-            raise AuthError(f"Centra at {self.url} refused the token (HTTP 403): it is unknown, revoked or expired")
-        if exc.status not in RETRY_STATUSES or not retryable:
-            kind = "rate limited" if exc.status == 429 else f"HTTP {exc.status}"
-            raise CentraError(f"{label}: Centra answered {kind}: {_message(exc.text)}")
+            return AuthError(f"Centra at {self.url} refused the token (HTTP 403): it is unknown, revoked or expired")
         if exc.status == 429:
-            wait = retry_after_seconds(exc.headers.get("retry-after"), self._clock())
-            if wait is not None:
-                if attempt + 1 >= self.retry.attempts:
-                    raise CentraError(f"{label}: still rate limited after {self.retry.attempts} attempts")
-                return min(wait + random.uniform(0, 0.1), self.retry.max_delay * 4)
-        return self._give_up_or_backoff(attempt, label, f"HTTP {exc.status}")
-
-    def _give_up_or_backoff(self, attempt: int, label: str, why: str) -> float:
-        if attempt + 1 >= self.retry.attempts:
-            raise CentraError(f"{label}: {why} after {self.retry.attempts} attempts")
-        return self.retry.backoff(attempt)
+            return CentraError(f"{label}: still rate limited by {self.endpoint} after {attempts} attempts")
+        if exc.status in RETRY_STATUSES and attempts > 1:
+            return CentraError(f"{label}: HTTP {exc.status} after {attempts} attempts ({self.endpoint})")
+        return CentraError(f"{label}: {self.endpoint} answered HTTP {exc.status}: {_message(exc.text)}")
 
     @staticmethod
     def _result(data: Any, extensions: Any, errors: Any, label: str, *, allow_errors: bool = False) -> Result:

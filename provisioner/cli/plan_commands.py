@@ -14,9 +14,9 @@ from provisioner.errors import ExitCode
 from provisioner.render import markdown, text
 
 
-def waiting(seconds: float, label: str) -> None:
+def waiting(seconds: float, why: str) -> None:
     if sys.stderr.isatty():
-        click.echo(f"  … {label}: waiting {seconds:.1f}s (Centra asked to slow down or failed)", err=True)
+        click.echo(f"  … waiting {why} ({seconds:.1f} s)", err=True)
 
 
 @click.command()

@@ -1,11 +1,20 @@
-"""Field-level differences between a desired and a live object: nested mappings flattened to dotted
-paths, declared set fields as +/− membership, everything else as before → after."""
+"""Field-level differences between a desired and a live object, found by DeepDiff.
+
+DeepDiff compares the two objects (declared set fields with `ignore_order`, so only membership
+counts); each difference it reports is rendered in the plan's dotted form: a nested mapping's
+leaves as `a.b.c: before → after`, a set field as `+/−` membership, any other list as one value
+(its order matters, so a reordered list is shown whole)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
+
+from deepdiff import DeepDiff
+from deepdiff.model import DiffLevel
+
+Path = tuple[str | int, ...]
 
 
 @dataclass(frozen=True)
@@ -29,6 +38,8 @@ class FieldChange:
 
 
 def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """A mapping's leaves by dotted path (an empty nested mapping is a leaf; `_private` keys are not
+    compared)."""
     if isinstance(value, dict) and (value or not prefix):
         flat: dict[str, Any] = {}
         for key, item in value.items():
@@ -38,19 +49,57 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix: value}
 
 
+def _dotted(path: Path) -> str:
+    return ".".join(str(part) for part in path)
+
+
+def _is_set(dotted: str, set_fields: frozenset[str]) -> bool:
+    return any(fnmatchcase(dotted, pattern) for pattern in set_fields)
+
+
+def _at(document: Any, path: Path) -> Any:
+    """The value at a path of mapping keys (reported paths stop before any list index)."""
+    for part in path:
+        if not isinstance(document, dict) or part not in document:
+            return None
+        document = document[part]
+    return document
+
+
+def _membership(before: list[Any] | None, after: list[Any] | None) -> tuple[list[Any], list[Any]]:
+    """A set field's added and removed members. With `ignore_order`, DeepDiff pairs a removed member
+    with an added one as a changed value: that is one of each."""
+    delta = DeepDiff(before or [], after or [], ignore_order=True, ignore_numeric_type_changes=True, view="tree")
+    replaced = [*delta.get("values_changed", []), *delta.get("type_changes", [])]
+    added = [level.t2 for level in [*delta.get("iterable_item_added", []), *replaced]]
+    removed = [level.t1 for level in [*delta.get("iterable_item_removed", []), *replaced]]
+    return sorted(added), sorted(removed)
+
+
 def changes(desired: dict[str, Any], live: dict[str, Any], set_fields: frozenset[str]) -> list[FieldChange]:
-    want, have = flatten(desired), flatten(live)
-    result = []
-    for path in sorted(set(want) | set(have)):
-        before, after = have.get(path), want.get(path)
-        if before == after:
-            continue
-        if any(fnmatchcase(path, pattern) for pattern in set_fields) and (
-                isinstance(before, list | type(None)) and isinstance(after, list | type(None))):
-            added = sorted(set(after or []) - set(before or []))
-            removed = sorted(set(before or []) - set(after or []))
-            if added or removed:
-                result.append(FieldChange(path, added=added, removed=removed))
-            continue
-        result.append(FieldChange(path, before, after))
-    return result
+    def ordered_by_membership(level: DiffLevel) -> bool:
+        return _is_set(_dotted(tuple(level.path(output_format="list"))), set_fields)
+
+    delta = DeepDiff(live, desired, ignore_order_func=ordered_by_membership, ignore_numeric_type_changes=True,
+                     exclude_obj_callback=lambda _, path: "['_" in path, view="tree", threshold_to_diff_deeper=0)
+    # Where each difference is shown: a list that is not a set changes as a whole, at the list's path.
+    reported: set[Path] = set()
+    for levels in delta.values():
+        for level in levels:
+            path: Path = tuple(level.path(output_format="list"))
+            first_index = next((i for i, part in enumerate(path) if isinstance(part, int)), None)
+            reported.add(path if first_index is None else path[:first_index])
+    result: dict[str, FieldChange] = {}
+    for path in reported:
+        # A key missing on one side reads as None, as an explicit None does: neither is a change.
+        before = flatten(_at(live, path), _dotted(path))
+        after = flatten(_at(desired, path), _dotted(path))
+        for leaf in set(before) | set(after):
+            old, new = before.get(leaf), after.get(leaf)
+            if _is_set(leaf, set_fields) and isinstance(old, list | None) and isinstance(new, list | None):
+                added, removed = _membership(old, new)
+                if added or removed:
+                    result[leaf] = FieldChange(leaf, added=added, removed=removed)
+            elif old != new:
+                result[leaf] = FieldChange(leaf, old, new)
+    return [result[path] for path in sorted(result)]

@@ -135,3 +135,72 @@ def test_retry_after_parsing() -> None:
     assert parse_retry_after(str(int(now + 7)), now) == 7
     assert parse_retry_after("garbage", now) is None
     assert parse_retry_after(None, now) is None
+
+
+@respx.mock
+def test_a_create_refused_with_429_is_retried_after_retry_after(client: CentraClient, slept: list[float]) -> None:
+    """Centra refuses a rate-limited request before executing it, so even a create is safe to resend."""
+    payload = {"data": {"createAccessToken": {"accessToken": {"id": 7}, "userErrors": [], "userWarnings": []}}}
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "3"}),
+                                                           httpx.Response(200, json=payload)])
+    result = client.run("create_access_token", {"input": TOKEN_INPUT})
+    assert route.call_count == 2 and result.data["createAccessToken"]["accessToken"] == {"id": 7}
+    assert len(slept) == 1 and 3 <= slept[0] <= 3.2
+
+
+@respx.mock
+def test_429_without_retry_after_backs_off_and_gives_up_at_the_cap(client: CentraClient, slept: list[float]) -> None:
+    route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(429))
+    with pytest.raises(CentraError, match=r"still rate limited .* after 4 attempts"):
+        client.run("create_access_token", {"input": TOKEN_INPUT})
+    assert route.call_count == 4 and len(slept) == 3
+    assert all(0 <= wait <= 0.01 * 2 ** n for n, wait in enumerate(slept))
+
+
+@respx.mock
+def test_a_long_retry_after_is_capped(slept: list[float]) -> None:
+    capped = CentraClient(URL, "t", sleep=slept.append, retry=RetryPolicy(attempts=2, max_retry_after=5))
+    respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}),
+                                                   httpx.Response(200, json=OK)])
+    capped.run("live_state", _live_variables())
+    assert slept == [5]
+
+
+@respx.mock
+def test_other_statuses_are_not_retried_and_name_the_url(client: CentraClient) -> None:
+    route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(500, json={"message": "boom"}))
+    with pytest.raises(CentraError, match=r"https://acme\.centraqa\.com/graphql answered HTTP 500: boom"):
+        client.run("live_state", _live_variables())
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_an_unreachable_host_names_the_url(client: CentraClient) -> None:
+    respx.post(f"{URL}/graphql").mock(side_effect=httpx.ConnectError("Connection refused"))
+    with pytest.raises(CentraError, match=r"connection to https://acme\.centraqa\.com/graphql failed .* after 4"):
+        client.run("live_state", _live_variables())
+
+
+@respx.mock
+def test_every_wait_is_announced_with_what_it_waits_for() -> None:
+    heard: list[tuple[float, str]] = []
+    announcing = CentraClient(URL, "t", sleep=lambda _: None, on_wait=lambda s, why: heard.append((s, why)),
+                              retry=RetryPolicy(attempts=3, base_delay=0.01))
+    respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "2"}),
+                                                   httpx.Response(503), httpx.Response(200, json=OK)])
+    announcing.run("live_state", _live_variables())
+    assert [why for _, why in heard] == ["for Centra's rate limit", "to retry live_state after HTTP 503"]
+    assert 2 <= heard[0][0] <= 2.1
+
+
+@respx.mock
+def test_debug_log_traces_each_attempt_without_a_header_or_variable(caplog: pytest.LogCaptureFixture,
+                                                                     client: CentraClient) -> None:
+    respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(503), httpx.Response(200, json=OK)])
+    with caplog.at_level("DEBUG", logger="provisioner.centra"):
+        client.run("live_state", _live_variables())
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("live_state https://acme.centraqa.com/graphql -> 503" in line and "attempt 1/4" in line
+               for line in lines)
+    assert any("-> 200" in line and "complexity 2" in line and "attempt 2/4" in line for line in lines)
+    assert not any("secret-token-value" in line or "Bearer" in line for line in lines)

@@ -1,0 +1,51 @@
+"""Field-level differences: dotted paths, set fields as membership, everything else before → after."""
+
+from __future__ import annotations
+
+from provisioner.engine.diff import FieldChange, changes
+
+SETS = frozenset({"permissions", "rules.*.countries"})
+
+
+def test_equal_objects_have_no_changes() -> None:
+    same = {"a": 1, "b": {"c": [1, 2]}, "permissions": ["x", "y"]}
+    assert changes(same, dict(same), SETS) == []
+
+
+def test_nested_mappings_are_flattened_to_sorted_dotted_paths() -> None:
+    found = changes({"z": 1, "a": {"b": {"c": "new"}}}, {"z": 1, "a": {"b": {"c": "old", "gone": True}}}, SETS)
+    assert found == [FieldChange("a.b.c", "old", "new"), FieldChange("a.b.gone", True, None)]
+
+
+def test_set_fields_compare_membership_and_ignore_order() -> None:
+    desired = {"permissions": ["b", "a", "c"], "rules": {"VAT": {"countries": ["SE", "DE"]}}}
+    live = {"permissions": ["c", "b", "d"], "rules": {"VAT": {"countries": ["DE", "SE"]}}}
+    assert changes(desired, live, SETS) == [FieldChange("permissions", added=["a"], removed=["d"])]
+
+
+def test_a_set_field_missing_on_one_side_is_all_added_or_all_removed() -> None:
+    assert changes({"permissions": ["b", "a"]}, {}, SETS) == [FieldChange("permissions", added=["a", "b"])]
+    assert changes({}, {"permissions": ["a"]}, SETS) == [FieldChange("permissions", removed=["a"])]
+
+
+def test_lists_that_are_not_sets_compare_whole_and_in_order() -> None:
+    assert changes({"order": [1, 2]}, {"order": [2, 1]}, SETS) == [FieldChange("order", [2, 1], [1, 2])]
+
+
+def test_a_set_field_holding_something_else_compares_as_a_value() -> None:
+    assert changes({"permissions": "all"}, {"permissions": ["a"]}, SETS) == [FieldChange("permissions", ["a"], "all")]
+
+
+def test_a_mapping_replaced_by_a_scalar_and_empty_mappings() -> None:
+    assert changes({"a": 1}, {"a": {"b": 2}}, SETS) == [FieldChange("a", None, 1), FieldChange("a.b", 2, None)]
+    assert changes({"a": {}}, {}, SETS) == [FieldChange("a", None, {})]
+    assert changes({"a": {}}, {"a": {}}, SETS) == []
+
+
+def test_private_keys_are_not_compared() -> None:
+    assert changes({"_id": 1, "x": {"_raw": 2, "y": 1}}, {"_id": 9, "x": {"_raw": 3, "y": 1}}, SETS) == []
+
+
+def test_integers_and_floats_of_equal_value_are_equal() -> None:
+    assert changes({"rate": 20.0}, {"rate": 20}, SETS) == []
+    assert changes({"flag": True}, {"flag": 1}, SETS) == []
