@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from typing import Any
 
@@ -29,7 +29,7 @@ class PermissionCatalogue:
     write: tuple[str, ...]
     special: tuple[str, ...]
 
-    @property
+    @cached_property  # asked once per permission a merchant file names
     def every(self) -> frozenset[str]:
         return frozenset(self.read) | frozenset(self.write) | frozenset(self.special)
 

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.plan_commands import waiting
+from provisioner.cli import completion
+from provisioner.cli.terminal import console, example, note_wait
 from provisioner.engine import apply as applying
 from provisioner.engine import attest as attesting
+from provisioner.engine.plan import Plan
 from provisioner.render import text
 from provisioner.render.escape import terminal
 
@@ -21,25 +23,31 @@ def _terminal_confirm() -> Callable[[str], bool] | None:
     return lambda question: click.confirm(question, default=False)
 
 
-@click.command()
-@click.argument("target")
-@click.option("--env", "environment", help="Environment (not with a saved PLAN.json).")
+@click.command(epilog=example("provision apply acme --env qa", "provision apply plan.json --auto-approve"))
+@click.argument("target", shell_complete=completion.merchants)
+@click.option("--env", "environment", help="Environment (not with a saved PLAN.json).",
+              shell_complete=completion.environments)
 @click.option("--auto-approve", is_flag=True, help="Do not ask; for CI after a reviewed plan.")
 @click.option("--allow-deletes", is_flag=True, help="Allow the plan's deletes.")
 @click.option("--runbook-out", type=click.Path(path_type=Path), help="Default out/MERCHANT.ENV.runbook.md.")
 @click.option("--secret-sink", help="env:NAME to hand a created token to later CI steps (default: a 0600 file).")
 def apply(target: str, environment: str | None, auto_approve: bool, allow_deletes: bool, runbook_out: Path | None,
           secret_sink: str | None) -> None:
-    """Reconcile MERCHANT in ENV, or apply exactly a saved PLAN.json."""
+    """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json).
+
+    The plan is shown first; on a terminal, apply then asks before changing anything."""
     saved = Path(target) if target.endswith(".json") else None
     if saved is None and not environment:
         raise click.UsageError("--env is required with a merchant name")
     if saved is not None and environment:
         raise click.UsageError("a saved plan names its environment; drop --env")
+
+    def show(plan: Plan) -> None:
+        console().echo(text.render(plan, paint=console().paint()), nl=False)
+
     options = applying.Options(auto_approve=auto_approve, allow_deletes=allow_deletes, runbook_out=runbook_out,
-                               secret_sink=secret_sink, confirm=_terminal_confirm())
-    report = applying.apply(None if saved else target, environment, options, saved=saved, on_wait=waiting)
-    click.echo(text.render(report.plan, colour=sys.stdout.isatty()), nl=False)
+                               secret_sink=secret_sink, confirm=_terminal_confirm(), on_plan=show)
+    report = applying.apply(None if saved else target, environment, options, saved=saved, on_wait=note_wait)
     for line in report.resumed:
         click.echo(f"continuing after an interrupted run: {terminal(line)}")
     for line in report.warnings:
@@ -56,13 +64,15 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
                                                       if left else "; the store matches the file"))
 
 
-@click.command()
-@click.argument("merchant")
+@click.command(epilog=example("provision attest acme --env qa"))
+@click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("paths", nargs=-1)
-@click.option("--env", "environment", required=True)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--yes", is_flag=True, help="Confirm every item without asking (scripts).")
 def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -> None:
-    """Confirm settings the API cannot read; records their hashes in the ledger."""
+    """Confirm settings the API cannot read; records their hashes in the ledger.
+
+    PATHS limit it to some settings (e.g. plugin_settings/GE Order API); default: every one."""
     confirm = _terminal_confirm()
     if yes:
         def confirm_all(_: str) -> bool:
@@ -87,7 +97,3 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
     elif not result.skipped:
         click.echo("nothing to attest")
 
-
-def register(group: click.Group) -> None:
-    group.add_command(apply)
-    group.add_command(attest)

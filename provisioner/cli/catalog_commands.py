@@ -4,38 +4,40 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
-from provisioner.cli.plan_commands import waiting
+from provisioner.cli import completion
+from provisioner.cli.terminal import Progress, example
 from provisioner.engine import catalog as catalogue
 
 
-@click.group()
+@click.group(epilog=example("provision catalog export acme --env prod --out catalog.csv"))
 def catalog() -> None:
-    """The merchant's catalog, as Global-e's initial upload needs it."""
+    """The merchant's catalog, for Global-e's initial upload."""
 
 
-@catalog.command()
-@click.argument("merchant")
-@click.option("--env", "environment", required=True)
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The CSV to write.")
+@catalog.command(epilog=example("provision catalog export acme --env prod --out catalog.csv"))
+@click.argument("merchant", shell_complete=completion.merchants)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), required=True,
+              help="The CSV to write; - for stdout.")
 @click.option("--page-size", type=click.IntRange(1, catalogue.MAX_PAGE_SIZE), default=catalogue.PAGE_SIZE,
               show_default=True)
 def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
     """Write one CSV row per product size of MERCHANT's store."""
-    terminal = sys.stderr.isatty()
+    to_stdout = str(out) == "-"
+    sink: Path | TextIO = sys.stdout if to_stdout else out
+    with Progress("exporting", None, unit="products") as progress:
+        def advance(stats: catalogue.ExportStats) -> None:
+            if stats.total is not None and progress.total is None:
+                progress.set_total(stats.total)
+            if stats.pages:
+                progress.advance(stats.products - progress.completed, current=f"page {stats.pages + 1}")
 
-    def progress(stats: catalogue.ExportStats) -> None:
-        if terminal:
-            click.echo(f"\r  page {stats.pages}: {stats.products} products, {stats.rows} rows", err=True, nl=False)
-
-    stats = catalogue.export(merchant, environment, out, page_size=page_size, progress=progress, on_wait=waiting)
-    if terminal:
-        click.echo("", err=True)
-    click.echo(f"wrote {out}: {stats.rows} rows from {stats.products} products in {stats.pages} page(s), "
-               f"{stats.requests} requests, {stats.seconds:.1f}s (paced {stats.waited:.1f}s)")
-
-
-def register(group: click.Group) -> None:
-    group.add_command(catalog)
+        stats = catalogue.export(merchant, environment, sink, page_size=page_size,
+                                 progress=advance if progress.enabled else None, on_wait=progress.waiting)
+    click.echo(f"wrote {'stdout' if to_stdout else out}: {stats.rows} rows from {stats.products} products in "
+               f"{stats.pages} page(s), {stats.requests} requests, {stats.seconds:.1f}s "
+               f"(waited {stats.waited:.1f}s for Centra's rate limit)", err=to_stdout)

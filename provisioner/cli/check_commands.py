@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import click
 
+from provisioner.cli import completion
+from provisioner.cli.terminal import example
 from provisioner.engine import doctor as doctoring
 from provisioner.engine import verify as verifying
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.render.escape import terminal
 
 
-@click.command()
-@click.argument("merchant")
-@click.option("--env", "environment", required=True)
+@click.command(epilog=example("provision verify acme --env qa"))
+@click.argument("merchant", shell_complete=completion.merchants)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
 def verify(merchant: str, environment: str) -> None:
-    """Probe MERCHANT's live store: plugins present and active, the Order API secret working, and for
-    Global-e each stage of the order lifecycle ready. Exit 0 only when everything is."""
+    """Probe MERCHANT's live store: plugins, Order API secret, order stages.
+
+    Plugins must be present and active, the Order API must accept the secret the file references, and
+    for Global-e each stage of the order lifecycle must be ready. Exit 0 only when everything is."""
     result = verifying.verify(merchant, environment)
     for check in result.checks:
         click.echo(f"  {'ok ' if check.passed else 'FAIL'} {terminal(check.subject)}: {terminal(check.detail)}")
@@ -35,11 +39,14 @@ def verify(merchant: str, environment: str) -> None:
                                                             if result.stages else "") if total else "nothing to probe")
 
 
-@click.command()
-@click.argument("merchant")
-@click.option("--env", "environment", required=True)
+@click.command(epilog=example("provision doctor acme --env qa"))
+@click.argument("merchant", shell_complete=completion.merchants)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
 def doctor(merchant: str, environment: str) -> None:
-    """Can the environment's token read every section MERCHANT manages?"""
+    """What can the environment's token read and write?
+
+    Whether it can read every section MERCHANT manages, which writes the target exposes, and what
+    is left of the rate limits."""
     found = doctoring.diagnose(merchant, environment)
     click.echo(f"Centra {found.app_version or '(version not reported)'}")
     if found.token is not None:
@@ -56,7 +63,3 @@ def doctor(merchant: str, environment: str) -> None:
     if found.blocking:
         raise AuthError("the token cannot read " + ", ".join(f"{s} (needs {p})" for s, p in found.blocking.items()))
 
-
-def register(group: click.Group) -> None:
-    group.add_command(verify)
-    group.add_command(doctor)

@@ -9,15 +9,19 @@ import click
 import yaml
 
 from provisioner import config
+from provisioner.cli import completion
+from provisioner.cli.terminal import example
 from provisioner.config import resolve as resolver
 from provisioner.config import schema as merchant_schema
 from provisioner.errors import ConfigError, ProvisionerError
 
 
-@click.command()
+@click.command(epilog=example("provision validate merchants/acme.yaml"))
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 def validate(paths: tuple[Path, ...]) -> None:
-    """Check merchant files offline (default: merchants/*.yaml)."""
+    """Check merchant files offline (default: merchants/*.yaml).
+
+    Every problem of every file is reported, one line each (file:line:col: message); exit 4 if any."""
     files = config.merchant_files(list(paths))
     if not files:
         raise ProvisionerError("no merchant files found (looked in merchants/)")
@@ -27,9 +31,10 @@ def validate(paths: tuple[Path, ...]) -> None:
     click.echo(f"{len(files)} merchant file(s) valid")
 
 
-@click.command()
-@click.argument("merchant")
-@click.option("--env", "environment", required=True, help="Environment name, or sandbox.")
+@click.command(epilog=example("provision resolve acme --env prod --format json"))
+@click.argument("merchant", shell_complete=completion.merchants)
+@click.option("--env", "environment", required=True, help="Environment name, or sandbox.",
+              shell_complete=completion.environments)
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 def resolve(merchant: str, environment: str, fmt: str) -> None:
     """Print the fully expanded desired state of MERCHANT in ENV."""
@@ -41,7 +46,7 @@ def resolve(merchant: str, environment: str, fmt: str) -> None:
         click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
 
 
-@click.command()
+@click.command(epilog=example("provision schema --check"))
 @click.option("--check", is_flag=True, help="Exit 1 if schemas/ is not current, instead of writing it.")
 def schema(check: bool) -> None:
     """Write (or check) schemas/: merchant files and JSON plans."""
@@ -55,7 +60,3 @@ def schema(check: bool) -> None:
     for path in merchant_schema.write(root):
         click.echo(f"wrote {path}")
 
-
-def register(group: click.Group) -> None:
-    for command in (validate, resolve, schema):
-        group.add_command(command)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from provisioner.cli import completion
+from provisioner.cli.terminal import example
 from provisioner.engine import export as exporting
 from provisioner.engine import handover as handing_over
 from provisioner.engine import rotate as rotating
@@ -18,10 +20,10 @@ def _ask(question: str) -> bool:
     return click.confirm(question, default=False)
 
 
-@click.command()
-@click.argument("merchant")
+@click.command(epilog=example('provision rotate acme "Global-e integration" --env prod'))
+@click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("token")
-@click.option("--env", "environment", required=True)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--secret-sink", help="env:NAME for CI (default: a 0600 file under .provision/secrets/).")
 @click.option("--consumer-has-it", is_flag=True,
               help="Confirm now that the consumer uses the new token: revoke the old one at once.")
@@ -49,15 +51,15 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
                    f"runbook step in {result.runbook}")
 
 
-@click.group()
+@click.group(epilog=example("provision secret new acme order_api_secret --env qa"))
 def secret() -> None:
     """Secrets the merchant file references."""
 
 
-@secret.command("new")
-@click.argument("merchant")
+@secret.command("new", epilog=example("provision secret new acme order_api_secret --env qa"))
+@click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("name")
-@click.option("--env", "environment", required=True)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--replace", is_flag=True, help="Overwrite a secret file that already holds a value.")
 def secret_new(merchant: str, name: str, environment: str, replace: bool) -> None:
     """Generate the secret NAME (a key of `secrets:`) into where its reference reads it; never shown."""
@@ -66,9 +68,9 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
     click.echo(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it")
 
 
-@click.command()
-@click.argument("merchant")
-@click.option("--env", "environment", required=True)
+@click.command(epilog=example("provision handover acme --env prod"))
+@click.argument("merchant", shell_complete=completion.merchants)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the documents (default out/).")
 @click.option("--secret-sink", type=click.Choice(["env"]),
               help="env: the secrets as CI variables (default: a 0600 bundle under .provision/secrets/).")
@@ -82,23 +84,18 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
     click.echo(f"secrets: {done.secrets_at}")
 
 
-@click.command("export")
-@click.argument("merchant")
-@click.option("--env", "environment", required=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Write the merchant file here (default: stdout).")
+@click.command("export", epilog=example("provision export acme --env prod --out merchants/acme.yaml"))
+@click.argument("merchant", shell_complete=completion.merchants)
+@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
+              help="Write the merchant file here (default, or -: stdout).")
 def export_command(merchant: str, environment: str, out: Path | None) -> None:
     """Read MERCHANT's live store in ENV and write it as a merchant file (what the API can read)."""
     text = exporting.export(merchant, environment)
-    if out is None:
+    if out is None or str(out) == "-":
         click.echo(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     click.echo(f"exported to {out}", err=True)
 
-
-def register(group: click.Group) -> None:
-    group.add_command(export_command)
-    group.add_command(rotate)
-    group.add_command(secret)
-    group.add_command(handover)

@@ -1,60 +1,133 @@
-"""`provision`: parse options, call one core function, map errors to exit codes (DESIGN §7)."""
+"""`provision`: parse options, call one core function, map errors to exit codes.
+
+Commands are imported only when they run, so `provision --help` (and completion) stays fast: the
+root group knows each command by a line of COMMANDS — its name, where its click command lives
+("module:attribute") and the one-line help `provision --help` shows. Adding a command is one line:
+
+    "report": ("provisioner.cli.report_commands:report", "Summarise the plans of every merchant."),
+
+(tests/cli/test_main.py checks each line's help against the command's own docstring.)
+
+Exit codes: expected errors (ProvisionerError) exit with their own code and no traceback; usage
+errors exit 1, so that 2 only ever means "changes present" (`plan --detailed-exitcode`).
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import import_module
 from typing import Any
 
 import click
 
-from provisioner.cli import (
-    apply_commands,
-    catalog_commands,
-    check_commands,
-    config_commands,
-    lifecycle_commands,
-    plan_commands,
-    policy_commands,
-    sandbox_commands,
-)
+from provisioner.cli.terminal import Console, console
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
 from provisioner.render.escape import terminal, terminal_lines
 
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("provisioner.cli.config_commands:validate", "Check merchant files offline."),
+    "resolve": ("provisioner.cli.config_commands:resolve", "Print the fully expanded desired state of MERCHANT."),
+    "schema": ("provisioner.cli.config_commands:schema", "Write (or check) schemas/: merchant files and JSON plans."),
+    "plan": ("provisioner.cli.plan_commands:plan", "Show what `apply` would change for MERCHANT(s) in ENV."),
+    "apply": ("provisioner.cli.apply_commands:apply", "Reconcile MERCHANT in ENV, or apply exactly a saved plan."),
+    "attest": ("provisioner.cli.apply_commands:attest", "Confirm settings the API cannot read."),
+    "catalog": ("provisioner.cli.catalog_commands:catalog", "The merchant's catalog, for Global-e's initial upload."),
+    "verify": ("provisioner.cli.check_commands:verify",
+               "Probe MERCHANT's live store: plugins, Order API secret, order stages."),
+    "doctor": ("provisioner.cli.check_commands:doctor", "What can the environment's token read and write?"),
+    "sandbox": ("provisioner.cli.sandbox_commands:sandbox", "The built-in Centra emulator (`sandbox` environments)."),
+    "policy": ("provisioner.cli.policy_commands:policy", "Policy rules checked by every plan."),
+    "rotate": ("provisioner.cli.lifecycle_commands:rotate",
+               "Replace TOKEN (its description) of MERCHANT with a new one."),
+    "secret": ("provisioner.cli.lifecycle_commands:secret", "Secrets the merchant file references."),
+    "handover": ("provisioner.cli.lifecycle_commands:handover", "Write what Global-e needs for MERCHANT in ENV."),
+    "export": ("provisioner.cli.lifecycle_commands:export_command",
+               "Read MERCHANT's live store in ENV and write it as a merchant file."),
+}
+
+
+@contextmanager
+def _usage_errors_exit_1() -> Iterator[None]:
+    try:
+        yield
+    except click.UsageError as exc:
+        exc.exit_code = ExitCode.ERROR  # type: ignore[misc]  # click's default, 2, means "changes" here
+        raise
+
 
 class Provision(click.Group):
+    """The root group: lazy commands, and the mapping of expected errors to exit codes."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, _, attribute = COMMANDS[cmd_name][0].partition(":")
+        command = getattr(import_module(module), attribute)
+        assert isinstance(command, click.Command), f"{COMMANDS[cmd_name][0]} is not a click command"
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The registry's one-line help, so that `--help` imports no command module."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, COMMANDS[name][1]) for name in self.list_commands(ctx)])
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        with _usage_errors_exit_1():
+            return super().make_context(info_name, args, parent, **extra)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with _usage_errors_exit_1():
+                return super().invoke(ctx)
         except ConfigError as exc:
             for diagnostic in exc.diagnostics:
                 click.echo(terminal(diagnostic), err=True)
             click.echo(f"{len(exc.diagnostics)} problem(s) found", err=True)
             ctx.exit(exc.exit_code)
         except ProvisionerError as exc:
-            click.echo(f"error: {terminal_lines(exc)}", err=True)
+            console().echo(console().paint(err=True)("error:", "error") + f" {terminal_lines(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
 
 
-@click.group(cls=Provision, context_settings={"help_option_names": ["-h", "--help"]})
+def configure_logging(debug: bool) -> None:
+    """`--debug` or PROVISION_LOG=debug: the tool's own trace (every Centra request) on stderr. Only the
+    `provisioner` loggers: libraries below log request and response bodies, which may hold secrets."""
+    level = "DEBUG" if debug else os.environ.get("PROVISION_LOG", "WARNING").upper()
+    logger = logging.getLogger("provisioner")
+    for previous in [h for h in logger.handlers if h.get_name() == "provision-cli"]:
+        logger.removeHandler(previous)  # a second run in one process (tests) writes to its own stderr
+    handler = logging.StreamHandler(sys.stderr)
+    handler.set_name("provision-cli")
+    handler.setFormatter(logging.Formatter("%(relativeCreated)7.0f ms %(levelname)-5s %(name)s: %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+
+
+@click.group(cls=Provision, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="\b\nExample:\n  provision plan acme --env qa --debug")
 @click.version_option(package_name="provisioner")
-def cli() -> None:
+@click.option("--debug", is_flag=True, help="Trace every Centra request on stderr (also PROVISION_LOG=debug).")
+@click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR=1; FORCE_COLOR=1 forces it).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
     """Centra configuration as code: validate, plan and apply merchant files."""
-
-
-config_commands.register(cli)
-sandbox_commands.register(cli)
-plan_commands.register(cli)
-apply_commands.register(cli)
-catalog_commands.register(cli)
-check_commands.register(cli)
-policy_commands.register(cli)
-lifecycle_commands.register(cli)
+    configure_logging(debug)
+    ctx.obj = Console(no_color=no_color)
 
 
 def main() -> None:
     cli(prog_name="provision")
 
 
-__all__ = ["ExitCode", "cli", "main"]
+__all__ = ["COMMANDS", "ExitCode", "cli", "main"]

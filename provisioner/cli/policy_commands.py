@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import click
 
+from provisioner.cli.terminal import example
 from provisioner.policy.rules import RULES
 
 
-@click.group()
+@click.group(epilog=example("provision policy list"))
 def policy() -> None:
     """Policy rules checked by every plan."""
 
 
-@policy.command("list")
+@policy.command("list", epilog=example("provision policy list"))
 def list_rules() -> None:
     """Every rule: id, severity, what it checks and how to fix a finding."""
     width = max(len(rule.id) for rule in RULES)
@@ -20,6 +21,3 @@ def list_rules() -> None:
         click.echo(f"{rule.id:<{width}}  {rule.severity:<8}  {rule.title}")
         click.echo(f"{'':<{width}}  {'':<8}  fix: {rule.fix}")
 
-
-def register(group: click.Group) -> None:
-    group.add_command(policy)

@@ -6,18 +6,22 @@ from pathlib import Path
 
 import click
 
+from provisioner.cli import completion
+from provisioner.cli.terminal import example
 from provisioner.engine import sandbox_reset
 from provisioner.sandbox import instance, ratelimit
 from provisioner.sandbox.server import make_server
 
 
-@click.group()
+@click.group(epilog=example("provision sandbox serve acme --port 8765"))
 def sandbox() -> None:
-    """The built-in Centra emulator behind every merchant's `sandbox` environment."""
+    """The built-in Centra emulator (`sandbox` environments).
+
+    Every merchant has a `sandbox` environment served by it, in-process or over HTTP."""
 
 
-@sandbox.command()
-@click.argument("merchant")
+@sandbox.command(epilog=example("provision sandbox serve acme --port 0"))
+@click.argument("merchant", shell_complete=completion.merchants)
 @click.option("--port", type=int, default=8765, show_default=True, help="0 picks a free port.")
 @click.option("--db", type=click.Path(path_type=Path), help="Database file (default .provision/sandbox/MERCHANT.db).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
@@ -36,8 +40,8 @@ def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
         server.server_close()
 
 
-@sandbox.command()
-@click.argument("merchant")
+@sandbox.command(epilog=example("provision sandbox reset acme --products 20000 --rate-tier growth"))
+@click.argument("merchant", shell_complete=completion.merchants)
 @click.option("--db", type=click.Path(path_type=Path))
 @click.option("--products", type=click.IntRange(0, 1_000_000), help="Catalogue size (default 300).")
 @click.option("--rate-tier", type=click.Choice(sorted(ratelimit.TIERS)), help="Centra rate-limit tier.")
@@ -47,7 +51,7 @@ def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str |
     click.echo(f"sandbox {path} reset (with its ledger and journal)")
 
 
-@sandbox.command()
+@sandbox.command(epilog=example("provision sandbox operator out/acme.sandbox.runbook.md"))
 @click.argument("runbook_path", metavar="RUNBOOK", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def operator(runbook_path: Path) -> None:
     """Perform a sandbox runbook's steps as an operator in AMS would."""
@@ -57,6 +61,3 @@ def operator(runbook_path: Path) -> None:
     for number, line in enumerate(simulated.run(runbook_path), start=1):
         click.echo(f"step {number}: {terminal(line)}")
 
-
-def register(group: click.Group) -> None:
-    group.add_command(sandbox)

@@ -1,15 +1,19 @@
-"""Presets are data: partial merchant files under provisioner/presets/, named in `presets: [...]`."""
+"""Presets are data: partial merchant files under provisioner/presets/, named in `presets: [...]`.
+
+Each preset is parsed once per run (the C parser where available), however many merchants and
+environments name it: merging never changes the cached node trees, it builds new ones."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
 import yaml
 
-from provisioner.config.yamlnodes import compose_file, duplicate_identities, get, position
+from provisioner.config.yamlnodes import compose_data_file, duplicate_identities, get, position
 from provisioner.errors import Diagnostic
 
 
@@ -17,12 +21,27 @@ def directory() -> Path:
     return Path(str(resources.files("provisioner.presets")))
 
 
+@cache
 def available() -> list[str]:
     return sorted(p.stem for p in directory().glob("*.yaml"))
 
 
 def path_of(name: str) -> str:
     return str(directory() / f"{name}.yaml")
+
+
+@cache
+def parsed(name: str) -> tuple[yaml.MappingNode | None, tuple[Diagnostic, ...]]:
+    """One preset's node tree and its problems (none, for the presets shipped)."""
+    node, problems = compose_data_file(Path(path_of(name)))
+    if not isinstance(node, yaml.MappingNode):
+        return None, tuple(problems)
+    return node, (*problems, *duplicate_identities(node, path_of(name)))
+
+
+def clear_cache() -> None:
+    available.cache_clear()
+    parsed.cache_clear()
 
 
 def nodes(root: yaml.Node, filename: str, diagnostics: list[Diagnostic]) -> Iterator[yaml.MappingNode]:
@@ -43,8 +62,7 @@ def nodes(root: yaml.Node, filename: str, diagnostics: list[Diagnostic]) -> Iter
             diagnostics.append(position(filename, item, f"unknown preset '{name}' ({hint}available: "
                                                         f"{', '.join(available())})"))
             continue
-        node, problems = compose_file(Path(path_of(name)))
+        node, problems = parsed(name)
         diagnostics.extend(problems)
-        if isinstance(node, yaml.MappingNode):
-            diagnostics.extend(duplicate_identities(node, path_of(name)))
+        if node is not None:
             yield node

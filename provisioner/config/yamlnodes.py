@@ -11,6 +11,7 @@ milliseconds with its `file:line:col`.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -276,3 +277,32 @@ def duplicate_identities(node: yaml.Node, filename: str, parent_key: str = "") -
                 else:
                     seen[name] = item
             yield from duplicate_identities(item, filename, parent_key)
+
+
+# PyYAML's C parser (libyaml), where it is installed: the same node tree with the same marks (file,
+# line, column), several times faster. Only for the package's own data (presets): it cannot count
+# aliases and nesting while composing, so merchant files keep StrictLoader and its limits.
+C_LOADER: type[yaml.CSafeLoader] | None = None
+if getattr(yaml, "__with_libyaml__", False):
+    class StrictCLoader(yaml.CSafeLoader):
+        yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
+
+    C_LOADER = StrictCLoader
+
+
+def compose_data_file(path: Path) -> tuple[yaml.Node | None, list[Diagnostic]]:
+    """`compose_file` for trusted package data: the C parser where available."""
+    if C_LOADER is None:
+        return compose_file(path)
+    stream = io.StringIO(path.read_text(encoding="utf-8"))
+    stream.name = str(path)  # libyaml names its marks after the stream
+    loader = C_LOADER(stream)
+    try:
+        root = loader.get_single_node()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [Diagnostic(str(path), line, col, f"invalid YAML: {exc.problem or exc}")]
+    finally:
+        loader.dispose()
+    return root, list(_duplicate_keys(root, str(path))) if root is not None else []

@@ -32,6 +32,7 @@ class Options:
     runbook_out: Path | None = None
     secret_sink: str | None = None
     confirm: Callable[[str], bool] | None = None  # None: no terminal to ask on
+    on_plan: Callable[[Plan], None] | None = None  # shown the plan before anything is asked or changed
 
 
 @dataclass
@@ -161,6 +162,8 @@ def apply(merchant: str | None, environment: str | None, options: Options, *, sa
         report.resumed = [f"{e['address']} ({e['status']})" for e in record.previous_run()]
         _rotations(planned, record, report)
         report.plan = planned.plan
+        if options.on_plan is not None:
+            options.on_plan(planned.plan)
         if not planned.plan.pending:
             record.finish()
             report.final = planned.plan

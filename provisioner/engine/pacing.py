@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 WINDOW = 10.0
 HEADROOM = 0.8  # the limits are shared with every other integration of the environment
+NOTICEABLE = 0.5  # shorter pauses are not worth telling anyone about
 
 
 @dataclass
@@ -19,6 +20,7 @@ class Pacer:
     complexity: int
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    on_wait: Callable[[float, str], None] | None = None  # hears of each pause before it starts
     _events: deque[tuple[float, int]] = field(default_factory=deque)
     waited: float = 0.0
 
@@ -44,6 +46,8 @@ class Pacer:
                 return
             pause = self._events[0][0] + WINDOW - now
             self.waited += pause
+            if self.on_wait is not None and pause >= NOTICEABLE:
+                self.on_wait(pause, "for Centra's rate limit")
             self.sleep(max(pause, 0.01))
 
     def after(self, complexity: int) -> None:

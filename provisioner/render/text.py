@@ -1,24 +1,26 @@
-"""Terraform-like text: `+` create, `~` update, `-` delete, `?` unknown; colour only on a terminal."""
+"""Terraform-like text: `+` create, `~` update, `-` delete, `?` unknown.
+
+Lines are tagged with a role (heading, create, update, delete, unknown) and painted by the caller's
+`paint(text, role)`: the CLI's paints with colour on a terminal (provisioner/cli/terminal.py), the
+default leaves text plain."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from provisioner.engine.plan import Change, Plan
 from provisioner.render import findings
 from provisioner.render.escape import terminal
 
-SYMBOLS = {"create": ("+", "green"), "update": ("~", "yellow"), "delete": ("-", "red"), "no-op": (" ", None)}
+Paint = Callable[[str, str], str]
+SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}
 MAX_LISTED = 24  # the JSON plan has every item; the text stays readable
-_COLOURS = {"green": "32", "yellow": "33", "red": "31", "cyan": "36", "bold": "1", "dim": "2"}
 
 
-def _paint(text: str, colour: str | None, enabled: bool) -> str:
-    text = terminal(text)  # names and values from files and stores: shown, never interpreted
-    if not enabled or colour is None:
-        return text
-    return f"\033[{_COLOURS[colour]}m{text}\033[0m"
+def plain(text: str, role: str) -> str:
+    return text
 
 
 def value(item: Any) -> str:
@@ -41,17 +43,18 @@ def field_lines(change: Change) -> list[str]:
     return [terminal(line) for line in lines]
 
 
-def render(plan: Plan, *, colour: bool = False, verbose: bool = False) -> str:
-    out = [_paint(f"Plan for {plan.merchant} in {plan.environment} ({plan.centra_url})", "bold", colour)]
+def render(plan: Plan, *, paint: Paint = plain, verbose: bool = False) -> str:
+    # Names and values from files and stores are escaped (shown, never interpreted), then painted.
+    out = [paint(terminal(f"Plan for {plan.merchant} in {plan.environment} ({plan.centra_url})"), "heading")]
     for section, state in plan.unknown_sections.items():
         blocked = f"; {len(state.blocked)} object(s) not planned" if state.blocked else ""
-        out.append(_paint(f"  ? {section}: unknown — the token lacks {state.permission}{blocked}", "red", colour))
+        out.append(paint(terminal(f"  ? {section}: unknown — the token lacks {state.permission}{blocked}"), "unknown"))
     for change in plan.changes:
         if change.action == "no-op" and not verbose:
             continue
-        symbol, tint = SYMBOLS[change.action]
         risk = "" if change.risk == "info" else f"  [{change.risk}: {'; '.join(change.reasons)}]"
-        out.append(_paint(f"  {symbol} {change.kind} \"{change.name}\"  ({change.executor}){risk}", tint, colour))
+        line = terminal(f"  {SYMBOLS[change.action]} {change.kind} \"{change.name}\"  ({change.executor}){risk}")
+        out.append(paint(line, change.action) if change.action != "no-op" else line)
         for line in field_lines(change):
             out.append(f"      {line}")
     out.extend(findings.text_lines(plan.findings))

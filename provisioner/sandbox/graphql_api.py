@@ -47,6 +47,7 @@ PERMISSIONS: dict[tuple[str, str], str] = {
     ("Query", "warehouses"): "Warehouse:read",
     ("Query", "countries"): "Country:read",
     ("Query", "products"): "Product:read",
+    ("Counters", "products"): "Product:read",
     ("Product", "displays"): "Display:read",
     ("Display", "store"): "Store:read",
     ("DisplayItem", "productVariant"): "ProductVariant:read",

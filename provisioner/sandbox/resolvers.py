@@ -153,10 +153,7 @@ def rate_limits(_: None, info: Info) -> list[Obj]:
 _PRODUCT_SORT = {"id": "id", "updatedAt": "updated_at"}
 
 
-def products(_: None, info: Info, where: dict[str, Any] | None = None, sort: list[str] | None = None,
-             limit: int | None = None, page: int | None = None) -> list[Obj]:
-    """In SQL, page by page, so a catalogue of any size costs the same per request."""
-    size, number = check_page(limit, page)
+def _product_filter(where: dict[str, Any] | None) -> tuple[str, list[Any]]:
     clauses, params = [], []
     negated = set((where or {}).get("negate") or ())
     for key, column in (("id", "id"), ("status", "status")):
@@ -164,9 +161,16 @@ def products(_: None, info: Info, where: dict[str, Any] | None = None, sort: lis
         if values is not None:
             clauses.append(f"{column} {'NOT IN' if key in negated else 'IN'} ({','.join('?' * len(values))})")
             params.extend(values)
+    return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def products(_: None, info: Info, where: dict[str, Any] | None = None, sort: list[str] | None = None,
+             limit: int | None = None, page: int | None = None) -> list[Obj]:
+    """In SQL, page by page, so a catalogue of any size costs the same per request."""
+    size, number = check_page(limit, page)
+    clauses, params = _product_filter(where)
     order = [f"{_PRODUCT_SORT[f]} {d}" for f, _, d in (s.rpartition("_") for s in sort or ())] or ["id ASC"]
-    sql = (f"SELECT * FROM products {'WHERE ' + ' AND '.join(clauses) if clauses else ''} "
-           f"ORDER BY {', '.join(order)}, id ASC")
+    sql = f"SELECT * FROM products {clauses} ORDER BY {', '.join(order)}, id ASC"
     if size is not None:
         sql += f" LIMIT {size} OFFSET {(number - 1) * size}"
     db = _db(info)
@@ -174,6 +178,11 @@ def products(_: None, info: Info, where: dict[str, Any] | None = None, sort: lis
     displays = _displays_of(db, [r["id"] for r in rows])
     return [{"id": r["id"], "name": r["name"], "status": r["status"], "countryOfOrigin": country(r["country"]),
              "_updatedAt": r["updated_at"], "_displays": displays.get(r["id"], [])} for r in rows]
+
+
+def count_products(_: Obj, info: Info, where: dict[str, Any] | None = None) -> int:
+    clauses, params = _product_filter(where)
+    return int(_db(info).execute(f"SELECT COUNT(*) FROM products {clauses}", params).fetchone()[0])
 
 
 def _displays_of(db: sqlite3.Connection, product_ids: list[int]) -> dict[int, list[Obj]]:
@@ -217,7 +226,9 @@ QUERY: dict[str, dict[str, Resolver]] = {
         "attributeTypes": attribute_types, "stores": stores, "markets": markets, "warehouses": warehouses,
         "countries": countries, "products": products, "taxGroups": tax_groups, "storePlugins": store_plugins,
         "graphQLAccesses": graphql_accesses, "eventListeners": event_listeners, "rateLimits": rate_limits,
+        "counters": lambda *_: {},
     },
+    "Counters": {"products": count_products},
     "Product": {"displays": product_displays, "updatedAt": date_field("_updatedAt")},
     "GraphQLAccess": {"createdAt": date_field("_createdAt"), "expiresAt": date_field("_expiresAt")},
     "EventListener": {"createdAt": date_field("_createdAt"), "updatedAt": date_field("_updatedAt")},

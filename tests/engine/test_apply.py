@@ -134,7 +134,7 @@ def test_secret_sink_env_hands_the_token_to_later_ci_steps(project: Path, output
 
 def test_attest_without_terminal_or_yes_is_refused(project: Path, outputs: Outputs) -> None:
     result = outputs.run("attest", "acme", "--env", "sandbox")
-    assert result.exit_code == 2 and "--yes" in result.stderr
+    assert result.exit_code == 1 and "--yes" in result.stderr  # a usage error: 2 only ever means changes
 
 
 def test_attest_waits_for_the_object_and_records_hashes_only(project: Path, outputs: Outputs) -> None:

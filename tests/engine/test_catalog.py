@@ -125,3 +125,28 @@ def test_pacer_keeps_requests_under_the_window() -> None:
 def test_the_cli_reports_its_figures(project: Path, outputs: Outputs) -> None:
     result = outputs.run("catalog", "export", "acme", "--env", "sandbox", "--out", "c.csv", "--page-size", "50")
     assert result.exit_code == 0 and "requests" in result.output
+
+
+def test_progress_hears_the_product_count_first_then_each_page(tmp_path: Path) -> None:
+    box = _box(tmp_path, 45)
+    heard: list[tuple[int | None, int, int]] = []
+    stats = catalog.export_with(_client(box), 1, tmp_path / "c.csv", page_size=20, pacer=Pacer(1000, 10**9),
+                                progress=lambda s: heard.append((s.total, s.pages, s.products)))
+    active = sqlite3.connect(tmp_path / "shop.db").execute(
+        "SELECT COUNT(*) FROM products WHERE status = 'ACTIVE'").fetchone()[0]
+    assert heard[0] == (active, 0, 0) and heard[-1] == (active, stats.pages, active)
+    assert stats.requests == stats.pages + 1  # the count is one request, asked only for progress
+
+
+def test_the_pacers_waits_are_announced_as_rate_limit_waits() -> None:
+    now = [0.0]
+    heard: list[tuple[float, str]] = []
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    pacer = Pacer(2, 10**9, clock=lambda: now[0], sleep=sleep, on_wait=lambda s, why: heard.append((s, why)))
+    for _ in range(3):
+        pacer.before(1)
+        pacer.after(1)
+    assert heard == [(10.0, "for Centra's rate limit")] and pacer.waited == 10.0

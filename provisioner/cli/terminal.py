@@ -1,0 +1,151 @@
+"""What the terminal gets besides results: colour and one progress line, both from click.
+
+Colour is on when the stream is a terminal, unless `--no-color` or `NO_COLOR` (no-color.org) says
+otherwise; `FORCE_COLOR` turns it on for a pipe (for CI logs that render ANSI). `NO_COLOR` wins over
+`FORCE_COLOR`.
+
+Progress is one line on stderr, rewritten in place (click's progress bar): done of total, rate, ETA,
+and what the run is waiting for ("waiting for Centra's rate limit (12 s)"). When stderr is not a
+terminal (CI, a pipe, a test) nothing is written at all: only results. The engine reports progress
+through plain callbacks (`advance`, `waiting`), so it never imports click.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, TextIO
+
+import click
+
+STYLES: dict[str, dict[str, Any]] = {
+    "heading": {"bold": True}, "create": {"fg": "green"}, "update": {"fg": "yellow"}, "delete": {"fg": "red"},
+    "unknown": {"fg": "red"}, "error": {"fg": "red", "bold": True}, "dim": {"dim": True},
+}
+Paint = Callable[[str, str], str]
+
+
+def colour_wanted(stream: TextIO, *, no_color: bool = False) -> bool:
+    if no_color or os.environ.get("NO_COLOR"):
+        return False
+    force = os.environ.get("FORCE_COLOR")
+    if force:
+        return force.lower() not in ("0", "false", "no")
+    return stream.isatty()
+
+
+def plain(text: str, role: str) -> str:
+    return text
+
+
+def styled(text: str, role: str) -> str:
+    return click.style(text, **STYLES.get(role, {}))
+
+
+@dataclass
+class Console:
+    """The run's terminal choices, from the root options (`--no-color`)."""
+
+    no_color: bool = False
+
+    def colour(self, *, err: bool = False) -> bool:
+        return colour_wanted(sys.stderr if err else sys.stdout, no_color=self.no_color)
+
+    def paint(self, *, err: bool = False) -> Paint:
+        return styled if self.colour(err=err) else plain
+
+    def echo(self, text: str, *, err: bool = False, nl: bool = True) -> None:
+        """Print already painted text (ANSI kept when colour is wanted, even into a pipe)."""
+        click.echo(text, err=err, nl=nl, color=self.colour(err=err))
+
+
+def console() -> Console:
+    context = click.get_current_context(silent=True)
+    found = context.find_object(Console) if context is not None else None
+    return found or Console()
+
+
+def _nothing() -> Iterator[int]:
+    yield from ()
+
+
+class Progress:
+    """One progress line for `total` units of work (None: unknown, no ETA), on stderr when it is a
+    terminal, else nothing. Use as a context manager; pass `advance` and `waiting` to the engine."""
+
+    def __init__(self, label: str, total: int | None, *, unit: str, hidden: bool = False,
+                 stream: TextIO | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+        self.label, self.total, self.unit = label, total, unit
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() and not hidden
+        self.completed = 0
+        self.current = ""
+        self._clock = clock
+        self._started = clock()
+        self._bar: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.enabled:
+            # click needs a length or an iterable; one with no length makes the total unknown
+            unknown: Iterator[int] | None = iter(_nothing()) if self.total is None else None
+            self._bar = click.progressbar(unknown, length=self.total, label=self.label, file=self.stream,
+                                          show_pos=True, show_eta=True, item_show_func=self._detail, width=0,
+                                          color=colour_wanted(self.stream, no_color=console().no_color))
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        if self._bar is not None:
+            self._bar.label = self.label
+            self._bar.__exit__(kind, error, trace)
+            self._bar = None
+
+    def rate(self) -> float:
+        elapsed = self._clock() - self._started
+        return self.completed / elapsed if elapsed > 0 else 0.0
+
+    def _detail(self, _: object) -> str:
+        return " ".join(part for part in (f"{self.rate():.1f} {self.unit}/s", self.current) if part)
+
+    def advance(self, steps: int = 1, current: str | None = None) -> None:
+        """`steps` more units done; `current`, if given, names what is being worked on now."""
+        self.completed += steps
+        if current is not None:
+            self.current = current
+        if self._bar is not None:
+            self._bar.label = self.label
+            self._bar.update(steps)
+
+    def working_on(self, current: str) -> None:
+        """Name what is being worked on now, before it is done."""
+        self.current = current
+        if self._bar is not None:
+            self._bar.label = self.label
+            self._bar.render_progress()
+
+    def set_total(self, total: int) -> None:
+        self.total = total
+        if self._bar is not None:
+            self._bar.length = total
+
+    def waiting(self, seconds: float, why: str) -> None:
+        """The engine's `on_wait`: shown in place of the label until the next step is done."""
+        if self._bar is not None:
+            self._bar.label = f"waiting {why} ({seconds:.0f} s)"
+            self._bar.render_progress()
+
+
+def note_wait(seconds: float, why: str) -> None:
+    """An `on_wait` for commands without a progress line: one line per wait, on a terminal only."""
+    if sys.stderr.isatty():
+        click.echo(f"  … waiting {why} ({seconds:.0f} s)", err=True)
+
+
+def example(*commands: str) -> str:
+    """A command's help epilog, so that `--help` ends with an example."""
+    return "\b\nExample:\n" + "\n".join(f"  {command}" for command in commands)

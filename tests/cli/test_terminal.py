@@ -1,0 +1,129 @@
+"""The progress line and colour choices of provisioner/cli/terminal.py, and `apply` showing the plan
+before it asks."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pty
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from provisioner.cli import apply_commands
+from provisioner.cli.main import cli
+from provisioner.cli.terminal import Progress, colour_wanted
+from tests.engine.conftest import sandbox_call, tokens_named
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_total_rate_eta_and_the_rate_limit_wait() -> None:
+    stream = Terminal()
+    with Progress("planning", 3, unit="merchants", stream=stream) as progress:
+        progress.working_on("acme")
+        progress.advance()
+        progress.working_on("nordwind")
+        progress.waiting(12.4, "for Centra's rate limit")
+        shown_while_waiting = stream.getvalue().split("\r")[-1]
+        progress.advance()
+        progress.working_on("dataline")
+        progress.advance()
+    assert "waiting for Centra's rate limit (12 s)" in shown_while_waiting and "1/3" in shown_while_waiting
+    assert "nordwind" in shown_while_waiting
+    lines = stream.getvalue().split("\r")
+    assert "planning" in lines[-1] and "3/3" in lines[-1] and "merchants/s" in lines[-1] and "dataline" in lines[-1]
+
+
+def test_progress_with_an_unknown_total_counts_without_eta() -> None:
+    stream = Terminal()
+    with Progress("exporting", None, unit="products", stream=stream) as progress:
+        progress.advance(100, current="page 1")
+        progress.advance(40, current="page 2")
+    assert "140" in stream.getvalue() and "page 2" in stream.getvalue()
+
+
+def test_progress_prints_nothing_when_not_a_terminal() -> None:
+    stream = io.StringIO()
+    with Progress("planning", 2, unit="merchants", stream=stream) as progress:
+        progress.advance(current="acme")
+        progress.waiting(3, "for Centra's rate limit")
+        progress.advance(current="nordwind")
+    assert stream.getvalue() == ""
+
+
+@pytest.mark.parametrize(("env", "flag", "tty", "wanted"), [
+    ({}, False, True, True), ({}, False, False, False), ({"NO_COLOR": "1"}, False, True, False),
+    ({"FORCE_COLOR": "1"}, False, False, True), ({"FORCE_COLOR": "0"}, False, True, False),
+    ({"FORCE_COLOR": "1", "NO_COLOR": "1"}, False, False, False), ({}, True, True, False),
+])
+def test_colour_choice(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], flag: bool, tty: bool,
+                       wanted: bool) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("FORCE_COLOR", raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert colour_wanted(Terminal() if tty else io.StringIO(), no_color=flag) is wanted
+
+
+def test_apply_shows_the_plan_then_asks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def terminal_confirm() -> object:
+        def confirm(question: str) -> bool:
+            click.echo(f"ASKED {question}")
+            return False
+        return confirm
+
+    monkeypatch.setattr(apply_commands, "_terminal_confirm", terminal_confirm)
+    result = CliRunner().invoke(cli, ["apply", "acme", "--env", "sandbox"])
+    assert result.exit_code == 1 and "not confirmed; nothing was changed" in result.stderr
+    plan_at, asked_at = result.stdout.index("Plan: 10 to create"), result.stdout.index("ASKED Apply 1 api change")
+    assert plan_at < asked_at and result.stdout.count("Plan: 10 to create") == 1
+    assert tokens_named("acme", "Global-e integration") == []
+
+
+def _on_a_terminal(args: list[str]) -> str:
+    """The real CLI with a pseudo-terminal as stdin, stdout and stderr: what a person sees."""
+    main, child = pty.openpty()
+    process = subprocess.Popen([str(Path(sys.executable).parent / "provision"), *args], stdin=child, stdout=child,
+                               stderr=child, env={**os.environ, "COLUMNS": "120", "NO_COLOR": ""})
+    os.close(child)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    process.wait(timeout=60)
+    os.close(main)
+    assert process.returncode == 0, seen
+    return seen.decode("utf-8", errors="replace").replace("\r\n", "\n")  # the terminal adds \r to \n
+
+
+def test_catalog_export_on_a_terminal_shows_total_and_the_rate_limit_wait(project: Path) -> None:
+    sandbox_call("acme", "PUT", "/_sandbox/faults", {"rate_limit": {"count": 1, "retry_after": 1}})
+    shown = _on_a_terminal(["catalog", "export", "acme", "--env", "sandbox", "--out", "catalog.csv",
+                            "--page-size", "50"])
+    with contextlib.closing(sqlite3.connect(".provision/sandbox/acme.db")) as db:
+        total = db.execute("SELECT COUNT(*) FROM products WHERE status = 'ACTIVE'").fetchone()[0]
+    frames = shown.split("\r")
+    assert any("waiting for Centra's rate limit (" in frame for frame in frames)
+    assert any(f"/{total}" in frame and "products/s" in frame for frame in frames)
+    assert "wrote catalog.csv" in frames[-1] and frames[-1].count("\n") == 2  # the bar, then the result
+
+
+def test_plan_all_on_a_terminal_shows_one_progress_line(project: Path) -> None:
+    frames = _on_a_terminal(["plan", "--all", "--env", "sandbox"]).split("\r")
+    assert any("planning" in frame and "/3" in frame and "nordwind" in frame for frame in frames)
+    assert "Plan for acme" in frames[-1] and "Plan for nordwind" in frames[-1]
