@@ -1,5 +1,5 @@
-"""Catalog export: ours versus the seed's script (seed 001), same query shape, against the served
-emulator with a large catalogue. The seed sleeps a fixed second per page; that sleep is configurable
+"""Catalog export: ours versus the script of Global-e's onboarding guide ("the seed"), same query shape,
+against the served emulator with a large catalogue. The seed sleeps a fixed second per page; that sleep is configurable
 (--seed-sleep, default 0 so the two can be compared on the work itself) and its cost at 1 s is shown.
 The seed's loop never ends on its own; here it is stopped at its first empty page."""
 

@@ -1,4 +1,4 @@
-"""Expected failures, each carrying the exit code of the CLI contract (DESIGN §7).
+"""Expected failures, each carrying the exit code of the CLI contract (README: Exit codes).
 
 ProvisionerError                 exit 1: anything expected that has no more precise class
 ├── AuthError                    exit 3: token invalid/expired (HTTP 403) or a permission missing

@@ -1,4 +1,4 @@
-"""What the target Centra can write, discovered by introspection (DESIGN §2): a mutation is found by
+"""What the target Centra can write, discovered by introspection (docs/centra.md): a mutation is found by
 the input type it takes, not by its name alone, because Centra adds write support "with every version"."""
 
 from __future__ import annotations

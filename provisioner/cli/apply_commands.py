@@ -13,8 +13,8 @@ from provisioner.cli.terminal import console, example, note_wait
 from provisioner.engine import apply as applying
 from provisioner.engine import attest as attesting
 from provisioner.engine.plan import Plan
+from provisioner.escape import terminal
 from provisioner.render import text
-from provisioner.render.escape import terminal
 
 
 def _terminal_confirm() -> Callable[[str], bool] | None:

@@ -9,7 +9,7 @@ from provisioner.cli.terminal import example
 from provisioner.engine import doctor as doctoring
 from provisioner.engine import verify as verifying
 from provisioner.errors import AuthError, ProvisionerError
-from provisioner.render.escape import terminal
+from provisioner.escape import terminal
 
 
 @click.command(epilog=example("provision verify acme --env qa"))

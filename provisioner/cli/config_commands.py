@@ -8,11 +8,10 @@ from pathlib import Path
 import click
 import yaml
 
-from provisioner import config
+from provisioner import config, schemas
 from provisioner.cli import completion
 from provisioner.cli.terminal import example
 from provisioner.config import resolve as resolver
-from provisioner.config import schema as merchant_schema
 from provisioner.errors import ConfigError, ProvisionerError
 
 
@@ -52,11 +51,11 @@ def schema(check: bool) -> None:
     """Write (or check) schemas/: merchant files and JSON plans."""
     root = Path.cwd()
     if check:
-        stale = merchant_schema.stale(root)
+        stale = schemas.stale(root)
         if stale:
             raise ProvisionerError(f"{', '.join(map(str, stale))} is stale: run `provision schema`")
         click.echo("schemas/ is current")
         return
-    for path in merchant_schema.write(root):
+    for path in schemas.write(root):
         click.echo(f"wrote {path}")
 

@@ -13,7 +13,7 @@ from provisioner.engine import export as exporting
 from provisioner.engine import handover as handing_over
 from provisioner.engine import rotate as rotating
 from provisioner.engine.secret_new import new_secret, source_of
-from provisioner.render.escape import terminal
+from provisioner.escape import terminal
 
 
 def _ask(question: str) -> bool:

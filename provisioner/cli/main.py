@@ -26,7 +26,7 @@ import click
 
 from provisioner.cli.terminal import Console, console
 from provisioner.errors import ConfigError, ExitCode, ProvisionerError
-from provisioner.render.escape import terminal, terminal_lines
+from provisioner.escape import terminal, terminal_lines
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "validate": ("provisioner.cli.config_commands:validate", "Check merchant files offline."),

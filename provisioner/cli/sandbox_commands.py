@@ -55,7 +55,7 @@ def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str |
 @click.argument("runbook_path", metavar="RUNBOOK", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def operator(runbook_path: Path) -> None:
     """Perform a sandbox runbook's steps as an operator in AMS would."""
-    from provisioner.render.escape import terminal
+    from provisioner.escape import terminal
     from provisioner.sandbox import operator as simulated
 
     for number, line in enumerate(simulated.run(runbook_path), start=1):

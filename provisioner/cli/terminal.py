@@ -22,6 +22,8 @@ from typing import Any, TextIO
 
 import click
 
+from provisioner.escape import terminal
+
 STYLES: dict[str, dict[str, Any]] = {
     "heading": {"bold": True}, "create": {"fg": "green"}, "update": {"fg": "yellow"}, "delete": {"fg": "red"},
     "unknown": {"fg": "red"}, "error": {"fg": "red", "bold": True}, "dim": {"dim": True},
@@ -110,7 +112,7 @@ class Progress:
         return self.completed / elapsed if elapsed > 0 else 0.0
 
     def _detail(self, _: object) -> str:
-        return " ".join(part for part in (f"{self.rate():.1f} {self.unit}/s", self.current) if part)
+        return " ".join(part for part in (f"{self.rate():.1f} {self.unit}/s", terminal(self.current)) if part)
 
     def advance(self, steps: int = 1, current: str | None = None) -> None:
         """`steps` more units done; `current`, if given, names what is being worked on now."""

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Discriminator, Field, Tag, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
-from provisioner.centra import catalogue
+from provisioner.reference import catalogue
 
 
 class Model(BaseModel):
@@ -58,7 +58,7 @@ def _permission(value: str) -> str:
     if value not in known:
         close = difflib.get_close_matches(value, sorted(known), n=1)
         hint = (f"; did you mean '{close[0]}'?" if close
-                else " (add it to provisioner/centra/permissions.yaml if Centra has introduced it)")
+                else " (add it to provisioner/reference/permissions.yaml if Centra has introduced it)")
         raise PydanticCustomError("unknown_permission", "unknown permission '{name}'{hint}",
                                   {"name": value, "hint": hint})
     return value

@@ -1,4 +1,4 @@
-"""The merchant file: desired state of one merchant's Centra configuration (DESIGN §6).
+"""The merchant file: desired state of one merchant's Centra configuration (docs/architecture.md).
 
 A section (plugins, attribute_types, tax_groups, api_tokens, event_listeners) is managed only when
 present; an empty list means "none". Items merge by identity across presets, the merchant file and
@@ -39,7 +39,7 @@ class Section(Model, Generic[Item]):
 
 
 
-# ---------------------------------------------------------------- plugins (DESIGN §2: attested)
+# ---------------------------------------------------------------- plugins (their settings are attested)
 
 class PluginBase(Model):
     name: Name
@@ -48,7 +48,7 @@ class PluginBase(Model):
 
 
 class OrderApiPlugin(PluginBase):
-    """Order API plugin: every setting the Global-e checklist names (seed 001 §1.1).
+    """Order API plugin: every setting the Global-e checklist names (docs/global-e.md).
     None means "not managed"."""
 
     type: Literal["order_api"]

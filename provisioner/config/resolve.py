@@ -129,7 +129,7 @@ def resolve(source: MerchantSource, environment: str) -> DesiredState:
         raise ConfigError(_one_per_position(diagnostics)) from None
     if diagnostics:
         raise ConfigError(_one_per_position(diagnostics))
-    return semantics.expand_permissions(_desired(source, environment, spec, variables))
+    return _desired(source, environment, semantics.expand_permissions(spec), variables)
 
 
 def _text(node: yaml.Node | None) -> str | None:

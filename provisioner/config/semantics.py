@@ -8,20 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import yaml
 
-from provisioner.centra import catalogue
 from provisioner.config import environments as envs
 from provisioner.config.fields import AllPermissionsExcept
-from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, ApiToken, TokenPermissions
+from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, ApiToken, MerchantFile, TokenPermissions
 from provisioner.config.yamlnodes import locate, position
 from provisioner.errors import Diagnostic
-
-if TYPE_CHECKING:
-    from provisioner.config.resolve import DesiredState
+from provisioner.reference import catalogue
 
 Path_ = list[str | int]
 
@@ -143,13 +140,11 @@ def _permission_sides(ctx: Context) -> Iterator[Diagnostic]:
                                       f"a {other} permission; list it under {other}")
 
 
-def expand_permissions(desired: DesiredState) -> DesiredState:
+def expand_permissions(spec: MerchantFile) -> MerchantFile:
     """`{all_except: [...]}` becomes the explicit, sorted list the catalogue implies."""
-    from dataclasses import replace
-
-    section = desired.spec.api_tokens
+    section = spec.api_tokens
     if section is None:
-        return desired
+        return spec
     cat = catalogue.permissions()
     items = []
     for token in section.items:
@@ -157,8 +152,7 @@ def expand_permissions(desired: DesiredState) -> DesiredState:
             token = token.model_copy(update={"permissions": TokenPermissions(
                 read=_expand(token.permissions.read, cat.read), write=_expand(token.permissions.write, cat.write))})
         items.append(token)
-    spec = desired.spec.model_copy(update={"api_tokens": section.model_copy(update={"items": items})})
-    return replace(desired, spec=spec)
+    return spec.model_copy(update={"api_tokens": section.model_copy(update={"items": items})})
 
 
 def _expand(selection: list[str] | AllPermissionsExcept, universe: tuple[str, ...]) -> list[str]:

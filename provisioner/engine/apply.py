@@ -1,5 +1,5 @@
 """`provision apply`: under the merchant's lock, plan, guard, confirm, run the api changes in order,
-write the runbook for the rest, then plan again to prove convergence."""
+write the runbook for the rest, then plan again to prove convergence (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`provision attest`: an operator confirms the settings the API can neither read nor write; the ledger
-records a keyed hash of each confirmed value, never the value (DESIGN §3)."""
+records a keyed hash of each confirmed value, never the value."""
 
 from __future__ import annotations
 

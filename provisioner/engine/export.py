@@ -12,10 +12,10 @@ from typing import Any
 
 import yaml
 
-from provisioner.centra import catalogue
 from provisioner.config.yamlnodes import StrictLoader
 from provisioner.engine import live, planning, target
-from provisioner.render.escape import terminal
+from provisioner.escape import terminal
+from provisioner.reference import catalogue
 from provisioner.resources import KINDS
 
 _ELEMENT_TYPES = {"input", "textarea", "readonly", "boolean", "select", "image", "file"}

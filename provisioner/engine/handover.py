@@ -17,8 +17,8 @@ from provisioner.config.models import OrderApiPlugin
 from provisioner.config.resolve import DesiredState
 from provisioner.engine import planning, sinks
 from provisioner.errors import ProvisionerError
+from provisioner.escape import md_text as markdown_text
 from provisioner.policy import global_e
-from provisioner.render.escape import md_text as markdown_text
 from provisioner.resources import plugins
 
 SECRET_NAMES = {"order_api_secret": "GE_ORDER_API_SECRET", "integration_api_token": "GE_INTEGRATION_API_TOKEN"}

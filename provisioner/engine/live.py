@@ -1,5 +1,5 @@
 """Read the live store: every managed section of one merchant in one request, plus one more per section
-the token may not read (asked again without it). A denied section is unknown, never empty (DESIGN §8)."""
+the token may not read (asked again without it). A denied section is unknown, never empty."""
 
 from __future__ import annotations
 

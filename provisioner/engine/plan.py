@@ -1,5 +1,5 @@
 """The plan: typed changes with address, action, executor and risk, the fingerprints of every live
-object read, and the state of each section (DESIGN §3, §7). Serialised as versioned JSON."""
+object read, and the state of each section (docs/architecture.md). Serialised as versioned JSON."""
 
 from __future__ import annotations
 
@@ -186,6 +186,7 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
 
 def json_schema() -> dict[str, Any]:
     schema = Plan.model_json_schema()
+    schema["$id"] = "https://provisioner.invalid/schemas/plan.schema.json"
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "provision plan"
     return schema

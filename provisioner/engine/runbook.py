@@ -1,4 +1,4 @@
-"""The runbook: what a person does in AMS for the changes the API cannot make (DESIGN §3). Numbered
+"""The runbook: what a person does in AMS for the changes the API cannot make. Numbered
 steps with the navigation path, every field and value (secrets by reference only), the attribute-type
 JSON to paste, and how the next plan verifies the step. Each step also carries a machine-readable
 line for `provision sandbox operator` (see `runbook_format`); it holds references, never secret values.
@@ -17,7 +17,7 @@ from provisioner.config.models import TaxGroup
 from provisioner.config.resolve import DesiredState
 from provisioner.engine.plan import Change, Plan
 from provisioner.engine.secret_new import source_of
-from provisioner.render.escape import md_code, md_fence, md_text
+from provisioner.escape import md_code, md_fence, md_text
 from provisioner.resources import attribute_types, plugins, tax_groups
 from provisioner.resources.tax_groups import countries_of
 

@@ -55,7 +55,7 @@ def probe_order_api(http: httpx.Client, uri: str, secret: str) -> tuple[bool, st
         response = http.get(f"/api/{uri}/orders", params={"limit": 1}, headers={"API-Authorization": secret})
         body = response.json()
     except (httpx.HTTPError, ValueError) as exc:
-        return False, f"no answer from /api/{uri} ({type(exc).__name__})"
+        return False, f"no answer from {http.base_url.join(f'/api/{uri}/orders')} ({type(exc).__name__})"
     if body.get("status") == "ok":
         return True, f"/api/{uri} accepts the secret"
     return False, f"/api/{uri} answered status {body.get('status')!r}: {body.get('msg', '')}"

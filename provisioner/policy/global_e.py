@@ -11,7 +11,6 @@ from typing import Any
 
 import yaml
 
-from provisioner.centra import catalogue
 from provisioner.config import presets
 from provisioner.config.fields import AllCountriesExcept
 from provisioner.config.models import (
@@ -26,6 +25,7 @@ from provisioner.config.resolve import DesiredState
 from provisioner.config.yamlnodes import StrictLoader
 from provisioner.policy.context import Context, granted
 from provisioner.policy.findings import Hit, Rule
+from provisioner.reference import catalogue
 
 LOCAL_VAT = "GE Local VAT"
 # What the order lifecycle's Integration API stages (confirm, cancel) use.

@@ -11,7 +11,6 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from provisioner.centra import catalogue
 from provisioner.config import environments as envs
 from provisioner.config import presets
 from provisioner.config.models import ApiToken, CentraWebhookPlugin
@@ -19,6 +18,7 @@ from provisioner.config.yamlnodes import StrictLoader
 from provisioner.policy.context import Context, granted
 from provisioner.policy.findings import Hit, Rule
 from provisioner.policy.lifetime import describe
+from provisioner.reference import catalogue
 
 
 def _tokens(ctx: Context) -> list[ApiToken]:

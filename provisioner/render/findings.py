@@ -3,9 +3,9 @@ so they are escaped for the terminal or for markdown (with the helpers every ren
 
 from __future__ import annotations
 
+from provisioner.escape import md_text as markdown_text
+from provisioner.escape import terminal
 from provisioner.policy.findings import Finding
-from provisioner.render.escape import md_text as markdown_text
-from provisioner.render.escape import terminal
 
 ICONS = {"info": "i", "warning": "!", "critical": "!!"}
 

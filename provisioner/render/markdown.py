@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from provisioner.engine.plan import Plan
+from provisioner.escape import md_code, md_text, terminal
 from provisioner.render import findings
-from provisioner.render.escape import md_code, md_text, terminal
 from provisioner.render.text import SYMBOLS, field_lines
 
 

@@ -11,8 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioner.engine.plan import Change, Plan
+from provisioner.escape import terminal
 from provisioner.render import findings
-from provisioner.render.escape import terminal
 
 Paint = Callable[[str, str], str]
 SYMBOLS = {"create": "+", "update": "~", "delete": "-", "no-op": " "}

@@ -1,4 +1,4 @@
-"""One module per resource kind (DESIGN §5); KINDS in the order changes are applied."""
+"""One module per resource kind; KINDS in the order changes are applied."""
 
 from __future__ import annotations
 

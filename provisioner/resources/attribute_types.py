@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from provisioner.centra import catalogue
 from provisioner.config.models import AttributeType
 from provisioner.config.resolve import DesiredState
+from provisioner.reference import catalogue
 from provisioner.resources.base import KindBase, Obj, section_of
 
 _GROUPS = {object_type: group for group, object_type in catalogue.ATTRIBUTE_GROUP_OBJECT_TYPES.items()}

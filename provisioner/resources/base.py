@@ -1,5 +1,5 @@
 """What every resource kind provides to the engine: its desired objects, normalised live objects,
-how it is read, and which executor changes it (DESIGN §3)."""
+how it is read, and which executor changes it (docs/architecture.md)."""
 
 from __future__ import annotations
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioner.centra import catalogue
 from provisioner.config.models import CentraWebhookPlugin, CheckoutApiPlugin, OrderApiPlugin, StorefrontApiPlugin
 from provisioner.config.resolve import DesiredState
+from provisioner.reference import catalogue
 from provisioner.resources.base import KindBase, Obj, Reveal, Setting, section_of
 
 AnyPlugin = OrderApiPlugin | CentraWebhookPlugin | CheckoutApiPlugin | StorefrontApiPlugin

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from provisioner.centra import catalogue
 from provisioner.config.fields import AllCountriesExcept
 from provisioner.config.models import TaxGroup, TaxRule
 from provisioner.config.resolve import DesiredState
+from provisioner.reference import catalogue
 from provisioner.resources.base import KindBase, Obj, Reveal, Setting, section_of
 
 OPAQUE = ("include_tax_in_prices", "include_shipping_in_order_total")

@@ -29,7 +29,7 @@ import sqlite3
 import time
 from typing import Any
 
-from provisioner.centra import catalogue
+from provisioner.reference import catalogue
 from provisioner.sandbox import faults, fixture, ratelimit
 from provisioner.sandbox.store import Store, counter, dumps, loads, meta
 from provisioner.sandbox.wire import Request, Response

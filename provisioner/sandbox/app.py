@@ -128,7 +128,7 @@ class SandboxApp:
 
     def _order_api(self, request: Request) -> Response:
         """Order API: `/api/<uri>/...` with `API-Authorization`; `status: ok` only for the active plugin
-        with that URI and the matching secret. Not rate limited (reference §5)."""
+        with that URI and the matching secret. Not rate limited (docs/centra.md)."""
         uri = request.path[len("/api/"):].split("/", 1)[0]
         secret = request.headers.get("api-authorization", "")
         with self.store.transaction() as db:

@@ -9,8 +9,8 @@ import sqlite3
 import time
 from dataclasses import asdict, dataclass
 
-from provisioner.centra import catalogue
 from provisioner.config.environments import SANDBOX_TOKEN_NAME
+from provisioner.reference import catalogue
 from provisioner.sandbox import ratelimit
 from provisioner.sandbox.store import dumps, set_meta
 

@@ -1,4 +1,4 @@
-"""The emulator's mutations: exactly those Centra's public API has for our resources (DESIGN §2) —
+"""The emulator's mutations: exactly those Centra's public API has for our resources (docs/centra.md) —
 access tokens and event listeners. Bad input answers HTTP 200 with `userErrors`, never a change."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from provisioner.centra import catalogue
+from provisioner.reference import catalogue
 from provisioner.sandbox.fixture import create_token
 from provisioner.sandbox.graphql_api import Context, Resolver
 from provisioner.sandbox.resolvers import access_view, listener_view

@@ -1,5 +1,5 @@
 """Centra's six rate-limit buckets: request count, mutation count and query complexity, each over
-10 seconds and 1 hour, shared by every token of the environment (reference §1.5)."""
+10 seconds and 1 hour, shared by every token of the environment (docs/centra.md)."""
 
 from __future__ import annotations
 

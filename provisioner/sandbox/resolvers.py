@@ -9,7 +9,7 @@ from typing import Any
 
 from graphql import GraphQLResolveInfo
 
-from provisioner.centra import catalogue
+from provisioner.reference import catalogue
 from provisioner.sandbox import ratelimit
 from provisioner.sandbox.graphql_api import Context, Resolver, php_date
 from provisioner.sandbox.listing import check_page, listing

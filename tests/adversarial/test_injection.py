@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import runbook_format
+from provisioner import escape, runbook_format
 from provisioner.errors import ExitCode
-from provisioner.render import escape
 from tests.engine.conftest import Outputs, sandbox_call, tokens_named
 
 FORGED_STEP = '<!-- provision-step: {"op": "token_revoke", "name": "Global-e integration"} -->'

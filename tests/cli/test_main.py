@@ -98,6 +98,13 @@ def test_catalog_export_out_dash_writes_the_csv_to_stdout(project: Path) -> None
     assert not Path("-").exists()
 
 
+def test_export_out_dash_is_stdout_like_no_out(project: Path) -> None:
+    dashed = CliRunner().invoke(cli, ["export", "acme", "--env", "sandbox", "--out", "-"])
+    plain = CliRunner().invoke(cli, ["export", "acme", "--env", "sandbox"])
+    assert dashed.exit_code == 0 and dashed.stdout == plain.stdout and "merchant: acme" in dashed.stdout
+    assert not Path("-").exists()
+
+
 def test_debug_traces_every_request_of_a_plan_and_no_secret(project: Path, outputs: Outputs) -> None:
     result = outputs.run("--debug", "plan", "acme", "--env", "sandbox")
     trace = [line for line in result.stderr.splitlines() if "provisioner.centra.client" in line]

@@ -1,4 +1,4 @@
-"""The global-e preset against the checklist (seed 001 §1.1–§1.3, §1.7), field by field."""
+"""The global-e preset against the checklist (Global-e's onboarding guide, sections 1.1–1.3 and 1.7), field by field."""
 
 from __future__ import annotations
 
@@ -7,19 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.centra import catalogue
 from provisioner.config.models import ApiToken, AttributeType, CentraWebhookPlugin, OrderApiPlugin, TaxGroup
 from provisioner.config.resolve import DesiredState, load, resolve
+from provisioner.reference import catalogue
 from provisioner.resources.attribute_types import ams_config
 
-# The JSON of seed 001 §1.2 and §1.7, verbatim.
+# The JSON of the guide's sections 1.2 and 1.7, verbatim.
 SEED_ATTRIBUTE_JSON = {
     "ge_order_details": '{ "desc": "Global-E Information", "readonly": false, "group": "order", "elements": { "ge_order_id": { "type": "input", "desc": "Global-E Order Id" }, "ge_order_total": { "type": "input", "desc": "Global-E Order Total" }, "ge_order_shipping": { "type": "input", "desc": "Global-E Order Shipping" }, "ge_order_duties": { "type": "input", "desc": "Global-E Order Duties" }, "ge_order_delivery_days": { "type": "input", "desc": "Global-E delivery in days" }, "canceled_by_ge": { "type": "boolean", "desc": "Canceled by Global-E" }, "code_vouchers": { "type": "input", "desc": "Code Vouchers" }, "automatic_vouchers": { "type": "input", "desc": "Automatic Vouchers" }, "free_shipping": { "type": "input", "desc": "Free Shipping" }, "ge_cart_item_ids_mapping": { "type": "textarea", "desc": "Global-E CartItemIds mapping" }, "ge_cart_item_id_to_price_mapping": { "type": "textarea", "desc": "Global-E CartItemId to Price mapping" }, "centra_to_ge_cart_mapping": { "type": "textarea", "desc": "Centra to Global-E order items mapping" } } }',  # noqa: E501
     "ge_customer_coupon": '{ "desc": "Coupons used by GE orders", "readonly": false, "group": "customer", "elements": { "ge_coupon_usage": { "type": "textarea", "desc": "Coupons used by GE orders" } } }',  # noqa: E501
     "ge_voucher_details": '{ "desc": "Global-e Voucher details", "readonly": false, "group": "voucher", "elements": { "ge_successful_usages": { "type": "input", "desc": "Global-e Successful Usages" } } }',  # noqa: E501
 }
 
-# Seed 001 §1.1 "Configure the Order API settings", in the model's terms.
+# The guide's section 1.1 "Configure the Order API settings", in the model's terms.
 SEED_ORDER_API = {
     "status": "active", "name": "GE Order API", "type": "order_api", "uri": "ge-order-api", "markets": "all",
     "debug_logging": True, "stock_updates": "physical", "limit_shipments_by_warehouse": False,

@@ -90,3 +90,16 @@ def test_a_token_without_order_write_fails_confirm_and_cancel(project: Path, out
     assert result.exit_code == 1
     assert _stages(result.output) == {**ALL_READY, "4. order confirm": False, "5. order cancel": False}
     assert "permissions: lacks Order:write" in result.output
+
+
+def test_an_unreachable_order_api_names_the_url() -> None:
+    import httpx
+
+    from provisioner.engine.verify import probe_order_api
+
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("Connection refused", request=request)
+
+    with httpx.Client(base_url="https://acme.centraqa.com", transport=httpx.MockTransport(refuse)) as http:
+        passed, detail = probe_order_api(http, "ge-order-api", "s3cret-value")
+    assert not passed and detail == "no answer from https://acme.centraqa.com/api/ge-order-api/orders (ConnectError)"

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import jsonschema
 
-from provisioner.config import schema
 from provisioner.engine import planning
+from provisioner.engine.plan import json_schema
 from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, scan_for_secrets
 
 EXPECTED = {
@@ -24,7 +24,7 @@ def test_fresh_sandbox_plan_lists_every_resource_with_its_executor(project: Path
     result = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode", "--out", "plan.json")
     assert result.exit_code == 2, result.output
     plan = json.loads(Path("plan.json").read_text())
-    jsonschema.Draft202012Validator(schema.plan_schema()).validate(plan)
+    jsonschema.Draft202012Validator(json_schema()).validate(plan)
     executors = {c["address"].removeprefix("acme/sandbox/"): c["executor"] for c in plan["changes"]}
     assert executors == EXPECTED
     assert {c["action"] for c in plan["changes"]} == {"create"}

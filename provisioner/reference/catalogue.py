@@ -1,4 +1,5 @@
-"""Reference data kept as YAML beside this module: ISO countries and the permission catalogue."""
+"""Reference data kept as YAML beside this module: ISO countries and the permission catalogue; and
+how the merchant file's names map to Centra's (attribute groups, plugin kinds)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ from typing import Any
 
 import yaml
 
-from provisioner.config.yamlnodes import StrictLoader
+# Every scalar as a string: reference data has no booleans or numbers (and Norway stays `NO`).
+_LOADER = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
 def _load(name: str) -> Any:
-    text = resources.files("provisioner.centra").joinpath(name).read_text(encoding="utf-8")
-    return yaml.load(text, Loader=StrictLoader)
+    text = resources.files("provisioner.reference").joinpath(name).read_text(encoding="utf-8")
+    return yaml.load(text, Loader=_LOADER)
 
 
 @cache

@@ -1,5 +1,7 @@
 """Escaping for every place a name or value from a merchant file or a live store is written: one
-function per destination, so no renderer interpolates raw text.
+function per destination, so no renderer interpolates raw text. A neutral module (it imports nothing of
+the tool): the engine writes runbooks, exports and handovers, the renderers build on the engine, and
+both escape.
 
 - `terminal`: control characters, escape sequences and bidirectional overrides are shown (`\\x1b`,
   `\\n`, `\\u202e`), never interpreted, so a token name cannot clear the screen or hide a line.
