@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
 DEMO_MERCHANT ?= acme
 
-.PHONY: install test lint typecheck unit demo bench schema clean
+.PHONY: install test lint workflows typecheck unit demo bench schema clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,13 +18,19 @@ install: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check provisioner tests bench
 
+# The GitHub workflows: shape (the vendored workflow schema) and security (pinning, permissions,
+# template injection); both run offline. No zizmor finding above low may stand.
+workflows: $(STAMP)
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	$(BIN)/zizmor --offline --min-severity medium .github/workflows
+
 typecheck: $(STAMP)
 	$(BIN)/mypy provisioner
 
 unit: $(STAMP)
 	$(BIN)/pytest
 
-test: lint typecheck unit
+test: lint workflows typecheck unit
 
 schema: $(STAMP)
 	$(BIN)/provision schema

@@ -1,5 +1,6 @@
 """schemas/: the JSON Schemas the tool publishes, for editors and CI: merchant files (from the
-model, config/schema.py) and JSON plans (from the plan, engine/plan.py)."""
+model, config/schema.py) and JSON plans (the plan document of engine/fleet_document.py, whose plans are
+engine/plan.py's)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.config.schema import merchant_schema
-from provisioner.engine.plan import json_schema as plan_schema
+from provisioner.engine.fleet_document import json_schema as plan_schema
 
 SCHEMA_PATH = Path("schemas") / "merchant.schema.json"
 PLAN_SCHEMA_PATH = Path("schemas") / "plan.schema.json"

@@ -12,9 +12,10 @@ from provisioner.cli import completion
 from provisioner.cli.terminal import console, example, note_wait
 from provisioner.engine import apply as applying
 from provisioner.engine import attest as attesting
+from provisioner.engine import fleet_apply, fleet_document
 from provisioner.engine.plan import Plan
 from provisioner.escape import terminal
-from provisioner.render import text
+from provisioner.render import fleet_text, text
 
 
 def _terminal_confirm() -> Callable[[str], bool] | None:
@@ -33,7 +34,7 @@ def _terminal_confirm() -> Callable[[str], bool] | None:
 @click.option("--secret-sink", help="env:NAME to hand a created token to later CI steps (default: a 0600 file).")
 def apply(target: str, environment: str | None, auto_approve: bool, allow_deletes: bool, runbook_out: Path | None,
           secret_sink: str | None) -> None:
-    """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json).
+    """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json), merchant by merchant.
 
     The plan is shown first; on a terminal, apply then asks before changing anything."""
     saved = Path(target) if target.endswith(".json") else None
@@ -41,13 +42,48 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
         raise click.UsageError("--env is required with a merchant name")
     if saved is not None and environment:
         raise click.UsageError("a saved plan names its environment; drop --env")
+    document = fleet_document.read(saved) if saved is not None else None
+    several = document is not None and len(document.plans) > 1
+    headed: set[str] = set()
+
+    def heading(merchant: str, environment: str) -> None:
+        if several and f"{merchant}/{environment}" not in headed:
+            headed.add(f"{merchant}/{environment}")
+            click.echo(f"== {terminal(merchant)}/{terminal(environment)}")
 
     def show(plan: Plan) -> None:
+        heading(plan.merchant, plan.environment)
         console().echo(text.render(plan, paint=console().paint()), nl=False)
 
     options = applying.Options(auto_approve=auto_approve, allow_deletes=allow_deletes, runbook_out=runbook_out,
                                secret_sink=secret_sink, confirm=_terminal_confirm(), on_plan=show)
-    report = applying.apply(None if saved else target, environment, options, saved=saved, on_wait=note_wait)
+    if document is None or saved is None:
+        _print(applying.apply(target, environment, options, on_wait=note_wait))
+        return
+
+    def applied(result: fleet_apply.Applied) -> None:
+        heading(result.merchant, result.environment)
+        if result.report is not None:
+            _print(result.report)
+        if result.error is not None:
+            click.echo(f"error: {fleet_text.error_line(result.error)}", err=True)
+
+    outcome = fleet_apply.apply_document(document, saved, options, on_wait=note_wait, on_applied=applied)
+    for error in outcome.document.errors:
+        click.echo(f"error: not planned, so not applied: {fleet_text.error_line(error)}", err=True)
+    if several or outcome.document.errors:
+        failed = sum(1 for r in outcome.results if r.error is not None)
+        click.echo(f"applied {len(outcome.results) - failed} of {len(outcome.results)} plan(s)"
+                   + (f"; {failed} failed" if failed else "")
+                   + (f"; {len(outcome.document.errors)} merchant(s) were not planned" if outcome.document.errors
+                      else ""))
+    code = outcome.exit_code()
+    if code:
+        sys.exit(code)
+
+
+def _print(report: applying.Report) -> None:
+    """What apply did; the plan itself was shown before (Options.on_plan)."""
     for line in report.resumed:
         click.echo(f"continuing after an interrupted run: {terminal(line)}")
     for line in report.warnings:

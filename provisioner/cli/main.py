@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "resolve": ("provisioner.cli.config_commands:resolve", "Print the fully expanded desired state of MERCHANT."),
     "schema": ("provisioner.cli.config_commands:schema", "Write (or check) schemas/: merchant files and JSON plans."),
     "plan": ("provisioner.cli.plan_commands:plan", "Show what `apply` would change for MERCHANT(s) in ENV."),
+    "report": ("provisioner.cli.plan_commands:report",
+               "Merge the JSON plans of shards into the report one run would have given."),
     "apply": ("provisioner.cli.apply_commands:apply", "Reconcile MERCHANT in ENV, or apply exactly a saved plan."),
     "attest": ("provisioner.cli.apply_commands:attest", "Confirm settings the API cannot read."),
     "catalog": ("provisioner.cli.catalog_commands:catalog", "The merchant's catalog, for Global-e's initial upload."),
@@ -47,6 +49,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "handover": ("provisioner.cli.lifecycle_commands:handover", "Write what Global-e needs for MERCHANT in ENV."),
     "export": ("provisioner.cli.lifecycle_commands:export_command",
                "Read MERCHANT's live store in ENV and write it as a merchant file."),
+    "github": ("provisioner.cli.github_commands:github_group",
+               "For GitHub Actions workflows: comments, drift issues, job summaries."),
 }
 
 

@@ -1,65 +1,118 @@
-"""`provision plan`: show what differs between merchant files and the live stores."""
+"""`provision plan` (one merchant or a fleet) and `provision report` (shards back into one report)."""
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
 
 import click
 
-from provisioner import config
 from provisioner.cli import completion
 from provisioner.cli.terminal import Progress, console, example
-from provisioner.engine import planning, policies
-from provisioner.errors import ExitCode
-from provisioner.render import markdown, text
+from provisioner.engine import fleet, policies
+from provisioner.engine import fleet_document as documents
+from provisioner.engine.fleet_select import Shard
+from provisioner.errors import ProvisionerError
+from provisioner.render import fleet_text, markdown
+
+FORMATS = ["text", "markdown", "json"]
 
 
-@click.command(epilog=example("provision plan acme --env qa --out plan.json --detailed-exitcode"))
+def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_at: str | None, verbose: bool,
+         detailed_exitcode: bool, fail_on: str | None) -> None:
+    """Print the document as asked (with `--out -` the document goes to stdout and the rendering to
+    stderr), failures to stderr, and exit with the run's code."""
+    to_stdout = out is not None and str(out) == "-"
+    if to_stdout:
+        click.echo(document.model_dump_json(indent=2))
+    elif out:
+        document.write(out)
+    if fmt == "json":
+        if not to_stdout:
+            click.echo(document.model_dump_json(indent=2))
+    elif fmt == "markdown":
+        click.echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None)),
+                   err=to_stdout)
+    else:
+        console().echo(fleet_text.render(document, paint=console().paint(err=to_stdout), verbose=verbose), nl=False,
+                       err=to_stdout)
+    alone = len(document.merchants) == 1 and not document.plans and len(document.errors) == 1
+    for error in document.errors:
+        click.echo(fleet_text.alone(error) if alone else f"error: {fleet_text.error_line(error)}", err=True)
+    if out and not to_stdout:
+        click.echo(f"plan written to {out}", err=True)
+    codes = [document.exit_code(detailed=detailed_exitcode)]
+    if fail_on:
+        try:
+            policies.enforce(document.plans, fail_on)
+        except ProvisionerError as exc:
+            click.echo(f"error: {exc}", err=True)
+            codes.append(exc.exit_code)
+    code = documents.most_severe(codes)
+    if code:
+        sys.exit(code)
+
+
+@click.command(epilog=example("provision plan acme --env qa --out plan.json --detailed-exitcode",
+                              "provision plan --changed-since origin/main --env prod --format markdown"))
 @click.argument("merchants", nargs=-1, shell_complete=completion.merchants)
 @click.option("--all", "every", is_flag=True, help="Every merchant in merchants/.")
-@click.option("--env", "environment", required=True, help="Environment name, or sandbox.",
-              shell_complete=completion.environments)
+@click.option("--changed-since", metavar="REF", help="Merchants whose file, or a preset they use, changed since "
+                                                     "the fork point with git REF.")
+@click.option("--env", "environment", required=True, shell_complete=completion.environments,
+              help="Environment name, or a tier (qa, prod) to take each merchant's environments of that tier.")
+@click.option("--shard", metavar="I/N", help="Plan only shard I of N (stable in the merchant name).")
+@click.option("--parallelism", type=click.IntRange(1, 256), default=fleet.DEFAULT_PARALLELISM, show_default=True,
+              help="Merchants planned at once.")
+@click.option("-C", "--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
+              help="Run as if started in DIR (another checkout).")
 @click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
-              help="Write the JSON plan here (one merchant); - for stdout (the rendering then goes to stderr).")
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default="text", show_default=True)
+              help="Also write the JSON plan document here; - for stdout (the rendering then goes to stderr).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
+@click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list unchanged objects.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
               help="Exit 6 when an unwaived policy finding is at least this severe.")
-def plan(merchants: tuple[str, ...], every: bool, environment: str, out: Path | None, fmt: str,
+def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, environment: str, shard: str | None,
+         parallelism: int, directory: Path | None, out: Path | None, fmt: str, plan_at: str | None,
          detailed_exitcode: bool, verbose: bool, fail_on: str | None) -> None:
-    """Show what `apply` would change for MERCHANT(s) in ENV."""
-    names = [p.stem for p in config.merchant_files([])] if every else list(merchants)
-    if not names:
-        raise click.UsageError("name a merchant or use --all")
-    if out and len(names) > 1:
-        raise click.UsageError("--out takes one merchant")
-    plans = []
-    with Progress("planning", len(names), unit="merchants", hidden=len(names) == 1) as progress:
-        for name in names:
-            progress.working_on(name)
-            plans.append(planning.plan(name, environment, on_wait=progress.waiting).plan)
-            progress.advance()
-    to_stdout = out is not None and str(out) == "-"
-    if to_stdout:
-        click.echo(plans[0].model_dump_json(indent=2))
-    elif out:
-        plans[0].write(out)
-    if fmt == "json":
-        if not to_stdout:
-            documents = [p.model_dump(mode="json") for p in plans]
-            click.echo(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
-    elif fmt == "markdown":
-        click.echo(markdown.render(plans), err=to_stdout)
-    else:
-        paint = console().paint(err=to_stdout)
-        for item in plans:
-            console().echo(text.render(item, paint=paint, verbose=verbose), nl=False, err=to_stdout)
-    if out and not to_stdout:
-        click.echo(f"plan written to {out}", err=True)
-    if fail_on:
-        policies.enforce(plans, fail_on)
-    if detailed_exitcode and any(p.has_changes() for p in plans):
-        sys.exit(ExitCode.CHANGES)
+    """Show what `apply` would change for MERCHANT(s) in ENV.
+
+    A merchant that fails is reported with its reason and the others are still planned; the exit code is
+    then the most severe: 5, 8, 3 (auth), 4 (invalid file), 7, 6 (--fail-on), 1, then 2 (changes, with
+    --detailed-exitcode), then 0.
+    """
+    if directory is not None:
+        os.chdir(directory)
+    request = fleet.FleetRequest(environment=environment, names=list(merchants), every=every,
+                                 changed_since=changed_since, parallelism=parallelism,
+                                 shard=Shard.parse(shard) if shard else None)
+    if sum((bool(merchants), every, changed_since is not None)) != 1:
+        raise click.UsageError("name merchants, or use --all or --changed-since REF (one of them)")
+    with Progress("planning", None, unit="merchants", hidden=len(merchants) == 1) as progress:
+        def advance(event: fleet.Progress) -> None:
+            progress.set_total(event.total)
+            progress.advance(1, f"{event.merchant}: {event.outcome}")
+
+        document = fleet.plan_fleet(request, on_progress=advance, on_wait=progress.waiting)
+    emit(document, fmt, out=out, plan_at=plan_at, verbose=verbose, detailed_exitcode=detailed_exitcode,
+         fail_on=fail_on)
+
+
+@click.command(epilog=example("provision report plans/qa-*.json --out qa.json > comment.md"))
+@click.argument("plans", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
+              help="Also write the merged JSON plan document here; - for stdout.")
+@click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
+@click.option("--fail-on", type=click.Choice(["warning", "critical"]),
+              help="Exit 6 when an unwaived policy finding is at least this severe.")
+def report(plans: tuple[Path, ...], fmt: str, out: Path | None, plan_at: str | None, detailed_exitcode: bool,
+           fail_on: str | None) -> None:
+    """Merge the JSON plans of shards into the report one run would have given (PLAN.json...)."""
+    document = documents.merge([documents.read(path) for path in plans])
+    emit(document, fmt, out=out, plan_at=plan_at, verbose=False, detailed_exitcode=detailed_exitcode,
+         fail_on=fail_on)

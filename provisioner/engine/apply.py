@@ -141,9 +141,11 @@ def _run_api(client: CentraClient, planned: planning.Planned, options: Options, 
 
 
 def apply(merchant: str | None, environment: str | None, options: Options, *, saved: Path | None = None,
-          on_wait: Callable[[float, str], None] | None = None) -> Report:
+          saved_plan: Plan | None = None, on_wait: Callable[[float, str], None] | None = None) -> Report:
+    """`saved_plan`: one plan of a plan document read from `saved` (the fleet applies them one by one)."""
     sinks.check(options.secret_sink)
-    saved_plan = read_plan(saved) if saved else None
+    if saved_plan is None and saved is not None:
+        saved_plan = read_plan(saved)
     state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
                              saved_plan.environment if saved_plan else str(environment))
     with locking.hold(state.merchant, state.environment, "apply"), target.connect(state, on_wait=on_wait) as client:

@@ -46,6 +46,10 @@ def plan_with(client: CentraClient, state: DesiredState) -> Planned:
 
 
 def plan(merchant: str, environment: str, *, on_wait: Callable[[float, str], None] | None = None) -> Planned:
-    state = desired(merchant, environment)
-    with target.connect(state, on_wait=on_wait) as client:
+    return plan_state(desired(merchant, environment), on_wait=on_wait)
+
+
+def plan_state(state: DesiredState, *, on_wait: Callable[[float, str], None] | None = None,
+               route: target.Route | None = None) -> Planned:
+    with target.connect(state, on_wait=on_wait, route=route) as client:
         return plan_with(client, state)

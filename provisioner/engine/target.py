@@ -20,11 +20,19 @@ def _sandbox_transport(state: DesiredState) -> tuple[httpx.BaseTransport, str]:
     return box.transport(), box.admin_token
 
 
-def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None = None) -> CentraClient:
+Route = Callable[[httpx.BaseTransport | None], httpx.BaseTransport]
+
+
+def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None = None,
+            route: Route | None = None) -> CentraClient:
+    """`route` lets a fleet run put every client on one shared, per-host-limited pool: it gets the
+    sandbox's in-process transport (None for a real store) and answers the transport to use."""
     if state.is_sandbox:
         transport, token = _sandbox_transport(state)
-        return CentraClient(state.centra_url, token, transport=transport, on_wait=on_wait)
-    return CentraClient(state.centra_url, own_token(state), on_wait=on_wait)
+        return CentraClient(state.centra_url, token, transport=route(transport) if route else transport,
+                            on_wait=on_wait)
+    return CentraClient(state.centra_url, own_token(state), transport=route(None) if route else None,
+                        on_wait=on_wait)
 
 
 def own_token(state: DesiredState) -> str:

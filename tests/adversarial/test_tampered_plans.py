@@ -47,9 +47,9 @@ EDITS: dict[str, Callable[[dict[str, Any]], None]] = {
 @pytest.mark.parametrize("edit", sorted(EDITS))
 def test_an_edited_plan_is_stale_and_changes_nothing(project: Path, outputs: Outputs, edit: str) -> None:
     assert outputs.run("plan", "acme", "--env", "sandbox", "--out", "plan.json").exit_code == 0
-    plan = json.loads(Path("plan.json").read_text(encoding="utf-8"))
-    EDITS[edit](plan)
-    Path("plan.json").write_text(json.dumps(plan), encoding="utf-8")
+    document = json.loads(Path("plan.json").read_text(encoding="utf-8"))
+    EDITS[edit](document["plans"][0])  # the plan document holds one plan per merchant; each is checked
+    Path("plan.json").write_text(json.dumps(document), encoding="utf-8")
     result = outputs.run("apply", "plan.json", "--auto-approve")
     assert result.exit_code == ExitCode.STALE_PLAN, result.output + result.stderr
     assert "nothing was changed" in result.stderr and "Traceback" not in result.stderr

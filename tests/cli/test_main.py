@@ -84,7 +84,7 @@ def test_completion_of_merchant_and_environment_names(examples: Path) -> None:
 def test_plan_out_dash_writes_the_json_plan_to_stdout(project: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox", "--out", "-"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["merchant"] == "acme"
+    assert [p["merchant"] for p in json.loads(result.stdout)["plans"]] == ["acme"]  # the plan document
     assert "Plan: 10 to create" in result.stderr
     assert not Path("-").exists()
 

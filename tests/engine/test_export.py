@@ -24,7 +24,7 @@ def test_export_validates_and_plans_no_readable_change(project: Path, outputs: O
     assert result.exit_code == 0, result.output
     Path("merchants", f"{merchant}.yaml").write_text(exported.read_text())
     assert outputs.run("validate").exit_code == 0
-    plan = json.loads(outputs.run("plan", merchant, "--env", "sandbox", "--format", "json").output)
+    [plan] = json.loads(outputs.run("plan", merchant, "--env", "sandbox", "--format", "json").stdout)["plans"]
     assert all(state["state"] == "managed" for state in plan["sections"].values())
     readable = [c for c in plan["changes"] if c["kind"] in READABLE]
     assert readable and all(c["action"] == "no-op" for c in readable), [c["address"] for c in readable

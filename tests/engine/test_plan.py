@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 
 from provisioner.engine import planning
-from provisioner.engine.plan import json_schema
+from provisioner.engine.fleet_document import json_schema
 from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, scan_for_secrets
 
 EXPECTED = {
@@ -23,8 +23,11 @@ EXPECTED = {
 def test_fresh_sandbox_plan_lists_every_resource_with_its_executor(project: Path, outputs: Outputs) -> None:
     result = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode", "--out", "plan.json")
     assert result.exit_code == 2, result.output
-    plan = json.loads(Path("plan.json").read_text())
-    jsonschema.Draft202012Validator(json_schema()).validate(plan)
+    document = json.loads(Path("plan.json").read_text())
+    jsonschema.Draft202012Validator(json_schema()).validate(document)
+    assert (document["format_version"], document["environment"], document["errors"], document["skipped"]) == (
+        3, "sandbox", [], [])
+    [plan] = document["plans"]
     executors = {c["address"].removeprefix("acme/sandbox/"): c["executor"] for c in plan["changes"]}
     assert executors == EXPECTED
     assert {c["action"] for c in plan["changes"]} == {"create"}
@@ -51,7 +54,8 @@ def test_converged_store_plans_empty_and_drift_shows_field_level(project: Path, 
     sandbox_call("acme", "PUT", "/_sandbox/attribute-types", {"ATTRIBUTE_TYPES": {"ge_voucher_details": config}})
     result = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode", "--format", "json")
     assert result.exit_code == 2
-    changes = {c["address"]: c for c in json.loads(result.output)["changes"] if c["action"] != "no-op"}
+    [plan] = json.loads(result.output)["plans"]
+    changes = {c["address"]: c for c in plan["changes"] if c["action"] != "no-op"}
     assert set(changes) == {"acme/sandbox/tax_group/GE Local VAT", "acme/sandbox/attribute_type/ge_voucher_details"}
     rate = changes["acme/sandbox/tax_group/GE Local VAT"]
     assert [(f["path"], f["before"], f["after"]) for f in rate["fields"]] == [("rules.GE Local VAT.rate", 19.0, 20.0)]

@@ -27,7 +27,7 @@ def test_fail_on_warning_exits_6_and_every_renderer_shows_the_finding(project: P
     assert outputs.run("plan", "acme", "--env", "sandbox").exit_code == 0
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
     assert "| warning | `global-e.order-api-settings` |" in markdown
-    plan = json.loads(outputs.run("plan", "acme", "--env", "sandbox", "--format", "json").output)
+    [plan] = json.loads(outputs.run("plan", "acme", "--env", "sandbox", "--format", "json").stdout)["plans"]
     assert [f["rule"] for f in plan["findings"]] == ["global-e.order-api-settings"]
 
 

@@ -1,0 +1,149 @@
+"""Fleet plans: 1, 10, 100 and 300 merchants, each with its own Centra emulator served on 127.0.0.1 (in a
+separate process, so the servers do not compete with the client for the interpreter) and 50 ms of latency
+injected through the sandbox's fault surface. Prints wall time, requests per merchant, the client's peak
+memory, and the ratio to the ideal measured in the same run: requests × latency ÷ requests in flight
+(in flight: the parallelism, or the merchants when there are fewer), and the client's CPU time: when it
+nears the wall time, the client (one interpreter) is the limit, not Centra. Each size runs in a fresh
+client process, so its peak memory is its own.
+
+    python bench/bench_fleet.py [--sizes 1,10,100,300] [--latency-ms 50] [--parallelism N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from provisioner.engine import fleet  # noqa: E402 - after the path is set for a plain `python bench/...`
+from provisioner.engine.fleet_http import Gates  # noqa: E402
+from provisioner.sandbox import faults  # noqa: E402
+from provisioner.sandbox.fixture import FixtureSpec  # noqa: E402
+from provisioner.sandbox.instance import open_sandbox  # noqa: E402
+from provisioner.sandbox.server import make_server  # noqa: E402
+
+TARGET_RATIO = 1.5  # at the default parallelism, for 100 merchants
+
+
+def serve(directory: Path, count: int, latency_ms: int) -> None:
+    """The emulators' process: one store, server and thread per merchant; prints their ports and tokens,
+    then serves until its stdin closes."""
+    endpoints = []
+    for number in range(count):
+        box = open_sandbox(FixtureSpec(f"m{number:03d}", "GlobalE Store", "Main", ("GB",), products=5),
+                           directory / f"m{number:03d}.db")
+        with box.store.transaction() as db:
+            faults.configure(db, {"latency": {"ms": latency_ms}})
+        server = make_server(box.app, 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        endpoints.append({"port": server.server_address[1], "token": box.admin_token})
+    print(json.dumps(endpoints), flush=True)
+    sys.stdin.read()
+
+
+MERCHANT = """merchant: {name}
+presets: [global-e]
+store: GlobalE Store
+global_e: {{merchant_id: {merchant_id}, checkout_plugin: Checkout API}}
+local_vat_rate: 20
+operated_markets: [GB]
+primary_warehouse: Main
+secrets:
+  order_api_secret: env:BENCH_ORDER_SECRET
+api_tokens:
+  - description: Global-e integration
+    email: integrations@{name}.example
+environments:
+  qa:
+    centra_url: http://127.0.0.1:{port}
+    token: env:BENCH_TOKEN_{number}
+"""
+
+
+def client(directory: Path, size: int, parallelism: int) -> None:
+    """One measurement, in its own process: plan the first `size` merchants; print the figures as JSON."""
+    endpoints = json.loads((directory / "endpoints.json").read_text())[:size]
+    project = directory / f"project-{size}-{parallelism}"
+    (project / "merchants").mkdir(parents=True)
+    for number, endpoint in enumerate(endpoints):
+        name = f"m{number:03d}"
+        (project / "merchants" / f"{name}.yaml").write_text(
+            MERCHANT.format(name=name, merchant_id=1000 + number, port=endpoint["port"], number=number))
+        os.environ[f"BENCH_TOKEN_{number}"] = endpoint["token"]
+    os.environ["BENCH_ORDER_SECRET"] = "bench-order-secret"
+    os.chdir(project)
+    gates = Gates()
+    started, cpu = time.perf_counter(), time.process_time()
+    document = fleet.plan_fleet(fleet.FleetRequest(environment="qa", every=True, parallelism=parallelism),
+                                gates=gates)
+    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
+    if document.errors:
+        raise SystemExit(f"{len(document.errors)} merchant(s) failed: {document.errors[0].reason}")
+    print(json.dumps({"wall": wall, "cpu": cpu, "requests": sum(gates.requests().values()),
+                      "plans": len(document.plans), "peak_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+
+
+def measure(scratch: str, size: int, parallelism: int) -> dict[str, float]:
+    done = subprocess.run([sys.executable, __file__, "--client", str(size), "--dir", scratch,
+                           "--parallelism", str(parallelism)], capture_output=True, text=True, check=True,
+                          timeout=600)
+    figures: dict[str, float] = json.loads(done.stdout)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="1,10,100,300")
+    parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--parallelism", type=int, default=fleet.DEFAULT_PARALLELISM)
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve is not None:
+        return serve(args.dir, args.serve, args.latency_ms)
+    if args.client is not None:
+        return client(args.dir, args.client, args.parallelism)
+    sizes = [int(size) for size in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch)
+        server = subprocess.Popen([sys.executable, __file__, "--serve", str(max(sizes)), "--dir", scratch,
+                                   "--latency-ms", str(args.latency_ms)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            assert server.stdout is not None
+            (directory / "endpoints.json").write_text(server.stdout.readline())
+            print(f"{max(sizes)} emulators served, {args.latency_ms} ms latency each; parallelism "
+                  f"{args.parallelism}")
+            # the baseline, in the same run: merchants one after another, as `plan --all` used to
+            sequential = measure(scratch, min(10, max(sizes)), 1)["wall"] / min(10, max(sizes))
+            print(f"baseline: one merchant after another takes {sequential:.3f} s per merchant")
+            print(f"{'merchants':>9}{'wall s':>8}{'client CPU s':>14}{'req/merchant':>14}{'peak MiB':>10}"
+                  f"{'ideal s':>9}{'ratio':>7}{'vs baseline':>13}")
+            for size in sizes:
+                figures = measure(scratch, size, args.parallelism)
+                in_flight = min(args.parallelism, size)
+                ideal = figures["requests"] * args.latency_ms / 1000 / in_flight
+                ratio = figures["wall"] / ideal
+                flag = "  (target ≤ 1.5)" if size == 100 and args.parallelism == fleet.DEFAULT_PARALLELISM else ""
+                print(f"{size:>9}{figures['wall']:>8.2f}{figures['cpu']:>14.2f}{figures['requests'] / size:>14.1f}"
+                      f"{figures['peak_kib'] / 1024:>10.0f}{ideal:>9.2f}{ratio:>7.2f}"
+                      f"{sequential * size / figures['wall']:>12.1f}x{flag}")
+        finally:
+            assert server.stdin is not None
+            server.stdin.close()
+            server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    main()

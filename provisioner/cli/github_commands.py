@@ -1,0 +1,50 @@
+"""`provision github ...`: the steps of the GitHub workflows that talk to GitHub itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from provisioner.cli.terminal import example
+from provisioner.engine import fleet_document, github
+from provisioner.render import job_summary
+
+_BODY = click.argument("body", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
+@click.group(name="github", epilog=example("provision github comment comment.md --pr 42"))
+def github_group() -> None:
+    """For GitHub Actions workflows: comments, drift issues, job summaries."""
+
+
+@github_group.command(epilog=example("provision github comment comment.md --pr 42"))
+@_BODY
+@click.option("--pr", "number", type=click.IntRange(1), required=True, help="Pull request number.")
+def comment(body: Path, number: int) -> None:
+    """Post BODY (a report) on the pull request, updating the comment with the same marker if there is one."""
+    click.echo(github.upsert_comment(github.Repository.from_environment(), number, body.read_text(encoding="utf-8")))
+
+
+@github_group.command(epilog=example('provision github issue drift.md --plan drift-qa.json --title "Drift (qa)"'))
+@_BODY
+@click.option("--title", required=True)
+@click.option("--plan", "plan_path", required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The JSON plan document BODY was made from: it decides whether the stores drifted.")
+def issue(body: Path, title: str, plan_path: Path) -> None:
+    """Open or update one drift issue with BODY while stores drift (or merchants fail to plan); close it once
+    every store matches its file again."""
+    document = fleet_document.read(plan_path)
+    click.echo(github.upsert_issue(github.Repository.from_environment(), title, body.read_text(encoding="utf-8"),
+                                   drifted=bool(document.changed() or document.errors)))
+
+
+@github_group.command(epilog=example('provision github summary out/*.runbook.md --apply-log apply.txt '
+                                     '>> "$GITHUB_STEP_SUMMARY"'))
+@click.argument("runbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--apply-log", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="What `provision apply` printed.")
+def summary(runbooks: tuple[Path, ...], apply_log: Path | None) -> None:
+    """Markdown for $GITHUB_STEP_SUMMARY: the apply output and the steps of each RUNBOOK."""
+    click.echo(job_summary.render(list(runbooks), apply_log.read_text(encoding="utf-8") if apply_log else None),
+               nl=False)

@@ -1,0 +1,161 @@
+"""Plan a fleet: many merchants at once, each on its own (one that fails is reported with its reason and
+exit code; the others are still planned), concurrently but within each Centra host's limits, into one
+plan document."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.centra import operations
+from provisioner.config import environments as envs
+from provisioner.config import resolve
+from provisioner.config.resolve import DesiredState
+from provisioner.engine import fleet_select, planning
+from provisioner.engine.fleet_document import MerchantError, PlanDocument
+from provisioner.engine.fleet_http import PER_HOST_IN_FLIGHT, Gates, SharedPool
+from provisioner.engine.fleet_select import Choice, Shard
+from provisioner.engine.plan import Plan
+from provisioner.errors import ProvisionerError
+
+# Merchants planned at once. Each holds one request at a time (a plan is two or three requests in
+# series), so this is also the requests in flight across hosts; per host, PER_HOST_IN_FLIGHT caps it.
+DEFAULT_PARALLELISM = 16
+
+
+@dataclass
+class FleetRequest:
+    environment: str
+    names: list[str] = field(default_factory=list)
+    every: bool = False
+    changed_since: str | None = None
+    shard: Shard | None = None
+    parallelism: int = DEFAULT_PARALLELISM
+    per_host: int = PER_HOST_IN_FLIGHT
+
+
+@dataclass(frozen=True)
+class Progress:
+    done: int
+    total: int
+    merchant: str
+    environment: str
+    outcome: str  # "planned" | "changes" | "failed" | "skipped"
+
+
+OnProgress = Callable[[Progress], None]
+OnWait = Callable[[float, str], None]
+
+
+def merchant_files(request: FleetRequest) -> list[Path]:
+    chosen = sum((bool(request.names), request.every, request.changed_since is not None))
+    if chosen != 1:
+        raise ProvisionerError("name merchants, or use --all or --changed-since REF (one of them)")
+    if request.names:
+        return fleet_select.named(request.names)
+    if request.every:
+        return fleet_select.every()
+    return fleet_select.changed_since(str(request.changed_since))
+
+
+def identifiers(state: DesiredState) -> dict[str, str]:
+    """What is this merchant's own in its plan, by role: grouping ignores these when comparing change sets."""
+    found = {"merchant": state.merchant, "environment": state.environment, "centra_url": state.centra_url,
+             "centra_domain": state.centra_domain}
+    if state.spec.global_e is not None and state.spec.global_e.merchant_id is not None:
+        found["global_e_merchant_id"] = str(state.spec.global_e.merchant_id)
+    return {role: value for role, value in found.items() if value}
+
+
+@dataclass
+class _Outcome:
+    """One merchant file: its choice of environments, and a plan or an error for each."""
+
+    choice: Choice
+    plans: list[tuple[Plan, dict[str, str]]] = field(default_factory=list)
+    errors: list[MerchantError] = field(default_factory=list)
+
+
+def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWait | None) -> _Outcome:
+    """Load (in the pool too, so parsing overlaps other merchants' requests), choose, plan."""
+    choice = fleet_select.choose(path, environment)
+    outcome = _Outcome(choice)
+    if choice.broken is not None:
+        outcome.errors.append(MerchantError(merchant=choice.merchant, exit_code=int(choice.broken.exit_code),
+                                            reason=str(choice.broken)))
+    for name in choice.environments:
+        assert choice.source is not None
+
+        def waiting(seconds: float, label: str, where: str = f"{choice.merchant}/{name}") -> None:
+            if on_wait is not None:
+                on_wait(seconds, f"{where}: {label}")
+
+        try:
+            state = resolve.resolve(choice.source, name)
+            outcome.plans.append((planning.plan_state(state, on_wait=waiting, route=pool.wrap).plan,
+                                  identifiers(state)))
+        except ProvisionerError as exc:
+            outcome.errors.append(MerchantError(merchant=choice.merchant, environment=name,
+                                                exit_code=int(exc.exit_code), reason=str(exc)))
+    return outcome
+
+
+def _prepare(environment: str) -> None:
+    """Build what every merchant's plan shares (the schema and the validated operations, the sandbox's
+    schema) once, before the workers start: built lazily, every worker would build its own at once."""
+    for name in operations.names():
+        operations.load(name)
+    if environment == envs.SANDBOX:
+        from provisioner.sandbox import app
+
+        app.schema()
+
+
+def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, on_wait: OnWait | None = None,
+               gates: Gates | None = None) -> PlanDocument:
+    """`gates`: the per-host gates to use (a caller that wants the request counts passes its own)."""
+    paths = fleet_select.in_shard(merchant_files(request), request.shard)
+    if paths:
+        _prepare(request.environment)
+    document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
+    choices: list[Choice] = []
+    pool = SharedPool(gates or Gates(request.per_host), request.parallelism)
+    if paths and request.environment != envs.SANDBOX:
+        pool.open()  # now, rather than with every worker waiting for the first to make it
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, min(request.parallelism, len(paths))),
+                                thread_name_prefix="plan") as executor:
+            pending: set[Future[_Outcome]] = {
+                executor.submit(_plan_merchant, path, request.environment, pool, on_wait) for path in paths}
+            while pending:
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    outcome = future.result()  # anything but a ProvisionerError is a bug: let it surface
+                    choices.append(outcome.choice)
+                    _record(document, outcome)
+                    if on_progress is not None:
+                        on_progress(Progress(len(choices), len(paths), outcome.choice.merchant,
+                                             request.environment, _label(outcome)))
+    finally:
+        pool.close()
+    fleet_select.check_environment(request.environment, choices)
+    return document.sort()
+
+
+def _record(document: PlanDocument, outcome: _Outcome) -> None:
+    document.errors.extend(outcome.errors)
+    if outcome.choice.skipped is not None:
+        document.skipped.append(outcome.choice.skipped)
+    for plan, own in outcome.plans:
+        document.plans.append(plan)
+        document.identifiers[f"{plan.merchant}/{plan.environment}"] = own
+
+
+def _label(outcome: _Outcome) -> str:
+    if outcome.errors:
+        return "failed"
+    if outcome.choice.skipped is not None:
+        return "skipped"
+    return "changes" if any(plan.has_changes() for plan, _ in outcome.plans) else "planned"

@@ -1,0 +1,55 @@
+"""`apply PLAN.json` for a plan document: merchant by merchant, each with its own stale checks, guards
+and convergence check; one that fails does not stop the others. Merchants the plan could not plan are
+reported again here, so an apply job fails as loudly as the plan did."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.engine import apply as applying
+from provisioner.engine import fleet_document, sinks
+from provisioner.engine.fleet_document import MerchantError, PlanDocument
+from provisioner.errors import ProvisionerError
+
+
+@dataclass
+class Applied:
+    merchant: str
+    environment: str
+    report: applying.Report | None = None
+    error: MerchantError | None = None
+
+
+@dataclass
+class FleetApplied:
+    document: PlanDocument
+    results: list[Applied] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        codes = [r.error.exit_code for r in self.results if r.error is not None]
+        return fleet_document.most_severe(codes + [e.exit_code for e in self.document.errors])
+
+
+def apply_document(document: PlanDocument, path: Path, options: applying.Options, *,
+                   on_wait: Callable[[float, str], None] | None = None,
+                   on_applied: Callable[[Applied], None] | None = None) -> FleetApplied:
+    """Apply `document` (read from `path`, which messages name)."""
+    sinks.check(options.secret_sink)
+    document.sort()
+    if options.runbook_out is not None and len(document.plans) > 1:
+        raise ProvisionerError("--runbook-out names one file; a plan of several merchants writes each runbook to "
+                               "its default place (out/MERCHANT.ENV.runbook.md)")
+    outcome = FleetApplied(document)
+    for plan in document.plans:
+        applied = Applied(plan.merchant, plan.environment)
+        try:
+            applied.report = applying.apply(None, None, options, saved=path, saved_plan=plan, on_wait=on_wait)
+        except ProvisionerError as exc:
+            applied.error = MerchantError(merchant=plan.merchant, environment=plan.environment,
+                                          exit_code=int(exc.exit_code), reason=str(exc))
+        outcome.results.append(applied)
+        if on_applied is not None:
+            on_applied(applied)
+    return outcome

@@ -1,0 +1,29 @@
+"""The GitHub job summary of an apply: what it printed (folded) and each runbook's steps, for whoever
+does them in AMS."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from provisioner.escape import md_fence, md_text
+
+_STEP = re.compile(r"^## (\d+)\. (.+)$", re.M)
+_TITLE = re.compile(r"^# (.+)$", re.M)
+
+
+def render(paths: list[Path], applied: str | None = None) -> str:
+    out = ["## provision apply", ""]
+    if applied is not None:
+        out += ["<details><summary>apply output</summary>", "", *md_fence(applied.rstrip("\n"), "text").split("\n"), "",
+                "</details>", ""]
+    if not paths:
+        out.append("No runbook: nothing to do by hand.")
+    for path in sorted(paths):
+        text = path.read_text(encoding="utf-8")
+        title = _TITLE.search(text)
+        steps = _STEP.findall(text)
+        out += [f"### {md_text(title.group(1) if title else path.stem)} ({len(steps)} step(s), `{path.name}`)", ""]
+        out += [f"{number}. {md_text(step)}" for number, step in steps]
+        out.append("")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,57 @@
+"""The GitHub workflows stay thin: every `provision` command line they run exists with the options it
+uses, secrets and expressions reach shell steps only through `env:`, and actions are pinned by SHA."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from provisioner.cli.main import cli
+
+WORKFLOWS = sorted((Path(__file__).resolve().parents[2] / ".github" / "workflows").glob("*.yml"))
+
+
+def steps(path: Path) -> list[dict[str, Any]]:
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [step for job in document["jobs"].values() for step in job.get("steps", [])]
+
+
+def provision_lines(script: str) -> list[list[str]]:
+    joined = script.replace("\\\n", " ")
+    found = []
+    for line in joined.splitlines():
+        for part in re.split(r"\|\||\||;|&&", line):
+            words = shlex.split(part.split(">")[0], comments=True)
+            if words and words[0] == "provision":
+                found.append(words[1:])
+    return found
+
+
+def test_there_are_the_three_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["apply.yml", "drift.yml", "plan.yml"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_every_provision_command_they_run_exists_with_its_options(path: Path) -> None:
+    commands = [words for step in steps(path) if "run" in step for words in provision_lines(step["run"])]
+    assert commands
+    for words in commands:
+        names = [w for w in words if not w.startswith("-")]
+        path_to_command = names[:2] if names[0] == "github" else names[:1]
+        help_text = CliRunner().invoke(cli, [*path_to_command, "--help"]).output
+        for option in (w.split("=")[0] for w in words if w.startswith("--")):
+            assert option in help_text, f"{path.name}: provision {' '.join(path_to_command)} has no {option}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_expression_is_pasted_into_a_script_and_actions_are_pinned(path: Path) -> None:
+    for step in steps(path):
+        assert "${{" not in step.get("run", ""), f"{path.name}: pass expressions through env:, not into run:"
+        if "uses" in step:
+            assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]

@@ -1,0 +1,69 @@
+"""The fleet's HTTP: a cap on requests in flight per Centra host, one gate (and pacer) per host shared by
+every merchant on it, and a pool that outlives each merchant's client."""
+
+from __future__ import annotations
+
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from provisioner.centra.client import CentraClient
+from provisioner.engine.fleet_http import GatedTransport, Gates, SharedPool
+
+
+class Recording(httpx.BaseTransport):
+    """Answers after a short pause, noting how many requests per host were inside at once."""
+
+    def __init__(self) -> None:
+        self.inside: dict[str, int] = {}
+        self.most: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        host = request.url.host
+        with self.lock:
+            self.inside[host] = self.inside.get(host, 0) + 1
+            self.most[host] = max(self.most.get(host, 0), self.inside[host])
+        time.sleep(0.01)  # long enough for the other threads to pile up at the gate
+        with self.lock:
+            self.inside[host] -= 1
+        return httpx.Response(200, json={"data": {"ok": True}})
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_no_host_gets_more_than_its_cap_in_flight() -> None:
+    inner = Recording()
+    gates = Gates(per_host=2)
+
+    def call(number: int) -> int:
+        host = "a.example" if number % 2 else "b.example"
+        with httpx.Client(transport=GatedTransport(inner, gates)) as client:
+            return client.get(f"https://{host}/graphql").status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert set(pool.map(call, range(48))) == {200}
+    assert set(inner.most) == {"a.example", "b.example"}
+    assert all(1 <= most <= 2 for most in inner.most.values())
+    assert gates.requests() == {"https://a.example": 24, "https://b.example": 24}
+    assert not inner.closed  # each client closed its transport; the shared one stays open
+
+
+def test_merchants_on_one_host_share_its_gate_and_pacer() -> None:
+    gates = Gates()
+    assert gates.for_host("https://shop.centra.com") is gates.for_host("https://shop.centra.com")
+    assert gates.for_host("https://shop.centra.com") is not gates.for_host("https://other.centra.com")
+    assert gates.for_host("https://shop.centra.com").pacer.requests == 48  # 80% of the default 60 per 10 s
+
+
+def test_a_client_closing_leaves_the_run_pool_open() -> None:
+    pool = SharedPool(Gates(), parallelism=4)
+    inner = Recording()
+    client = CentraClient("https://shop.example", "token", transport=pool.wrap(inner))
+    client.close()
+    assert not inner.closed
+    pool.close()
