@@ -49,3 +49,11 @@ def test_private_keys_are_not_compared() -> None:
 def test_integers_and_floats_of_equal_value_are_equal() -> None:
     assert changes({"rate": 20.0}, {"rate": 20}, SETS) == []
     assert changes({"flag": True}, {"flag": 1}, SETS) == []
+
+
+def test_set_fields_of_names_and_of_other_values_agree() -> None:
+    """Names take a set-arithmetic shortcut; other members go through DeepDiff: the same answer."""
+    names = changes({"permissions": ["SE", "DE", "NO"]}, {"permissions": ["DK", "SE", "SE"]}, SETS)
+    assert names == [FieldChange("permissions", added=["DE", "NO"], removed=["DK"])]
+    numbers = changes({"permissions": [3, 1, 2.0]}, {"permissions": [2, 4, 4]}, SETS)
+    assert numbers == [FieldChange("permissions", added=[1, 3], removed=[4])]
