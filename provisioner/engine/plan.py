@@ -184,14 +184,6 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
     return found
 
 
-def json_schema() -> dict[str, Any]:
-    schema = Plan.model_json_schema()
-    schema["$id"] = "https://provisioner.invalid/schemas/plan.schema.json"
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "provision plan"
-    return schema
-
-
 def address(state: DesiredState, kind: str, name: str) -> str:
     return f"{state.merchant}/{state.environment}/{kind}/{name}"
 
