@@ -44,3 +44,13 @@ def examples(workdir: Path) -> Path:
     for source in (REPO / "merchants").glob("*.yaml"):
         (workdir / "merchants" / source.name).write_text(source.read_text(encoding="utf-8"), encoding="utf-8")
     return workdir
+
+
+@pytest.fixture(autouse=True)
+def fresh_schema_cache() -> Iterator[None]:
+    """The in-memory introspection cache lives as long as the process; each test starts without it."""
+    from provisioner.centra.introspection import CACHE
+
+    CACHE.forget()
+    yield
+    CACHE.forget()

@@ -54,7 +54,8 @@ def doctor(merchant: str, environment: str) -> None:
         click.echo(f"  own token        {level}{found.token.message}")
     for section, readable in found.readable.items():
         managed = "managed" if section in found.managed else "not managed"
-        state = "readable" if readable else f"DENIED: needs {found.missing[section]}"
+        state = "readable" if readable else (f"DENIED: needs {found.missing[section]}" if section in found.missing
+                                             else f"NOT READABLE: {found.unanswerable[section]}")
         click.echo(f"  {section:<16} {managed:<12} {state}")
     for what, mutation in found.writes.items():
         click.echo(f"  write {what:<26} {mutation or 'not exposed: done by runbook'}")

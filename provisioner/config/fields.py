@@ -54,7 +54,11 @@ CountryCode = Annotated[
 
 
 def _permission(value: str) -> str:
-    known = catalogue.permissions().every
+    catalogue_ = catalogue.permissions()
+    known = catalogue_.every
+    if value in catalogue_.deprecated:
+        raise PydanticCustomError("deprecated_permission", "permission '{name}' is deprecated by Centra; use {use}",
+                                  {"name": value, "use": catalogue_.deprecated[value]})
     if value not in known:
         close = difflib.get_close_matches(value, sorted(known), n=1)
         hint = (f"; did you mean '{close[0]}'?" if close

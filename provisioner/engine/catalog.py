@@ -45,9 +45,7 @@ def rows_of(product: dict[str, Any]) -> Iterator[list[str]]:
 
 
 def store_id(client: CentraClient, name: str) -> int:
-    switches = {"plugins": False, "attributeTypes": False, "taxGroups": False, "tokens": False,
-                "eventListeners": False}
-    stores = client.run("live_state", switches).data["stores"]
+    stores = client.run("stores").data["stores"]
     for store in stores:
         if store["name"] == name:
             return int(store["id"])

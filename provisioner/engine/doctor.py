@@ -16,6 +16,7 @@ class Diagnosis:
     app_version: str | None
     readable: dict[str, bool] = field(default_factory=dict)  # section -> readable
     missing: dict[str, str] = field(default_factory=dict)  # section -> permission
+    unanswerable: dict[str, str] = field(default_factory=dict)  # section -> what the target's schema lacks
     managed: set[str] = field(default_factory=set)
     writes: dict[str, str | None] = field(default_factory=dict)
     quotas: list[str] = field(default_factory=list)
@@ -29,8 +30,8 @@ class Diagnosis:
 def diagnose(merchant: str, environment: str) -> Diagnosis:
     state = planning.desired(merchant, environment)
     with target.connect(state) as client:
-        caps = discovery.discover(client)
-        read = live.read(client, list(KINDS), {kind.kind for kind in KINDS})
+        read, _ = live.read_current(client, list(KINDS), {kind.kind for kind in KINDS})
+        caps = discovery.discover(client)  # from the schema just read with (cached: no request)
         limits = client.run("rate_limits").data["rateLimits"]
         window = state.spec.policy.token_expiry_warning_days if state.spec.policy else 14
         own = lifetime.own_token(client, target.own_token(state), window)
@@ -39,8 +40,10 @@ def diagnose(merchant: str, environment: str) -> Diagnosis:
     for kind in KINDS:
         unknown = read.unknown.get(kind.kind)
         result.readable[kind.section] = unknown is None
-        if unknown is not None:
+        if unknown is not None and unknown.permission:
             result.missing[kind.section] = unknown.permission
+        elif unknown is not None:
+            result.unanswerable[kind.section] = unknown.message
     result.writes = {"api tokens (create)": caps.create_token, "api tokens (update)": caps.update_token,
                      "api tokens (revoke)": caps.revoke_token,
                      "event listeners (set)": caps.set_event_listeners,

@@ -135,12 +135,13 @@ def export(merchant: str, environment: str) -> str:
     # Connection details come from the merchant file; everything else from the store.
     raw = yaml.load(Path(state.source).read_text(encoding="utf-8"), Loader=StrictLoader) or {}
     with target.connect(state) as client:
-        current = live.read(client, list(KINDS), {kind.kind for kind in KINDS})
+        current, _ = live.read_current(client, list(KINDS), {kind.kind for kind in KINDS})
     out = Exported()
     for kind in KINDS:
         if kind.kind in current.unknown:
-            out.note(kind.section, f"not readable with this token (needs {current.unknown[kind.kind].permission}): "
-                     "left out")
+            why = current.unknown[kind.kind]
+            out.note(kind.section, f"not readable with this token (needs {why.permission}): left out" if why.permission
+                     else f"not readable here ({why.message}): left out")
             continue
         objects = current.objects.get(kind.kind, {})
         if kind.kind == "plugin":

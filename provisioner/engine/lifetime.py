@@ -6,12 +6,13 @@ from __future__ import annotations
 import time
 
 from provisioner.centra.client import CentraClient, CentraError
+from provisioner.engine import live
 from provisioner.policy.lifetime import Lifetime, describe
 
 
 def own_token(client: CentraClient, value: str, window_days: int, now: float | None = None) -> Lifetime:
     try:
-        result = client.run("token_lifetimes", allow_errors=True)
+        result = live.run_listing(client, "token_lifetimes", "GraphQLAccess", allow_errors=True)
     except CentraError as exc:
         return Lifetime("info", f"expiry unknown ({exc})")
     if result.errors:

@@ -22,6 +22,7 @@ from provisioner.engine.live import LiveState, fingerprint
 from provisioner.errors import ProvisionerError
 from provisioner.policy.findings import Finding
 from provisioner.policy.risk import assess
+from provisioner.reference import catalogue
 from provisioner.resources import KINDS
 from provisioner.resources.base import Kind, Obj, Reveal, Setting
 
@@ -66,6 +67,13 @@ class SectionState(_Model):
     message: str | None = None
     blocked: list[str] = Field(default_factory=list, description="desired objects a denied read leaves unplanned")
 
+    @property
+    def reason(self) -> str:
+        """Why the section is unknown, printable: a missing permission, or what the target's schema lacks."""
+        if self.permission:
+            return f"the token lacks {self.permission}"
+        return "".join(c if c.isprintable() else "?" for c in self.message or "unreadable")
+
 
 class Binding(_Model):
     """What a plan was made from. `apply PLAN.json` recomputes all of it and refuses on any difference."""
@@ -90,6 +98,7 @@ class Plan(_Model):
     changes: list[Change] = Field(default_factory=list)
     fingerprints: dict[str, str] = Field(default_factory=dict)
     findings: list[Finding] = Field(default_factory=list, description="policy findings (provision policy list)")
+    warnings: list[str] = Field(default_factory=list, description="things to check that change nothing")
 
     @property
     def pending(self) -> list[Change]:
@@ -216,7 +225,23 @@ def build(state: DesiredState, live: LiveState, capabilities: Capabilities, ledg
         plan.changes.extend(_object_changes(state, kind, desired.objects, desired.absent, desired.mode, objects,
                                             capabilities))
         plan.changes.extend(_attested_changes(state, kind, kind.settings(state, reveal), ledger))
+    plan.warnings.extend(catalogue_warnings(live))
     return plan
+
+
+def catalogue_warnings(live: LiveState) -> list[str]:
+    """A live token holding a permission the catalogue does not know means the catalogue is behind
+    Centra: said out loud, never dropped silently."""
+    known = catalogue.permissions()
+    warnings = []
+    for name, token in sorted(live.objects.get("api_token", {}).items()):
+        unknown = known.unknown(token.get("permissions") or [])
+        if unknown:
+            label = "".join(c if c.isprintable() else "?" for c in name)
+            warnings.append(f"token {label!r} holds permissions the catalogue does not know "
+                            f"({', '.join(unknown)}): the permission catalogue may be out of date "
+                            "(provisioner/reference/permissions.yaml)")
+    return warnings
 
 
 def _change(state: DesiredState, kind: str, name: str, action: Action, executor: str,

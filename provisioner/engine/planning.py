@@ -34,13 +34,14 @@ def desired(merchant: str, environment: str) -> DesiredState:
 
 def plan_with(client: CentraClient, state: DesiredState) -> Planned:
     before = client.requests
-    caps = discovery.discover(client)
     managed = {kind.kind for kind in KINDS if kind.desired(state) is not None}
-    current = live.read(client, list(KINDS), managed)
+    current, _ = live.read_current(client, list(KINDS), managed)
+    caps = discovery.discover(client)  # from the schema just read with (cached: no request)
     ledger = ledgers.load(state.merchant, state.environment)
     plan = build(state, current, caps, ledger, target.reveal(state))
     plan.findings = policies.evaluate(Context(
-        state, current.objects, {kind: why.permission for kind, why in current.unknown.items()}, plan.changes,
+        state, current.objects, {kind: why.permission or f"a schema this Centra lacks ({why.message})"
+                                  for kind, why in current.unknown.items()}, plan.changes,
         lambda address, setting, value: ledger.matches(address, setting, value, sensitive=False), time.time()))
     return Planned(state, plan, current, caps, client.requests - before)
 

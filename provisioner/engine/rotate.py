@@ -30,7 +30,7 @@ class Rotation:
 
 def _tokens(client: CentraClient) -> list[dict[str, Any]]:
     """Every token with its id, validity and description (several may share a description)."""
-    result = client.run("token_lifetimes", allow_errors=True)
+    result = live.run_listing(client, "token_lifetimes", "GraphQLAccess", allow_errors=True)
     if result.errors:
         raise AuthError("rotating needs to list the store's tokens, which needs admin")
     return list(result.data.get("graphQLAccesses") or [])
@@ -72,9 +72,12 @@ def rotate(merchant: str, environment: str, description: str, *, sink: str | Non
         if caps.create_token is None:
             raise ProvisionerError("this Centra exposes no mutation to create tokens: rotate it by hand in AMS "
                                    "(System > API Tokens); nothing was changed")
-        current = live.read(client, list(KINDS), {api_tokens.KIND.kind})
-        if api_tokens.KIND.kind in current.unknown:
-            raise AuthError(f"reading tokens needs {current.unknown[api_tokens.KIND.kind].permission}")
+        current, _ = live.read_current(client, list(KINDS), {api_tokens.KIND.kind})
+        unreadable = current.unknown.get(api_tokens.KIND.kind)
+        if unreadable is not None and unreadable.permission:
+            raise AuthError(f"reading tokens needs {unreadable.permission}")
+        if unreadable is not None:
+            raise ProvisionerError(f"cannot read the tokens: {unreadable.message}")
         old = current.objects[api_tokens.KIND.kind].get(description)
         if old is None or not old["valid"]:
             raise ProvisionerError(f"no valid token '{description}' to rotate; `provision apply` creates it")

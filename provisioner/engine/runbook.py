@@ -19,6 +19,7 @@ from provisioner.engine.plan import Change, Plan
 from provisioner.engine.secret_new import source_of
 from provisioner.escape import md_code, md_fence, md_text
 from provisioner.resources import attribute_types, plugins, tax_groups
+from provisioner.resources.labels import ams_label
 from provisioner.resources.tax_groups import countries_of
 
 LABELS = {
@@ -35,7 +36,7 @@ LABELS = {
     "products_tax_for_country": "Get products returns tax for the country",
     "bundles_in_shipments": "Bundles in shipments",
     "bundles_in_orders": "Bundles in orders", "shipment_missing_items": "Updating shipment with missing items",
-    "endpoints": "Allow access to the following endpoints", "url": "Webhook URL", "version": "Webhook version",
+    "endpoints": "Allow access to the following endpoints", "url": "Webhook URL", "version": "Version",
     "triggers": "Event triggers", "endpoint_secret": "Endpoint secret", "validate_ssl": "Validate SSL certificate",
     "shared_secret": "Shared secret", "allowed_origins": "Allowed origins", "scope": "Scope",
 }
@@ -43,11 +44,13 @@ PLUGIN_NAMES = {"order_api": "Order API", "centra_webhook": "Centra Webhook", "c
                 "storefront_api": "Storefront API"}
 
 
-def shown(value: Any) -> str:
+def shown(value: Any, field: str | None = None) -> str:
+    """A value as AMS shows it (ams_labels.yaml), so the operator finds the same words on screen."""
     if isinstance(value, bool):
         return "Yes" if value else "No"
-    if value == "all":
-        return "select ALL"
+    label = ams_label(field, value) if isinstance(value, str) else None
+    if label is not None:
+        return label
     if isinstance(value, dict):
         return ", ".join(f"{k.replace('_', ' ').capitalize()}: {shown(v)}" for k, v in value.items())
     if isinstance(value, list):
@@ -86,7 +89,7 @@ def _plugin_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
                     payload={"op": "plugin_delete", "store": store, "name": name})
     data = plugin.model_dump(mode="json", exclude_none=True)
     fields: list[tuple[str, str | SecretMention]] = [("Plugin", PLUGIN_NAMES[plugin.type]), ("Plugin name", name),
-                                                     ("Status", shown(plugin.status))]
+                                                     ("Status", shown(plugin.status, "status"))]
     settings: dict[str, Any] = {}
     for key, value in data.items():
         if key in ("name", "type", "store", "status"):
@@ -95,7 +98,7 @@ def _plugin_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
             fields.append((LABELS.get(key, key), SecretMention(str(value))))
             settings[key] = {"ref": value}
         else:
-            fields.append((LABELS.get(key, key), shown(value)))
+            fields.append((LABELS.get(key, key), shown(value, key)))
             if key != "uri":
                 settings[key] = value
     creating = any(c.action == "create" and c.kind == "plugin" for c in changes)
@@ -141,7 +144,7 @@ def _tax_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
         return Step(f"Remove the tax group {name}", "System > Tax Groups", executor, addresses,
                     [("Tax group", name), ("Action", "Delete")], verify="The next `provision plan` no longer finds it.",
                     payload={"op": "tax_group_delete", "name": name})
-    fields = [("Status", shown(group.status)), ("Name", name),
+    fields = [("Status", shown(group.status, "status")), ("Name", name),
               ("Default in stores", shown(group.default_in_stores))]
     for rule in group.rules:
         countries = rule.countries
@@ -149,7 +152,7 @@ def _tax_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
                        if hasattr(countries, "all_except") else ", ".join(countries_of(rule)))
         fields += [(f"Rule {rule.name}: Name", rule.name), (f"Rule {rule.name}: Tax display name", rule.display_name),
                    (f"Rule {rule.name}: Tax code", rule.code),
-                   (f"Rule {rule.name}: Apply tax per", shown(rule.apply_per)),
+                   (f"Rule {rule.name}: Apply tax per", shown(rule.apply_per, "apply_per")),
                    (f"Rule {rule.name}: Geolocation", geolocation),
                    (f"Rule {rule.name}: Include tax", "In prices displayed before and in the checkout"
                     if rule.include_tax_in_prices else "Not in displayed prices"),

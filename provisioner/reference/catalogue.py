@@ -3,7 +3,7 @@ how the merchant file's names map to Centra's (attribute groups, plugin kinds)."
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from importlib import resources
 from typing import Any
@@ -30,16 +30,38 @@ class PermissionCatalogue:
     read: tuple[str, ...]
     write: tuple[str, ...]
     special: tuple[str, ...]
+    deprecated: dict[str, str] = field(default_factory=dict)  # name -> what replaces it
+    sources: dict[str, str] = field(default_factory=dict)  # name -> where Centra documents it
 
     @cached_property  # asked once per permission a merchant file names
     def every(self) -> frozenset[str]:
+        """The current names: what "all" draws from and what a merchant file may name."""
         return frozenset(self.read) | frozenset(self.write) | frozenset(self.special)
+
+    @cached_property
+    def known(self) -> frozenset[str]:
+        """Every name Centra may report on a live token, deprecated ones included."""
+        return self.every | frozenset(self.deprecated)
+
+    def unknown(self, names: list[str] | tuple[str, ...]) -> list[str]:
+        return sorted(set(names) - self.known)
 
 
 @cache
 def permissions() -> PermissionCatalogue:
     data = _load("permissions.yaml")
-    return PermissionCatalogue(tuple(data["read"]), tuple(data["write"]), tuple(data["special"]))
+    sources: dict[str, str] = dict(data["sources"])
+    entries = {side: [(str(e["name"]), str(e["source"])) for e in data[side]]
+               for side in ("read", "write", "special", "deprecated")}
+    for side, items in entries.items():
+        for name, source in items:
+            if source not in sources:
+                raise ValueError(f"permissions.yaml: {side} entry {name} names an undefined source {source!r}")
+    return PermissionCatalogue(
+        tuple(n for n, _ in entries["read"]), tuple(n for n, _ in entries["write"]),
+        tuple(n for n, _ in entries["special"]),
+        deprecated={str(e["name"]): str(e["use"]) for e in data["deprecated"]},
+        sources={name: sources[source] for items in entries.values() for name, source in items})
 
 
 # AMS configuration `group` of an attribute type -> `AttributeType.objectType` in the Integration API.

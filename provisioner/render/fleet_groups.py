@@ -72,7 +72,7 @@ def change_key(change: Change) -> list[Any]:
 
 def signature(document: PlanDocument, plan: Plan) -> str:
     body = {"changes": [change_key(c) for c in plan.pending],
-            "unknown": [[section, state.permission, sorted(state.blocked)]
+            "unknown": [[section, state.reason, sorted(state.blocked)]
                         for section, state in sorted(plan.unknown_sections.items())]}
     return normaliser(document, plan).text(json.dumps(body, sort_keys=True, default=str))
 
@@ -120,6 +120,7 @@ class Attention:
     address: str  # the first merchant's full address (a section name for an unknown section)
     neutral: str  # the merchant-neutral part, used once several merchants share the item
     unknown_section: bool = False
+    note: bool = False  # a plan warning that changes nothing (e.g. the permission catalogue may be out of date)
     plans: list[Plan] = field(default_factory=list)
 
     @property
@@ -139,9 +140,12 @@ def attention(document: PlanDocument) -> list[Attention]:
             found.setdefault(key, Attention(level, _change_text(change), change.address,
                                             f"{change.kind}/{change.name}")).plans.append(plan)
         for section, state in plan.unknown_sections.items():
-            key = json.dumps(["unknown", section, state.permission])
-            found.setdefault(key, Attention("warning", str(state.permission), section, section,
+            key = json.dumps(["unknown", section, state.reason])
+            found.setdefault(key, Attention("warning", state.reason, section, section,
                                             unknown_section=True)).plans.append(plan)
+        for warning in plan.warnings:
+            key = norm.text(json.dumps(["note", warning]))
+            found.setdefault(key, Attention("warning", warning, "", "", note=True)).plans.append(plan)
     return sorted(found.values(), key=lambda a: (a.level != "caution", -len(a.plans), a.neutral))
 
 

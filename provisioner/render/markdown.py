@@ -90,8 +90,10 @@ def _attention_lines(item: Attention, environment: str, names: int) -> list[str]
     where = (f" in {_plural(len(item.plans), 'merchant')}: {_names(item.plans, environment, names)}"
              if len(item.plans) > 1 else "")
     if item.unknown_section:
-        return [f"> {md_code(item.where)} is **unknown**{where}: the token lacks {md_code(item.text)}; creates and "
+        return [f"> {md_code(item.where)} is **unknown**{where}: {md_text(item.text)}; creates and "
                 "deletes there are blocked.", ">"]
+    if item.note:
+        return [f"> {md_text(item.text)}{where}", ">"]
     action, _, rest = item.text.partition(" ")
     return [f"> **{action}** {md_code(item.where)} {md_text(rest)}{where}", ">"]
 

@@ -48,7 +48,9 @@ def render(plan: Plan, *, paint: Paint = plain, verbose: bool = False) -> str:
     out = [paint(terminal(f"Plan for {plan.merchant} in {plan.environment} ({plan.centra_url})"), "heading")]
     for section, state in plan.unknown_sections.items():
         blocked = f"; {len(state.blocked)} object(s) not planned" if state.blocked else ""
-        out.append(paint(terminal(f"  ? {section}: unknown — the token lacks {state.permission}{blocked}"), "unknown"))
+        out.append(paint(terminal(f"  ? {section}: unknown — {state.reason}{blocked}"), "unknown"))
+    for warning in plan.warnings:
+        out.append(paint(terminal(f"  ! warning: {warning}"), "warning"))
     for change in plan.changes:
         if change.action == "no-op" and not verbose:
             continue

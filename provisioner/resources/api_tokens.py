@@ -32,7 +32,7 @@ class ApiTokens(KindBase):
     kind = "api_token"
     section = "api_tokens"
     identity = "description"
-    variable = "tokens"
+    object_type = "GraphQLAccess"
     root_field = "graphQLAccesses"
     permission = "admin"
     set_fields = frozenset({"permissions", "stores"})

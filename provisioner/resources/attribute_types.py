@@ -42,7 +42,7 @@ def _normalise(attribute_type: AttributeType) -> Obj:
 class AttributeTypes(KindBase):
     kind = "attribute_type"
     section = "attribute_types"
-    variable = "attributeTypes"
+    object_type = "AttributeType"
     root_field = "attributeTypes"
     permission = "Attribute:read"
     set_fields: frozenset[str] = frozenset()

@@ -33,8 +33,8 @@ class Setting:
 class Kind(Protocol):
     kind: str  # address segment, e.g. "plugin"
     section: str  # merchant-file section
-    variable: str  # the live_state.graphql switch
-    root_field: str
+    object_type: str  # the GraphQL type the section lists; its Query field is found by this type
+    root_field: str  # its root field in live_state.graphql (the response key, whatever the target calls it)
     permission: str  # what reading it needs
     set_fields: frozenset[str]  # paths compared as sets ("*" matches one key)
 

@@ -20,7 +20,7 @@ class EventListeners(KindBase):
     kind = "event_listener"
     section = "event_listeners"
     identity = "object_type"
-    variable = "eventListeners"
+    object_type = "EventListener"
     root_field = "eventListeners"
     permission = "Event:read"
     set_fields = frozenset({"change_types"})

@@ -23,7 +23,7 @@ def _normalise(plugin: AnyPlugin) -> Obj:
 class Plugins(KindBase):
     kind = "plugin"
     section = "plugins"
-    variable = "plugins"
+    object_type = "StorePlugin"
     root_field = "storePlugins"
     permission = "StorePlugin:read"
     set_fields: frozenset[str] = frozenset()

@@ -34,7 +34,7 @@ def _normalise(group: TaxGroup) -> Obj:
 class TaxGroups(KindBase):
     kind = "tax_group"
     section = "tax_groups"
-    variable = "taxGroups"
+    object_type = "TaxGroup"
     root_field = "taxGroups"
     permission = "TaxRule:read"
     set_fields = frozenset({"default_in_stores", "rules.*.countries"})

@@ -19,6 +19,9 @@ browser can drive it cross-origin).
   PUT    /_sandbox/event-listeners            replace an integration's listeners
   PUT    /_sandbox/faults | DELETE            fault injection (see faults.py)
   PUT    /_sandbox/rate-limits                {"tier": "growth"} or {"quotas": {TYPE: [ten_s, one_h]}}
+  PUT    /_sandbox/schema                     another Centra version: {"rename": {"Query.taxGroups": "x"},
+                                              "drop": ["StorePlugin.method"], "app_version": "v1.61.0"}
+  DELETE /_sandbox/schema                     back to schema.graphql and the fixture's version
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ import sqlite3
 import time
 from typing import Any
 
+from graphql import GraphQLError
+
 from provisioner.reference import catalogue
-from provisioner.sandbox import faults, fixture, ratelimit
-from provisioner.sandbox.store import Store, counter, dumps, loads, meta
+from provisioner.sandbox import faults, fixture, ratelimit, variants
+from provisioner.sandbox.store import Store, counter, dumps, loads, meta, set_meta
 from provisioner.sandbox.wire import Request, Response
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
@@ -100,6 +105,8 @@ def _dispatch(db: sqlite3.Connection, request: Request, resource: str, key: str 
         ("PUT", "faults"): lambda: faults.configure(db, body),
         ("DELETE", "faults"): lambda: faults.clear(db),
         ("PUT", "rate-limits"): lambda: put_rate_limits(db, body),
+        ("PUT", "schema"): lambda: put_schema(db, body),
+        ("DELETE", "schema"): lambda: put_schema(db, {}),
     }
     handler = handlers.get((method, resource))
     if handler is None:
@@ -270,5 +277,24 @@ def put_rate_limits(db: sqlite3.Connection, body: dict[str, Any]) -> dict[str, A
             raise BadRequest(f"unknown rate limit type {kind!r}")
         ratelimit.set_quotas(db, {kind: (int(ten), int(hour))})
     if body.get("clear_usage"):
-        db.execute("DELETE FROM rate_usage")
+        db.execute("DELETE FROM rate_buckets")
     return {"ok": True}
+
+
+def put_schema(db: sqlite3.Connection, body: dict[str, Any]) -> dict[str, Any]:
+    """Serve another version's schema. A real Centra changes its schema only with its version, so a
+    variant reports another `appVersion` unless the body names one."""
+    rename, drop = body.get("rename") or {}, body.get("drop") or []
+    if not isinstance(rename, dict) or not isinstance(drop, list):
+        raise BadRequest("rename is an object of Type.field -> new name; drop is a list of Type.field")
+    variant = {"rename": {str(k): str(v) for k, v in rename.items()}, "drop": [str(d) for d in drop]}
+    text = dumps(variant) if rename or drop else ""
+    try:
+        variants.Variant.from_json(text).check()
+    except GraphQLError as exc:  # a variant that does not build is refused before it is stored
+        raise BadRequest(f"the schema variant does not build: {exc.message}") from None
+    default = fixture.APP_VERSION if not text else f"{fixture.APP_VERSION}+variant"
+    version = str(body.get("app_version") or default)
+    set_meta(db, "schema_variant", text)
+    set_meta(db, "app_version", version)
+    return {"app_version": version, **variant}

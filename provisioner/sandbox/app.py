@@ -9,25 +9,24 @@ import math
 import time
 from collections.abc import Callable
 from email.utils import formatdate
+from functools import lru_cache
 from typing import Any
 
 from graphql import GraphQLSchema, OperationType
 
-from provisioner.sandbox import ams, faults, graphql_api, ratelimit
+from provisioner.sandbox import ams, faults, graphql_api, ratelimit, variants
 from provisioner.sandbox.mutations import MUTATION
 from provisioner.sandbox.resolvers import QUERY
 from provisioner.sandbox.store import Store, bump, loads, meta
 from provisioner.sandbox.wire import DropConnection, Request, Response
 
-_schema: GraphQLSchema | None = None
+SDL_AS_IS = variants.Variant()
 
 
-def schema() -> GraphQLSchema:
-    """Built once per process; binding fails loudly if resolvers and SDL disagree."""
-    global _schema
-    if _schema is None:
-        _schema = graphql_api.build({**QUERY, **MUTATION})
-    return _schema
+@lru_cache(maxsize=8)
+def schema(variant: variants.Variant = SDL_AS_IS) -> GraphQLSchema:
+    """Built once per process (and variant); binding fails loudly if resolvers and SDL disagree."""
+    return variants.build({**QUERY, **MUTATION}, variant)
 
 
 def _errors(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -48,6 +47,7 @@ class SandboxApp:
             return _errors(404, f"no such endpoint: {request.path}")
         with self.store.transaction() as db:
             injection = faults.for_request(db)
+            variant = variants.Variant.from_json(meta(db, "schema_variant"))
         if injection.latency_ms:
             self._sleep(injection.latency_ms / 1000)
         if injection.action == "drop":
@@ -57,7 +57,7 @@ class SandboxApp:
         if injection.action == "rate_limit":
             return self._too_many(time.time() + injection.retry_after)
         if is_graphql:
-            return self._graphql(request)
+            return self._graphql(request, schema(variant))
         return self._order_api(request)
 
     @staticmethod
@@ -65,7 +65,7 @@ class SandboxApp:
         # Centra: "a Retry-After header that points at a timestamp at which it is possible to try again".
         return _errors(429, "Too Many Requests", {"retry-after": formatdate(math.ceil(retry_at), usegmt=True)})
 
-    def _graphql(self, request: Request) -> Response:
+    def _graphql(self, request: Request, current: GraphQLSchema) -> Response:
         if request.method != "POST":
             return _errors(400, "use POST with a JSON body")
         try:
@@ -77,21 +77,21 @@ class SandboxApp:
                 raise TypeError
         except (ValueError, KeyError, TypeError, AttributeError):
             return _errors(400, "Invalid request: expected JSON with a 'query' string")
-        prepared = graphql_api.prepare(self.schema, source)
+        prepared = graphql_api.prepare(current, source)
         if prepared.errors:
             return Response.json(400, {"errors": [e.formatted for e in prepared.errors]})
         op = graphql_api.operation(prepared.document, operation_name)
         if op is None:
             return _errors(400, "Unknown or ambiguous operation")
         is_mutation = op.operation == OperationType.MUTATION
-        complexity = graphql_api.complexity(prepared.document, op, variables)
+        complexity = graphql_api.complexity(prepared.document, op, variables, current)
         drop_after = False
         with self.store.transaction() as db:
             token = self._token(db, request)
             if token is None:
                 return _errors(403, "Invalid or expired access token")
             now = time.time()
-            retry_at = ratelimit.retry_at(db, is_mutation, now)
+            retry_at = ratelimit.retry_at(db, is_mutation, now, complexity)
             if retry_at is not None:
                 return self._too_many(retry_at)
             ratelimit.record(db, now, is_mutation=is_mutation, complexity=complexity)
@@ -103,7 +103,7 @@ class SandboxApp:
                     return _errors(500, "Internal server error")
                 drop_after = failure == "drop_after_commit"
             context = graphql_api.Context(db, token, frozenset(loads(token["permissions"])), now)
-            result = graphql_api.run(self.schema, prepared.document, context, variables, operation_name)
+            result = graphql_api.run(current, prepared.document, context, variables, operation_name)
             result["extensions"] = {"complexity": complexity, "permissionsUsed": sorted(context.permissions_used),
                                     "appVersion": meta(db, "app_version")}
         if drop_after:

@@ -19,15 +19,19 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLNamedType,
     GraphQLObjectType,
     GraphQLResolveInfo,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
+    OperationType,
     SelectionSetNode,
     build_schema,
     default_field_resolver,
     execute,
+    get_named_type,
     get_operation_ast,
     parse,
     validate,
@@ -89,7 +93,8 @@ class BindingError(RuntimeError):
     """A resolver names a type or field the SDL does not have, or a root field has no resolver."""
 
 
-def bind(schema: GraphQLSchema, resolvers: Mapping[str, Mapping[str, Resolver]]) -> GraphQLSchema:
+def bind(schema: GraphQLSchema, resolvers: Mapping[str, Mapping[str, Resolver]],
+         permissions: Mapping[tuple[str, str], str] = PERMISSIONS) -> GraphQLSchema:
     """Attach resolvers; refuse to start on any mismatch between them and the SDL."""
     problems = []
     for type_name, fields in resolvers.items():
@@ -106,7 +111,7 @@ def bind(schema: GraphQLSchema, resolvers: Mapping[str, Mapping[str, Resolver]])
         for field_name, root_field in (root.fields.items() if root else ()):
             if root_field.resolve is None:
                 problems.append(f"no resolver for {root.name if root else ''}.{field_name}")
-    for (type_name, field_name), permission in PERMISSIONS.items():
+    for (type_name, field_name), permission in permissions.items():
         graphql_type = schema.type_map.get(type_name)
         if not isinstance(graphql_type, GraphQLObjectType) or field_name not in graphql_type.fields:
             problems.append(f"permission rule for unknown field {type_name}.{field_name}")
@@ -158,28 +163,50 @@ def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNo
     return get_operation_ast(document, name)
 
 
-def complexity(document: DocumentNode, op: OperationDefinitionNode, variables: Mapping[str, Any]) -> int:
-    """A cost model in Centra's spirit: every field costs 1; a field with `limit` multiplies its
-    children by that limit (nested lists are the most expensive). [inferred]"""
+# Centra's documented figures: `rateLimits` costs 10 (the rate-limit docs' example) and
+# `stores { id name }` costs 121 (the PIM guide's example), i.e. 1 + 60 × 2: a list that takes `limit`
+# and is given none is priced as 60 items [inferred from that one figure].
+DEFAULT_LIST_SIZE = 60
+FIXED_COSTS = {("Query", "rateLimits"): 10}
+
+
+def complexity(document: DocumentNode, op: OperationDefinitionNode, variables: Mapping[str, Any],
+               schema: GraphQLSchema) -> int:
+    """A cost model in Centra's spirit: every field costs 1; a list field that takes `limit` multiplies
+    its children by that limit (nested lists are the most expensive)."""
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
 
-    def cost(selection_set: SelectionSetNode | None) -> int:
+    def field_cost(selection: FieldNode, parent: GraphQLNamedType | None) -> int:
+        fields = parent.fields if isinstance(parent, GraphQLObjectType | GraphQLInterfaceType) else {}
+        definition = fields.get(selection.name.value)
+        fixed = FIXED_COSTS.get((parent.name if parent else "", selection.name.value))
+        if fixed is not None:
+            return fixed
+        multiplier = 1
+        if definition is not None and "limit" in definition.args:
+            multiplier = DEFAULT_LIST_SIZE
+            for argument in selection.arguments or ():
+                if argument.name.value == "limit":
+                    value = value_from_ast_untyped(argument.value, dict(variables))
+                    multiplier = value if isinstance(value, int) and value > 0 else 1
+        child = get_named_type(definition.type) if definition is not None else None
+        return 1 + multiplier * cost(selection.selection_set, child)
+
+    def cost(selection_set: SelectionSetNode | None, parent: GraphQLNamedType | None) -> int:
         total = 0
         for selection in selection_set.selections if selection_set else ():
             if isinstance(selection, FieldNode):
-                multiplier = 1
-                for argument in selection.arguments or ():
-                    if argument.name.value == "limit":
-                        value = value_from_ast_untyped(argument.value, dict(variables))
-                        multiplier = value if isinstance(value, int) and value > 0 else 1
-                total += 1 + multiplier * cost(selection.selection_set)
+                total += field_cost(selection, parent)
             elif isinstance(selection, InlineFragmentNode):
-                total += cost(selection.selection_set)
+                condition = selection.type_condition
+                total += cost(selection.selection_set, schema.get_type(condition.name.value) if condition else parent)
             elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-                total += cost(fragments[selection.name.value].selection_set)
+                fragment = fragments[selection.name.value]
+                total += cost(fragment.selection_set, schema.get_type(fragment.type_condition.name.value))
         return total
 
-    return cost(op.selection_set)
+    root = schema.mutation_type if op.operation == OperationType.MUTATION else schema.query_type
+    return cost(op.selection_set, root)
 
 
 def run(schema: GraphQLSchema, document: DocumentNode, context: Context, variables: Mapping[str, Any] | None,
@@ -187,7 +214,12 @@ def run(schema: GraphQLSchema, document: DocumentNode, context: Context, variabl
     result = execute(schema, document, variable_values=dict(variables or {}), operation_name=operation_name,
                      context_value=context, is_awaitable=_never_awaitable)
     if isinstance(result, ExecutionResult):
-        return dict(result.formatted)
+        formatted = dict(result.formatted)
+        if formatted.get("data") is None and formatted.get("errors"):
+            # Centra's denial (its authorization docs' example) has no `data` key at all; a denied
+            # nullable field only nulls itself, and the allowed fields keep their data.
+            formatted.pop("data", None)
+        return formatted
     raise RuntimeError("the sandbox resolvers are synchronous")
 
 

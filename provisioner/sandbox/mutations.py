@@ -40,7 +40,7 @@ def _token_input_errors(context: Context, given: Obj, *, creating: bool) -> tupl
         permissions = given.get("permissions") or []
         if not permissions:
             errors.append(_error("At least one permission is required.", "input", "permissions"))
-        known = catalogue.permissions().every
+        known = catalogue.permissions().known
         for index, permission in enumerate(permissions):
             if permission not in known and not _PERMISSION.match(permission):
                 errors.append(_error(f"Invalid permission: {permission}.", "input", "permissions", index))
@@ -170,8 +170,16 @@ def unset_event_listeners(_: None, info: Info, input: list[Obj]) -> Obj:
     return {"eventListeners": _listeners(context), "userErrors": [], "userWarnings": []}
 
 
+def unset_payload_listeners(payload: Obj, info: Info, where: Obj | None = None) -> list[Obj]:
+    """The listeners left after an unset, narrowed by `where: EventListenerFilter`."""
+    wanted = (where or {}).get("objectType")
+    listeners: list[Obj] = payload["eventListeners"]
+    return [item for item in listeners if wanted is None or item["objectType"] in wanted]
+
+
 MUTATION: dict[str, dict[str, Resolver]] = {
     "Mutation": {"createAccessToken": create_access_token, "updateAccessToken": update_access_token,
                  "revokeAccessToken": revoke_access_token,
                  "setEventListeners": set_event_listeners, "unsetEventListeners": unset_event_listeners},
+    "EventListenerUnsetPayload": {"eventListeners": unset_payload_listeners},
 }

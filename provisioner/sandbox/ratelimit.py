@@ -1,10 +1,11 @@
 """Centra's six rate-limit buckets: request count, mutation count and query complexity, each over
-10 seconds and 1 hour, shared by every token of the environment (docs/centra.md)."""
+10 seconds and 1 hour, shared by every token of the environment. Token buckets that refill
+continuously, as Centra documents them (docs/centra.md), not sliding windows."""
 
 from __future__ import annotations
 
+import math
 import sqlite3
-import time
 from dataclasses import dataclass
 
 INTERVALS = {"TEN_SECONDS": 10, "ONE_HOUR": 3600}
@@ -25,54 +26,71 @@ TIERS: dict[str, dict[str, tuple[int, int]]] = {
 
 @dataclass(frozen=True)
 class Bucket:
+    """A token bucket that refills continuously at `quota` per interval (RL: "1 request = 1 token",
+    "1 complexity point = 1 token"); `level` may dip below zero after a query costlier than it held."""
+
     type: str
     interval: str
     quota: int
-    used: int
-    oldest: float | None
+    level: float
 
     @property
-    def remaining(self) -> int:
-        return max(self.quota - self.used, 0)
+    def rate(self) -> float:
+        return self.quota / INTERVALS[self.interval]
+
+    @property
+    def used(self) -> int:
+        return min(max(math.ceil(self.quota - self.level - 1e-9), 0), self.quota)
 
     def as_graphql(self) -> dict[str, object]:
         return {"type": self.type, "intervalSeconds": self.interval, "quota": self.quota,
-                "usedQuota": min(self.used, self.quota), "remainingQuota": self.remaining}
+                "usedQuota": self.used, "remainingQuota": self.quota - self.used}
+
+    def wait_for(self, cost: float) -> float:
+        """Seconds until the bucket holds `cost` tokens (capped at a full bucket), 0 when it does now."""
+        need = min(cost, float(self.quota))
+        return 0.0 if self.level >= need else (need - self.level) / self.rate
 
 
 def set_quotas(db: sqlite3.Connection, quotas: dict[str, tuple[int, int]]) -> None:
+    """New quotas start with full buckets."""
     for kind, (ten, hour) in quotas.items():
         db.execute("INSERT OR REPLACE INTO rate_quotas VALUES (?, 'TEN_SECONDS', ?)", (kind, ten))
         db.execute("INSERT OR REPLACE INTO rate_quotas VALUES (?, 'ONE_HOUR', ?)", (kind, hour))
+        db.execute("DELETE FROM rate_buckets WHERE type = ?", (kind,))
 
 
 def buckets(db: sqlite3.Connection, now: float) -> list[Bucket]:
-    db.execute("DELETE FROM rate_usage WHERE at <= ?", (now - INTERVALS["ONE_HOUR"],))
+    """Every bucket as it stands at `now`: its stored level plus what has flowed in since."""
     result = []
-    for row in db.execute("SELECT type, interval, quota FROM rate_quotas ORDER BY type, interval DESC"):
-        since = now - INTERVALS[row["interval"]]
-        used, oldest = db.execute("SELECT COALESCE(SUM(amount), 0), MIN(at) FROM rate_usage "
-                                  "WHERE type = ? AND at > ?", (row["type"], since)).fetchone()
-        result.append(Bucket(row["type"], row["interval"], int(row["quota"]), int(used), oldest))
+    for row in db.execute("SELECT q.type, q.interval, q.quota, b.level, b.updated_at FROM rate_quotas q "
+                          "LEFT JOIN rate_buckets b ON b.type = q.type AND b.interval = q.interval "
+                          "ORDER BY q.type, q.interval DESC"):
+        quota = int(row["quota"])
+        if row["level"] is None:
+            level = float(quota)
+        else:
+            elapsed = max(now - float(row["updated_at"]), 0.0)
+            level = min(float(quota), float(row["level"]) + elapsed * quota / INTERVALS[row["interval"]])
+        result.append(Bucket(row["type"], row["interval"], quota, level))
     return result
 
 
-def retry_at(db: sqlite3.Connection, is_mutation: bool, now: float) -> float | None:
-    """When a request that would start now is over quota: the moment it may be retried."""
-    for bucket in buckets(db, now):
-        if bucket.type == "MUTATION_COUNT" and not is_mutation:
-            continue
-        if bucket.used >= bucket.quota:
-            return (bucket.oldest or now) + INTERVALS[bucket.interval]
-    return None
+def _costs(is_mutation: bool, complexity: int) -> dict[str, int]:
+    costs = {"REQUEST_COUNT": 1, "QUERY_COMPLEXITY": complexity}
+    if is_mutation:
+        costs["MUTATION_COUNT"] = 1
+    return costs
+
+
+def retry_at(db: sqlite3.Connection, is_mutation: bool, now: float, complexity: int = 1) -> float | None:
+    """When a request that would start now finds a bucket short: the moment it may be retried."""
+    costs = _costs(is_mutation, complexity)
+    wait = max((b.wait_for(costs[b.type]) for b in buckets(db, now) if b.type in costs), default=0.0)
+    return now + wait if wait > 0 else None
 
 
 def record(db: sqlite3.Connection, now: float, *, is_mutation: bool, complexity: int) -> None:
-    rows = [(now, "REQUEST_COUNT", 1), (now, "QUERY_COMPLEXITY", complexity)]
-    if is_mutation:
-        rows.append((now, "MUTATION_COUNT", 1))
-    db.executemany("INSERT INTO rate_usage VALUES (?, ?, ?)", rows)
-
-
-def now() -> float:
-    return time.time()
+    costs = _costs(is_mutation, complexity)
+    db.executemany("INSERT OR REPLACE INTO rate_buckets VALUES (?, ?, ?, ?)",
+                   [(b.type, b.interval, b.level - costs[b.type], now) for b in buckets(db, now) if b.type in costs])

@@ -164,15 +164,25 @@ def _product_filter(where: dict[str, Any] | None) -> tuple[str, list[Any]]:
     return ("WHERE " + " AND ".join(clauses) if clauses else ""), params
 
 
-def products(_: None, info: Info, where: dict[str, Any] | None = None, sort: list[str] | None = None,
-             limit: int | None = None, page: int | None = None) -> list[Obj]:
-    """In SQL, page by page, so a catalogue of any size costs the same per request."""
-    size, number = check_page(limit, page)
+def product_page_sql(where: dict[str, Any] | None, sort: list[str] | None, size: int | None,
+                     number: int) -> tuple[str, list[Any]]:
+    """The SQL of one catalogue page: filtered and sorted on indexed columns (store.py), so no page
+    sorts the whole catalogue."""
     clauses, params = _product_filter(where)
-    order = [f"{_PRODUCT_SORT[f]} {d}" for f, _, d in (s.rpartition("_") for s in sort or ())] or ["id ASC"]
-    sql = f"SELECT * FROM products {clauses} ORDER BY {', '.join(order)}, id ASC"
+    order = [f"{_PRODUCT_SORT[f]} {d}" for f, _, d in (s.rpartition("_") for s in sort or ())]
+    if not any(term.startswith("id ") for term in order):
+        order.append("id ASC")  # a stable tie-break, part of the indexes
+    sql = f"SELECT * FROM products {clauses} ORDER BY {', '.join(order)}"
     if size is not None:
         sql += f" LIMIT {size} OFFSET {(number - 1) * size}"
+    return sql, params
+
+
+def products(_: None, info: Info, where: dict[str, Any] | None = None, sort: list[str] | None = None,
+             limit: int | None = None, page: int | None = None) -> list[Obj]:
+    """In SQL, page by page, so a catalogue of any size costs about the same per request."""
+    size, number = check_page(limit, page)
+    sql, params = product_page_sql(where, sort, size, number)
     db = _db(info)
     rows = db.execute(sql, params).fetchall()
     displays = _displays_of(db, [r["id"] for r in rows])

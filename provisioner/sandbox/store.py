@@ -22,7 +22,10 @@ CREATE TABLE IF NOT EXISTS markets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS warehouses (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL,
     country TEXT, updated_at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS products_updated ON products (status, updated_at);
+-- Catalogue pages are sorted on indexed columns, the tie-break included, so no page sorts the catalogue.
+DROP INDEX IF EXISTS products_updated;
+CREATE INDEX IF NOT EXISTS products_status_id ON products (status, id);
+CREATE INDEX IF NOT EXISTS products_status_updated ON products (status, updated_at DESC, id ASC);
 CREATE TABLE IF NOT EXISTS variants (id INTEGER PRIMARY KEY, product_id INTEGER NOT NULL, name TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS variants_product ON variants (product_id);
 CREATE TABLE IF NOT EXISTS sizes (id INTEGER PRIMARY KEY, variant_id INTEGER NOT NULL, sku TEXT NOT NULL,
@@ -46,8 +49,8 @@ CREATE TABLE IF NOT EXISTS event_listeners (integration TEXT NOT NULL, object_ty
     PRIMARY KEY (integration, object_type));
 CREATE TABLE IF NOT EXISTS rate_quotas (type TEXT NOT NULL, interval TEXT NOT NULL, quota INTEGER NOT NULL,
     PRIMARY KEY (type, interval));
-CREATE TABLE IF NOT EXISTS rate_usage (at REAL NOT NULL, type TEXT NOT NULL, amount INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS rate_usage_at ON rate_usage (at);
+CREATE TABLE IF NOT EXISTS rate_buckets (type TEXT NOT NULL, interval TEXT NOT NULL, level REAL NOT NULL,
+    updated_at REAL NOT NULL, PRIMARY KEY (type, interval));
 CREATE TABLE IF NOT EXISTS faults (kind TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 

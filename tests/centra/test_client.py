@@ -16,7 +16,7 @@ from provisioner.errors import AuthError, ExitCode
 URL = "https://acme.centraqa.com"
 OK = {"data": {"stores": [{"id": 1, "name": "S", "type": "DIRECT_TO_CONSUMER"}]}, "extensions": {"complexity": 2}}
 TOKEN_INPUT = {"name": "n", "organizationName": "o", "integrationName": "i", "email": "e@x.example",
-               "permissions": ["Order:read"]}
+               "permissions": ["Order:read"], "ttl": 3600}
 
 
 @pytest.fixture
@@ -29,17 +29,13 @@ def client(slept: list[float]) -> CentraClient:
     return CentraClient(URL, "secret-token-value", sleep=slept.append, retry=RetryPolicy(attempts=4, base_delay=0.01))
 
 
-def _live_variables() -> dict[str, bool]:
-    return {"plugins": False, "attributeTypes": False, "taxGroups": False, "tokens": False, "eventListeners": False}
-
-
 @respx.mock
 def test_429_with_a_timestamp_retry_after_waits_until_then(client: CentraClient, slept: list[float]) -> None:
     retry_at = formatdate(time.time() + 3, usegmt=True)
     route = respx.post(f"{URL}/graphql").mock(side_effect=[
         httpx.Response(429, headers={"Retry-After": retry_at}, json={"errors": [{"message": "Too Many Requests"}]}),
         httpx.Response(200, json=OK)])
-    result = client.run("live_state", _live_variables())
+    result = client.run("stores")
     assert result.data["stores"][0]["name"] == "S"
     assert route.call_count == 2 and client.requests == 2
     assert len(slept) == 1 and 1.5 < slept[0] <= 3.2
@@ -49,7 +45,7 @@ def test_429_with_a_timestamp_retry_after_waits_until_then(client: CentraClient,
 def test_429_with_delta_seconds_is_honoured_too(client: CentraClient, slept: list[float]) -> None:
     respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "2"}),
                                                    httpx.Response(200, json=OK)])
-    client.run("live_state", _live_variables())
+    client.run("stores")
     assert 2 <= slept[0] <= 2.2
 
 
@@ -58,7 +54,7 @@ def test_429_with_delta_seconds_is_honoured_too(client: CentraClient, slept: lis
 def test_gateway_errors_are_retried_with_backoff(client: CentraClient, slept: list[float], status: int) -> None:
     route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(status), httpx.Response(status),
                                                            httpx.Response(200, json=OK)])
-    client.run("live_state", _live_variables())
+    client.run("stores")
     assert route.call_count == 3 and len(slept) == 2
 
 
@@ -66,7 +62,7 @@ def test_gateway_errors_are_retried_with_backoff(client: CentraClient, slept: li
 def test_a_dropped_connection_is_retried_for_reads(client: CentraClient) -> None:
     route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.RemoteProtocolError("dropped"),
                                                            httpx.Response(200, json=OK)])
-    client.run("live_state", _live_variables())
+    client.run("stores")
     assert route.call_count == 2
 
 
@@ -74,7 +70,7 @@ def test_a_dropped_connection_is_retried_for_reads(client: CentraClient) -> None
 def test_retries_stop_at_the_cap(client: CentraClient) -> None:
     route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(503))
     with pytest.raises(CentraError, match="HTTP 503 after 4 attempts"):
-        client.run("live_state", _live_variables())
+        client.run("stores")
     assert route.call_count == 4
 
 
@@ -101,7 +97,7 @@ def test_an_idempotent_set_mutation_is_retried(client: CentraClient) -> None:
 def test_403_is_an_auth_error_with_exit_3_and_no_token_in_the_message(client: CentraClient) -> None:
     respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(403, json={"errors": [{"message": "no"}]}))
     with pytest.raises(AuthError) as caught:
-        client.run("live_state", _live_variables())
+        client.run("stores")
     assert caught.value.exit_code == ExitCode.AUTH
     assert "secret-token-value" not in str(caught.value)
 
@@ -112,7 +108,7 @@ def test_authorization_error_names_the_permission(client: CentraClient) -> None:
         "data": None, "errors": [{"message": "You need Store:read permission to access stores.",
                                   "extensions": {"category": "authorization"}, "path": ["stores"]}]}))
     with pytest.raises(PermissionDenied) as caught:
-        client.run("live_state", _live_variables())
+        client.run("stores")
     assert caught.value.permission == "Store:read" and caught.value.exit_code == ExitCode.AUTH
 
 
@@ -162,7 +158,7 @@ def test_a_long_retry_after_is_capped(slept: list[float]) -> None:
     capped = CentraClient(URL, "t", sleep=slept.append, retry=RetryPolicy(attempts=2, max_retry_after=5))
     respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "3600"}),
                                                    httpx.Response(200, json=OK)])
-    capped.run("live_state", _live_variables())
+    capped.run("stores")
     assert slept == [5]
 
 
@@ -170,7 +166,7 @@ def test_a_long_retry_after_is_capped(slept: list[float]) -> None:
 def test_other_statuses_are_not_retried_and_name_the_url(client: CentraClient) -> None:
     route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(500, json={"message": "boom"}))
     with pytest.raises(CentraError, match=r"https://acme\.centraqa\.com/graphql answered HTTP 500: boom"):
-        client.run("live_state", _live_variables())
+        client.run("stores")
     assert route.call_count == 1
 
 
@@ -178,7 +174,7 @@ def test_other_statuses_are_not_retried_and_name_the_url(client: CentraClient) -
 def test_an_unreachable_host_names_the_url(client: CentraClient) -> None:
     respx.post(f"{URL}/graphql").mock(side_effect=httpx.ConnectError("Connection refused"))
     with pytest.raises(CentraError, match=r"connection to https://acme\.centraqa\.com/graphql failed .* after 4"):
-        client.run("live_state", _live_variables())
+        client.run("stores")
 
 
 @respx.mock
@@ -188,8 +184,8 @@ def test_every_wait_is_announced_with_what_it_waits_for() -> None:
                               retry=RetryPolicy(attempts=3, base_delay=0.01))
     respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(429, headers={"Retry-After": "2"}),
                                                    httpx.Response(503), httpx.Response(200, json=OK)])
-    announcing.run("live_state", _live_variables())
-    assert [why for _, why in heard] == ["for Centra's rate limit", "to retry live_state after HTTP 503"]
+    announcing.run("stores")
+    assert [why for _, why in heard] == ["for Centra's rate limit", "to retry stores after HTTP 503"]
     assert 2 <= heard[0][0] <= 2.1
 
 
@@ -198,9 +194,9 @@ def test_debug_log_traces_each_attempt_without_a_header_or_variable(caplog: pyte
                                                                      client: CentraClient) -> None:
     respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(503), httpx.Response(200, json=OK)])
     with caplog.at_level("DEBUG", logger="provisioner.centra"):
-        client.run("live_state", _live_variables())
+        client.run("stores")
     lines = [r.getMessage() for r in caplog.records]
-    assert any("live_state https://acme.centraqa.com/graphql -> 503" in line and "attempt 1/4" in line
+    assert any("stores https://acme.centraqa.com/graphql -> 503" in line and "attempt 1/4" in line
                for line in lines)
     assert any("-> 200" in line and "complexity 2" in line and "attempt 2/4" in line for line in lines)
     assert not any("secret-token-value" in line or "Bearer" in line for line in lines)

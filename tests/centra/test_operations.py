@@ -1,11 +1,13 @@
-"""Every operation the client sends validates against schema.graphql; capabilities come from input types."""
+"""Every operation the client sends validates against schema.graphql; the SDL carries Centra's documented
+names and fields; capabilities come from input types, not from names."""
 
 from __future__ import annotations
 
-from graphql import print_ast
+from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType, build_schema, parse, print_ast, validate
 
 from provisioner.centra import operations
-from provisioner.centra.capabilities import from_introspection
+from provisioner.centra.capabilities import from_schema
+from tests.sandbox.conftest import CATALOG_QUERY
 
 
 def test_every_operation_file_validates_against_the_sdl() -> None:
@@ -14,26 +16,69 @@ def test_every_operation_file_validates_against_the_sdl() -> None:
         operations.load(name)
 
 
-def _field(name: str, input_type: str) -> dict[str, object]:
-    return {"name": name, "args": [{"name": "input", "type": {"kind": "NON_NULL", "name": None, "ofType": {
-        "kind": "INPUT_OBJECT", "name": input_type, "ofType": None}}}]}
+def test_the_seeds_catalog_query_validates_unchanged() -> None:
+    assert validate(operations.schema(), parse(CATALOG_QUERY)) == []
+
+
+def _object(name: str) -> GraphQLObjectType:
+    found = operations.schema().type_map[name]
+    assert isinstance(found, GraphQLObjectType)
+    return found
+
+
+def test_the_sdl_uses_centras_documented_names() -> None:
+    schema = operations.schema()
+    mutation = schema.mutation_type
+    assert mutation is not None
+    set_input = mutation.fields["setEventListeners"].args["input"].type
+    unset_input = mutation.fields["unsetEventListeners"].args["input"].type
+    assert "EventListenerSetInput" in str(set_input) and "EventListenerUnsetInput" in str(unset_input)
+    assert str(mutation.fields["setEventListeners"].type) == "EventListenerSetPayload!"
+    assert str(mutation.fields["unsetEventListeners"].type) == "EventListenerUnsetPayload!"
+    assert "where" in _object("EventListenerUnsetPayload").fields["eventListeners"].args
+    for gone in ("EventListenerInput", "EventListenersSetPayload", "EventListenersUnsetPayload"):
+        assert gone not in schema.type_map
+    create_input = schema.type_map["AccessTokenCreateInput"]
+    assert isinstance(create_input, GraphQLInputObjectType)
+    assert isinstance(create_input.fields["ttl"].type, GraphQLNonNull)
+
+
+def test_the_sdl_keeps_every_documented_field_of_tax_rules_and_accesses() -> None:
+    rule = _object("TaxRule").fields
+    for name in ("applyFrom", "applyTo", "zipCode", "city", "orderPriceRestriction", "itemPriceRestriction",
+                 "states", "taxClasses", "taxGroup", "countries", "applyTaxType"):
+        assert name in rule, name
+    assert "format" in rule["applyFrom"].args
+    access = _object("GraphQLAccess").fields
+    assert {"addedByAdminUser", "callStats", "user", "token", "isValid"} <= set(access)
 
 
 def test_capabilities_are_found_by_input_type_not_by_name() -> None:
-    data = {"__schema": {"mutationType": {"fields": [
-        _field("accessTokenCreate", "AccessTokenCreateInput"), _field("updateAccessToken", "AccessTokenUpdateInput"),
-        {"name": "setEventListeners", "args": [{"name": "input", "type": {"kind": "NON_NULL", "name": None,
-         "ofType": {"kind": "LIST", "name": None, "ofType": {"kind": "NON_NULL", "name": None, "ofType": {
-             "kind": "INPUT_OBJECT", "name": "EventListenerInput"}}}}}]},
-        _field("createTaxGroup", "TaxGroupCreateInput")]}}}
-    caps = from_introspection(data)
+    schema = build_schema("""
+      type Query { ok: Boolean }
+      input AccessTokenCreateInput { name: String }  input AccessTokenUpdateInput { name: String }
+      input EventListenerSetInput { x: Int }  input TaxGroupCreateInput { name: String }
+      type P { ok: Boolean }
+      type Mutation {
+        accessTokenCreate(input: AccessTokenCreateInput!): P
+        updateAccessToken(id: Int!, input: AccessTokenUpdateInput!): P
+        eventListenersSet(input: [EventListenerSetInput!]!): P
+        createTaxGroup(input: TaxGroupCreateInput!): P
+      }""")
+    caps = from_schema(schema)
     assert caps.create_token == "accessTokenCreate" and caps.update_token == "updateAccessToken"
-    assert caps.set_event_listeners == "setEventListeners" and caps.unset_event_listeners is None
+    assert caps.set_event_listeners == "eventListenersSet" and caps.unset_event_listeners is None
     assert caps.unused_writes == ("tax groups",)
 
 
+def test_our_own_sdl_offers_every_write_the_tool_uses() -> None:
+    caps = from_schema(operations.schema())
+    assert (caps.create_token, caps.update_token) == ("createAccessToken", "updateAccessToken")
+    assert (caps.set_event_listeners, caps.unset_event_listeners) == ("setEventListeners", "unsetEventListeners")
+
+
 def test_no_mutations_means_no_api_capability() -> None:
-    caps = from_introspection({"__schema": {"mutationType": None}})
+    caps = from_schema(build_schema("type Query { ok: Boolean }"))
     assert caps.create_token is None and caps.set_event_listeners is None
 
 

@@ -87,3 +87,15 @@ def test_schema_check_and_write(workdir: Path) -> None:
     stale = workdir / "schemas" / "merchant.schema.json"
     stale.write_text(stale.read_text(encoding="utf-8").replace("merchant", "merchnt", 1), encoding="utf-8")
     assert run("schema", "--check").exit_code == 1
+
+
+def test_a_deprecated_permission_is_exit_4_naming_its_replacement(examples: Path) -> None:
+    path = examples / "merchants" / "dataline.yaml"
+    before = path.read_text(encoding="utf-8")
+    path.write_text(before.replace("    email: data@dataline.example\n", "    email: data@dataline.example\n"
+                                   "    permissions: {read: [Order:read, WarehouseDelivery:read], write: []}\n"),
+                    encoding="utf-8")
+    result = run("validate", str(path))
+    assert result.exit_code == 4, result.output
+    assert "permission 'WarehouseDelivery:read' is deprecated by Centra; use StockChange:read" in result.stderr
+    assert "Traceback" not in result.output

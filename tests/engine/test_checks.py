@@ -103,3 +103,12 @@ def test_an_unreachable_order_api_names_the_url() -> None:
     with httpx.Client(base_url="https://acme.centraqa.com", transport=httpx.MockTransport(refuse)) as http:
         passed, detail = probe_order_api(http, "ge-order-api", "s3cret-value")
     assert not passed and detail == "no answer from https://acme.centraqa.com/api/ge-order-api/orders (ConnectError)"
+
+
+def test_doctor_names_a_section_the_targets_schema_cannot_answer(project: Path, outputs: Outputs) -> None:
+    sandbox_call("acme", "PUT", "/_sandbox/schema", {"drop": ["Query.taxGroups"]})
+    result = outputs.run("doctor", "acme", "--env", "sandbox")
+    assert result.exit_code == 0, result.output  # not a permission problem: the plan shows it as unknown
+    assert "tax_groups       managed      NOT READABLE: the target's schema has no Query field listing TaxGroup" \
+        in result.output
+    assert "plugins          managed      readable" in result.output

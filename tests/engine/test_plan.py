@@ -118,3 +118,16 @@ def test_a_token_without_store_read_is_exit_3_naming_the_permission(project: Pat
                  {"permissions": [p for p in admin["permissions"] if p != "Store:read"]})
     result = outputs.run("plan", "acme", "--env", "sandbox")
     assert result.exit_code == 3 and "Store:read" in result.stderr
+
+
+def test_a_live_permission_the_catalogue_lacks_is_a_warning(project: Path, outputs: Outputs) -> None:
+    sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Newer integration", "integration": "newer",
+                                                      "permissions": ["Order:read", "Subscription:read"]})
+    planned = planning.plan("acme", "sandbox")
+    assert len(planned.plan.warnings) == 1
+    assert "'Newer integration'" in planned.plan.warnings[0] and "Subscription:read" in planned.plan.warnings[0]
+    assert "catalogue may be out of date" in planned.plan.warnings[0]
+    text = outputs.run("plan", "acme", "--env", "sandbox").output
+    assert "! warning: token 'Newer integration' holds permissions the catalogue does not know" in text
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "> [!NOTE]" in markdown and "Subscription:read" in markdown

@@ -5,34 +5,30 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
 
 import pytest
+from graphql import GraphQLSchema, build_schema
 
 from provisioner.centra import capabilities
-from provisioner.centra.capabilities import Capabilities, from_introspection
+from provisioner.centra.capabilities import Capabilities, from_schema
 from provisioner.centra.client import CentraClient
 from provisioner.resources import api_tokens
 from tests.engine.conftest import Outputs, converge, sandbox_call, tokens_named
 
 
-def _type(name: str, kind: str = "OBJECT") -> dict[str, Any]:
-    return {"kind": "NON_NULL", "name": None, "ofType": {"kind": kind, "name": name, "ofType": None}}
-
-
-def _introspection(*mutations: tuple[str, str, str]) -> dict[str, Any]:
-    return {"__schema": {"mutationType": {"fields": [
-        {"name": name, "args": [{"name": "id", "type": _type(argument, "SCALAR")}], "type": _type(payload)}
-        for name, argument, payload in mutations]}}}
+def _schema(*mutations: tuple[str, str]) -> GraphQLSchema:
+    fields = "\n".join(f"{name}(id: Int!): {payload}!" for name, payload in mutations)
+    payloads = "\n".join(f"type {payload} {{ ok: Boolean }}" for payload in {p for _, p in mutations})
+    return build_schema(f"type Query {{ ok: Boolean }}\n{payloads}\ntype Mutation {{ {fields} }}")
 
 
 def test_the_revoke_mutation_is_found_by_its_payload_type_under_any_name() -> None:
-    found = from_introspection(_introspection(("accessTokenRevoke", "Int", "AccessTokenRevokePayload")))
+    found = from_schema(_schema(("accessTokenRevoke", "AccessTokenRevokePayload")))
     assert found.revoke_token == "accessTokenRevoke"
 
 
 def test_no_mutation_returning_the_payload_means_no_revoke_capability() -> None:
-    found = from_introspection(_introspection(("revokeAccessToken", "Int", "SomethingElsePayload")))
+    found = from_schema(_schema(("revokeAccessToken", "SomethingElsePayload")))
     assert found.revoke_token is None
 
 
@@ -77,3 +73,11 @@ def test_without_the_mutation_revoking_is_a_runbook_step(project: Path, outputs:
     runbook = Path("out/acme.sandbox.runbook.md").read_text()
     assert "Revoke the API token Old reader" in runbook and "X Revoke" in runbook
     assert [t["revoked"] for t in tokens_named("acme", "Old reader")] == [False]
+
+
+def test_a_target_without_the_revoke_mutation_has_no_revoke_capability(project: Path) -> None:
+    from provisioner.engine import planning
+
+    assert planning.plan("acme", "sandbox").capabilities.revoke_token == "revokeAccessToken"
+    sandbox_call("acme", "PUT", "/_sandbox/schema", {"drop": ["Mutation.revokeAccessToken"]})
+    assert planning.plan("acme", "sandbox").capabilities.revoke_token is None

@@ -13,7 +13,8 @@ from provisioner.sandbox.wire import DropConnection
 from tests.sandbox.conftest import Call, sandbox_request
 
 CREATE = ('mutation($n: String!) { createAccessToken(input: {name: $n, organizationName: "o", integrationName: "i", '
-          'email: "a@b.example", permissions: ["Order:read"]}) { accessToken { id } userErrors { message } } }')
+          'email: "a@b.example", permissions: ["Order:read"], ttl: 3600}) '
+          '{ accessToken { id } userErrors { message } } }')
 
 
 def _token_names(call: Call) -> list[str]:

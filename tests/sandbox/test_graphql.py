@@ -79,7 +79,7 @@ def test_invalid_query_is_400_with_errors(call: Call) -> None:
 def test_extensions_report_complexity_permissions_and_version(call: Call) -> None:
     extensions = call("{ stores { id } warehouses { name } }").payload()["extensions"]
     assert extensions["permissionsUsed"] == ["Store:read", "Warehouse:read"]
-    assert extensions["complexity"] == 4
+    assert extensions["complexity"] == 122  # two lists priced as 60 items each: 2 × (1 + 60 × 1)
     assert extensions["appVersion"].startswith("v")
 
 
@@ -133,7 +133,7 @@ def test_token_value_is_shown_once_in_the_create_payload(call: Call) -> None:
 def test_bad_token_input_is_user_errors_and_changes_nothing(call: Call) -> None:
     before = call("{ graphQLAccesses { id } }").payload()["data"]["graphQLAccesses"]
     body = call('mutation { createAccessToken(input: {name: "x", organizationName: "o", integrationName: "i", '
-                'email: "nope", permissions: ["Order:read", "drop table"], restrictions: {storeId: [99]}}) '
+                'email: "nope", permissions: ["Order:read", "drop table"], restrictions: {storeId: [99]}, ttl: 60}) '
                 '{ accessToken { id } userErrors { message path } } }').payload()
     assert body["data"]["createAccessToken"]["accessToken"] is None
     paths = [e["path"] for e in body["data"]["createAccessToken"]["userErrors"]]
@@ -156,7 +156,7 @@ def test_update_token_changes_fields_and_ttl(call: Call) -> None:
 
 
 def test_event_listeners_are_additive_and_unset_removes(call: Call) -> None:
-    set_ = ("mutation($input: [EventListenerInput!]!) { setEventListeners(input: $input) "
+    set_ = ("mutation($input: [EventListenerSetInput!]!) { setEventListeners(input: $input) "
             "{ eventListeners { objectType changeTypes } userErrors { message } } }")
     call(set_, {"input": [{"objectType": "Order", "changeTypes": ["CREATED"]}]})
     body = call(set_, {"input": [{"objectType": "Order", "changeTypes": ["UPDATED"]}, {"objectType": "Return"}]})
@@ -170,3 +170,50 @@ def test_event_listeners_are_additive_and_unset_removes(call: Call) -> None:
                                                                         "changeTypes": ["UPDATED"]}]
     read = call("{ eventListeners { integrationName objectType } }").payload()["data"]["eventListeners"]
     assert read == [{"integrationName": "provisioner", "objectType": "Order"}]
+
+
+def test_the_unset_payload_filters_its_listeners(call: Call) -> None:
+    call("mutation { setEventListeners(input: [{objectType: Order}, {objectType: Return}]) "
+         "{ userErrors { message } } }")
+    body = call("mutation { unsetEventListeners(input: [{objectType: Order, changeTypes: [CREATED]}]) "
+                "{ eventListeners(where: {objectType: [Return]}) { objectType } } }").payload()
+    assert body["data"]["unsetEventListeners"]["eventListeners"] == [{"objectType": "Return"}]
+
+
+def test_a_denied_field_keeps_the_allowed_data_where_the_schema_lets_it_be_null() -> None:
+    from graphql import build_schema, parse
+
+    from provisioner.sandbox import graphql_api
+
+    schema = graphql_api.bind(build_schema("type Query { open: String  guarded: String  required: String! }"),
+                              {"Query": {"open": lambda *_: "visible", "guarded": lambda *_: "hidden",
+                                         "required": lambda *_: "hidden"}},
+                              {("Query", "guarded"): "Secret:read", ("Query", "required"): "Secret:read"})
+
+    def run(query: str) -> dict[str, object]:
+        context = graphql_api.Context(None, {}, frozenset())  # type: ignore[arg-type]
+        return graphql_api.run(schema, parse(query), context, {}, None)
+
+    partial = run("{ open guarded }")
+    assert partial["data"] == {"open": "visible", "guarded": None}
+    assert partial["errors"][0]["extensions"] == {"category": "authorization"}  # type: ignore[index]
+    whole = run("{ open required }")  # a non-null denial nulls the answer: no data key, as Centra shows it
+    assert "data" not in whole and whole["errors"][0]["path"] == ["required"]  # type: ignore[index]
+
+
+def test_a_denied_root_field_answers_without_a_data_key(call: Call, box: Sandbox) -> None:
+    token = new_token(box, ["Store:read"])
+    body = call("{ stores { id } taxGroups { id } }", token=token).payload()
+    assert "data" not in body
+    assert body["errors"][0]["message"] == "You need TaxRule:read permission to access taxGroups."
+    assert body["errors"][0]["extensions"] == {"category": "authorization"} and body["errors"][0]["path"]
+
+
+@pytest.mark.parametrize("sort", [["id_ASC"], ["updatedAt_DESC"], None])
+def test_catalogue_pages_sort_on_an_index_not_in_a_temporary_tree(box: Sandbox, sort: list[str] | None) -> None:
+    from provisioner.sandbox.resolvers import product_page_sql
+
+    sql, params = product_page_sql({"status": ["ACTIVE"]}, sort, 200, 500)
+    with box.store.transaction() as db:
+        plan = " | ".join(str(row[3]) for row in db.execute(f"EXPLAIN QUERY PLAN {sql}", params))
+    assert "USING INDEX" in plan and "TEMP B-TREE" not in plan, plan

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from email.utils import parsedate_to_datetime
 
+from provisioner.sandbox import ratelimit
 from provisioner.sandbox.instance import Sandbox
 from tests.sandbox.conftest import Call, sandbox_request
 
@@ -42,3 +43,34 @@ def test_rate_limits_needs_no_permission(call: Call, box: Sandbox) -> None:
     token = new_token(box, ["Order:read"])
     body = call("{ rateLimits { type } }", token=token).payload()
     assert "errors" not in body and body["extensions"]["permissionsUsed"] == []
+
+
+def test_complexity_matches_centras_documented_examples(call: Call) -> None:
+    limits = "{ rateLimits { type intervalSeconds quota usedQuota remainingQuota } }"
+    assert call(limits).payload()["extensions"]["complexity"] == 10
+    assert call("{ stores { id name } }").payload()["extensions"]["complexity"] == 121
+    assert call("{ stores(limit: 2) { id name } }").payload()["extensions"]["complexity"] == 5
+
+
+def test_buckets_refill_continuously(box: Sandbox) -> None:
+    with box.store.transaction() as db:
+        ratelimit.set_quotas(db, {"REQUEST_COUNT": (2, 100)})
+        for _ in range(2):
+            assert ratelimit.retry_at(db, False, 1000.0) is None
+            ratelimit.record(db, 1000.0, is_mutation=False, complexity=1)
+        assert ratelimit.retry_at(db, False, 1000.0) == 1005.0  # one token back after 5 s at 2 per 10 s
+        assert ratelimit.retry_at(db, False, 1002.5) == 1005.0
+        assert ratelimit.retry_at(db, False, 1005.0) is None  # not the whole 10 s window later
+        ten = {b.interval: b for b in ratelimit.buckets(db, 1002.5) if b.type == "REQUEST_COUNT"}["TEN_SECONDS"]
+        assert ten.as_graphql() == {"type": "REQUEST_COUNT", "intervalSeconds": "TEN_SECONDS", "quota": 2,
+                                    "usedQuota": 2, "remainingQuota": 0}
+        later = {b.interval: b for b in ratelimit.buckets(db, 1005.0) if b.type == "REQUEST_COUNT"}["TEN_SECONDS"]
+        assert later.as_graphql()["usedQuota"] == 1 and later.as_graphql()["remainingQuota"] == 1
+
+
+def test_a_costly_query_waits_for_complexity_tokens(box: Sandbox) -> None:
+    with box.store.transaction() as db:
+        ratelimit.set_quotas(db, {"QUERY_COMPLEXITY": (100, 100_000)})
+        ratelimit.record(db, 0.0, is_mutation=False, complexity=100)
+        assert ratelimit.retry_at(db, False, 0.0, complexity=50) == 5.0  # 50 points at 10 per second
+        assert ratelimit.retry_at(db, False, 5.0, complexity=50) is None

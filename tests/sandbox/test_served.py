@@ -13,7 +13,8 @@ from provisioner.sandbox.instance import open_sandbox
 from tests.sandbox.conftest import CATALOG_QUERY, Served, post_http
 
 CREATE = ('mutation($n: String!) { createAccessToken(input: {name: $n, organizationName: "o", integrationName: "i", '
-          'email: "a@b.example", permissions: ["Order:read"]}) { accessToken { id } userErrors { message } } }')
+          'email: "a@b.example", permissions: ["Order:read"], ttl: 3600}) '
+          '{ accessToken { id } userErrors { message } } }')
 
 
 def admin(served: Served) -> dict[str, str]:

@@ -1,0 +1,132 @@
+"""The target's own schema, by introspection, cached so a fleet introspects each host once.
+
+Centra's schema changes with its version (`extensions.appVersion`), not between requests, so one
+introspection per host serves every merchant planned against it: in memory for the process (shared
+by the threads of a fleet plan) and on disk under `.provision/cache/` for later runs, up to an age
+limit. A response that reports another `appVersion` than the cached one makes the caller refresh."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from graphql import GraphQLSchema, build_client_schema, get_introspection_query, parse
+
+from provisioner.centra.client import CentraClient, CentraError
+
+CACHE_DIR = Path(".provision/cache")
+MAX_AGE_SECONDS = 24 * 3600
+_QUERY = parse(get_introspection_query(descriptions=False))
+
+
+@dataclass
+class TargetSchema:
+    host: str
+    app_version: str | None
+    fetched_at: float
+    introspection: dict[str, Any] = field(repr=False)
+
+    @cached_property
+    def schema(self) -> GraphQLSchema:
+        return build_client_schema(self.introspection)  # type: ignore[arg-type]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"host": self.host, "app_version": self.app_version, "fetched_at": self.fetched_at,
+                "introspection": self.introspection}
+
+
+def host_of(url: str) -> str:
+    return (urlsplit(url).netloc or url).lower()
+
+
+class SchemaCache:
+    """Thread-safe: one lock per host, so concurrent plans of one host wait for a single introspection."""
+
+    def __init__(self, directory: Path = CACHE_DIR, max_age: float = MAX_AGE_SECONDS,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.directory, self.max_age, self.clock = directory, max_age, clock
+        self._memory: dict[str, TargetSchema] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _lock(self, host: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(host, threading.Lock())
+
+    def path(self, host: str) -> Path:
+        return self.directory / f"introspection-{re.sub(r'[^a-z0-9.-]', '_', host)}.json"
+
+    def get(self, client: CentraClient) -> TargetSchema:
+        host = host_of(client.url)
+        with self._lock(host):
+            cached = self._memory.get(host)
+            if not self._fresh(cached):
+                cached = self._from_disk(host)
+            if cached is not None and self._fresh(cached):
+                self._memory[host] = cached
+                return cached
+            return self._fetch(client, host)
+
+    def _fresh(self, cached: TargetSchema | None) -> bool:
+        return cached is not None and self.clock() - cached.fetched_at < self.max_age
+
+    def refresh(self, client: CentraClient, stale: TargetSchema) -> TargetSchema:
+        """`stale` no longer fits the target: introspect again, unless another thread already did."""
+        host = host_of(client.url)
+        with self._lock(host):
+            current = self._memory.get(host)
+            if current is not None and current is not stale and current.fetched_at >= stale.fetched_at:
+                return current
+            return self._fetch(client, host)
+
+    def forget(self) -> None:
+        with self._guard:
+            self._memory.clear()
+
+    def _fetch(self, client: CentraClient, host: str) -> TargetSchema:
+        result = client.execute(_QUERY, label="introspection")
+        if not isinstance(result.data.get("__schema"), dict):
+            raise CentraError(f"{client.url} answered the introspection query without a schema")
+        fetched = TargetSchema(host, _version(result.extensions), self.clock(), result.data)
+        self._memory[host] = fetched
+        self._to_disk(fetched)
+        return fetched
+
+    def _from_disk(self, host: str) -> TargetSchema | None:
+        try:
+            data = json.loads(self.path(host).read_text(encoding="utf-8"))
+            return TargetSchema(host, data["app_version"], float(data["fetched_at"]), data["introspection"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent or unreadable: introspect again
+
+    def _to_disk(self, fetched: TargetSchema) -> None:
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(fetched.to_json(), handle)
+            os.replace(temporary, self.path(fetched.host))
+        except OSError:
+            pass  # a cache that cannot be written only costs a request next run
+
+
+def _version(extensions: dict[str, Any]) -> str | None:
+    version = extensions.get("appVersion")
+    return str(version) if version is not None else None
+
+
+CACHE = SchemaCache()
+
+
+def target_schema(client: CentraClient) -> TargetSchema:
+    return CACHE.get(client)
