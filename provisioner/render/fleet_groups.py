@@ -145,7 +145,8 @@ def attention(document: PlanDocument) -> list[Attention]:
                                             unknown_section=True)).plans.append(plan)
         for warning in plan.warnings:
             key = norm.text(json.dumps(["note", warning]))
-            found.setdefault(key, Attention("warning", warning, "", "", note=True)).plans.append(plan)
+            found.setdefault(key, Attention("warning", warning, f"{plan.merchant}/{plan.environment}", "",
+                                            note=True)).plans.append(plan)
     return sorted(found.values(), key=lambda a: (a.level != "caution", -len(a.plans), a.neutral))
 
 

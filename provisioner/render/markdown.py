@@ -93,7 +93,8 @@ def _attention_lines(item: Attention, environment: str, names: int) -> list[str]
         return [f"> {md_code(item.where)} is **unknown**{where}: {md_text(item.text)}; creates and "
                 "deletes there are blocked.", ">"]
     if item.note:
-        return [f"> {md_text(item.text)}{where}", ">"]
+        return [f"> {md_code(item.address)}: {md_text(item.text)}" if len(item.plans) == 1
+                else f"> {md_text(item.text)}{where}", ">"]
     action, _, rest = item.text.partition(" ")
     return [f"> **{action}** {md_code(item.where)} {md_text(rest)}{where}", ">"]
 

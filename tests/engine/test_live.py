@@ -41,7 +41,7 @@ def test_a_section_the_target_cannot_list_is_unknown_and_the_others_are_read(pro
         "Query.storePlugins": "plugins"}})
     result = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode", "--format", "json")
     assert result.exit_code == 2, result.output
-    plan = json.loads(result.output)
+    [plan] = json.loads(result.output)["plans"]
     tax = plan["sections"]["tax_groups"]
     assert tax["state"] == "unknown" and tax["permission"] is None
     assert "no Query field listing TaxGroup" in tax["message"]

@@ -130,4 +130,4 @@ def test_a_live_permission_the_catalogue_lacks_is_a_warning(project: Path, outpu
     text = outputs.run("plan", "acme", "--env", "sandbox").output
     assert "! warning: token 'Newer integration' holds permissions the catalogue does not know" in text
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
-    assert "> [!NOTE]" in markdown and "Subscription:read" in markdown
+    assert "> [!WARNING]" in markdown and "Subscription:read" in markdown
