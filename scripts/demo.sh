@@ -2,7 +2,11 @@
 # The main job, end to end, on the example merchants. Run through `make demo`.
 set -euo pipefail
 merchant="${1:-acme}"
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# Bold headings on a terminal (or with FORCE_COLOR), never with NO_COLOR (no-color.org), like the tool itself.
+force="${FORCE_COLOR:-}"; case "$force" in 0|false|no) force='' ;; esac
+if [ -z "${NO_COLOR:-}" ] && { [ -t 1 ] || [ -n "$force" ]; }; then bold=$'\033[1m' reset=$'\033[0m'
+else bold='' reset=''; fi
+step() { printf '\n%s== %s%s\n' "$bold" "$*" "$reset"; }
 
 step "1. Validate every merchant file (offline)"
 provision validate
