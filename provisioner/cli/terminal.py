@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -89,6 +90,11 @@ class Progress:
         self._clock = clock
         self._started = clock()
         self._bar: Any = None
+        # The bar is drawn from the engine's threads and from the countdown's: one at a time.
+        self._lock = threading.RLock()
+        self._wait: tuple[float, str] | None = None  # (when it ends on the clock, why)
+        self._stop = threading.Event()
+        self._ticker: threading.Thread | None = None
 
     def __enter__(self) -> Progress:
         if self.enabled:
@@ -102,10 +108,15 @@ class Progress:
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
-        if self._bar is not None:
-            self._bar.label = self.label
-            self._bar.__exit__(kind, error, trace)
-            self._bar = None
+        self._stop.set()
+        if self._ticker is not None:
+            self._ticker.join()
+        with self._lock:
+            if self._bar is not None:
+                self._wait = None
+                self._bar.label = self.label
+                self._bar.__exit__(kind, error, trace)
+                self._bar = None
 
     def rate(self) -> float:
         elapsed = self._clock() - self._started
@@ -119,27 +130,58 @@ class Progress:
         self.completed += steps
         if current is not None:
             self.current = current
-        if self._bar is not None:
-            self._bar.label = self.label
-            self._bar.update(steps)
+        with self._lock:
+            self._wait = None
+            if self._bar is not None:
+                self._bar.label = self.label
+                self._bar.update(steps)
 
     def working_on(self, current: str) -> None:
         """Name what is being worked on now, before it is done."""
         self.current = current
-        if self._bar is not None:
-            self._bar.label = self.label
-            self._bar.render_progress()
+        with self._lock:
+            if self._bar is not None:
+                self._bar.label = self._label()
+                self._bar.render_progress()
 
     def set_total(self, total: int) -> None:
         self.total = total
-        if self._bar is not None:
-            self._bar.length = total
+        with self._lock:
+            if self._bar is not None:
+                self._bar.length = total
 
     def waiting(self, seconds: float, why: str) -> None:
-        """The engine's `on_wait`: shown in place of the label until the next step is done."""
-        if self._bar is not None:
-            self._bar.label = f"waiting {why} ({seconds:.0f} s)"
-            self._bar.render_progress()
+        """The engine's `on_wait`: shown in place of the label, counting down each second, until the wait
+        is over or the next step is done."""
+        with self._lock:
+            self._wait = (self._clock() + seconds, why)
+            if self._bar is None:
+                return
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._count_down, name="progress-countdown", daemon=True)
+                self._ticker.start()
+        self.tick()
+
+    def _label(self) -> str:
+        if self._wait is None:
+            return self.label
+        left = self._wait[0] - self._clock()
+        if left <= 0:
+            self._wait = None
+            return self.label
+        return f"waiting {self._wait[1]} ({left:.0f} s)"
+
+    def tick(self) -> None:
+        """Redraw the line (the countdown of a wait) without any progress."""
+        with self._lock:
+            if self._bar is not None:
+                self._bar.label = self._label()
+                self._bar.render_progress()
+
+    def _count_down(self) -> None:
+        while not self._stop.wait(1.0):
+            if self._wait is not None:
+                self.tick()
 
 
 def note_wait(seconds: float, why: str) -> None:

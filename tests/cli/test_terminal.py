@@ -44,6 +44,22 @@ def test_progress_shows_total_rate_eta_and_the_rate_limit_wait() -> None:
     assert "planning" in lines[-1] and "3/3" in lines[-1] and "merchants/s" in lines[-1] and "dataline" in lines[-1]
 
 
+def test_a_rate_limit_wait_counts_down_and_ends() -> None:
+    stream, now = Terminal(), [100.0]
+    with Progress("planning", 2, unit="merchants", stream=stream, clock=lambda: now[0]) as progress:
+        progress.working_on("acme")
+        progress.waiting(12, "for Centra's rate limit")
+        assert "waiting for Centra's rate limit (12 s)" in stream.getvalue().split("\r")[-1]
+        now[0] += 5
+        progress.tick()  # what the countdown thread does each second
+        assert "waiting for Centra's rate limit (7 s)" in stream.getvalue().split("\r")[-1]
+        now[0] += 8
+        progress.tick()
+        after = stream.getvalue().split("\r")[-1]
+        assert "waiting" not in after and "planning" in after and "acme" in after
+    assert progress._ticker is not None and not progress._ticker.is_alive()
+
+
 def test_progress_with_an_unknown_total_counts_without_eta() -> None:
     stream = Terminal()
     with Progress("exporting", None, unit="products", stream=stream) as progress:
