@@ -75,7 +75,7 @@ class Provision(click.Group):
         module, _, attribute = COMMANDS[cmd_name][0].partition(":")
         command = getattr(import_module(module), attribute)
         assert isinstance(command, click.Command), f"{COMMANDS[cmd_name][0]} is not a click command"
-        return command
+        return _with_run_options(command)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """The registry's one-line help, so that `--help` imports no command module."""
@@ -102,6 +102,35 @@ class Provision(click.Group):
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)
+
+
+def _late_debug(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        configure_logging(True)
+
+
+def _late_no_color(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    found = ctx.find_object(Console)
+    if value and found is not None:
+        found.no_color = True
+
+
+def _with_run_options(command: click.Command) -> click.Command:
+    """`--debug` and `--no-color` where people type them too: after the command
+    (`provision plan acme --env qa --debug`), not only before it. Added once per command object."""
+    names = {name for param in command.params for name in getattr(param, "opts", [])}
+    if "--debug" not in names:
+        command.params.append(click.Option(
+            ["--debug"], is_flag=True, expose_value=False, is_eager=True, callback=_late_debug,
+            help="Trace every Centra request on stderr (also PROVISION_LOG=debug)."))
+    if "--no-color" not in names:
+        command.params.append(click.Option(
+            ["--no-color"], is_flag=True, expose_value=False, is_eager=True, callback=_late_no_color,
+            help="No colour (also NO_COLOR=1; FORCE_COLOR=1 forces it)."))
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_run_options(sub)
+    return command
 
 
 def configure_logging(debug: bool) -> None:

@@ -119,6 +119,27 @@ def test_debug_traces_every_request_of_a_plan_and_no_secret(project: Path, outpu
     assert "Bearer" not in applied.stderr
 
 
+@pytest.mark.parametrize("args", [["plan", "acme", "--env", "sandbox", "--debug"],
+                                  ["catalog", "export", "acme", "--debug", "--env", "sandbox", "--out", "-"]])
+def test_debug_after_the_command_is_the_same_as_before_it(project: Path, args: list[str]) -> None:
+    result = CliRunner().invoke(cli, args, env={"PROVISION_LOG": None})
+    assert result.exit_code == 0, result.output
+    assert "https://acme.sandbox.invalid/graphql -> 200" in result.stderr
+
+
+def test_no_color_after_the_command_is_the_same_as_before_it(project: Path) -> None:
+    env = {"NO_COLOR": None, "FORCE_COLOR": "1"}
+    result = CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox", "--no-color"], env=env)
+    assert result.exit_code == 0 and "\x1b[" not in result.output and "Plan: 10 to create" in result.output
+    assert "\x1b[" in CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox"], env=env).output
+
+
+def test_every_command_takes_debug_and_no_color() -> None:
+    for path, command in _every_command():
+        options = {name for param in command.params for name in getattr(param, "opts", [])}
+        assert {"--debug", "--no-color"} <= options, path
+
+
 def test_provision_log_debug_is_the_same_as_debug(project: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox"], env={"PROVISION_LOG": "debug"})
     assert "-> 200" in result.stderr
