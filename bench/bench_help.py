@@ -1,6 +1,8 @@
 """Start-up: `provision --help` wall time, median of repeated runs, against Python doing nothing in
 the same run (the floor). The goal is under 0.15 s: command modules, gql and pydantic are imported
-only when a command runs (provisioner/cli/main.py). Before lazy loading it took 0.36-0.47 s."""
+only when a command runs (provisioner/cli/main.py), and a command module imports the engine only when
+the command runs, so `provision plan -h` has the same goal. Before lazy loading --help took 0.36-0.47 s,
+and `plan -h` 0.6 s."""
 
 from __future__ import annotations
 
@@ -31,7 +33,8 @@ def main() -> None:
     print(f"python -c pass      {floor * 1000:6.0f} ms")
     print(f"provision --help    {help_time * 1000:6.0f} ms  ({help_time / floor:.1f}x python; goal < "
           f"{GOAL * 1000:.0f} ms: {'met' if help_time < GOAL else 'MISSED'})")
-    print(f"provision plan -h   {plan_help * 1000:6.0f} ms  (imports the plan command only)")
+    print(f"provision plan -h   {plan_help * 1000:6.0f} ms  ({plan_help / floor:.1f}x python; goal < "
+          f"{GOAL * 1000:.0f} ms: {'met' if plan_help < GOAL else 'MISSED'})")
 
 
 if __name__ == "__main__":

@@ -5,17 +5,19 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import console, example, note_wait
-from provisioner.engine import apply as applying
-from provisioner.engine import attest as attesting
-from provisioner.engine import fleet_apply, fleet_document
-from provisioner.engine.plan import Plan
 from provisioner.escape import terminal
-from provisioner.render import fleet_text, text
+
+# Only what `--help` needs is imported at the top; the engine when the command runs.
+if TYPE_CHECKING:
+    from provisioner.engine import apply as applying
+    from provisioner.engine import fleet_apply
+    from provisioner.engine.plan import Plan
 
 
 def _terminal_confirm() -> Callable[[str], bool] | None:
@@ -37,6 +39,10 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
     """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json), merchant by merchant.
 
     The plan is shown first; on a terminal, apply then asks before changing anything."""
+    from provisioner.engine import apply as applying
+    from provisioner.engine import fleet_apply, fleet_document
+    from provisioner.render import fleet_text, text
+
     saved = Path(target) if target.endswith(".json") else None
     if saved is None and not environment:
         raise click.UsageError("--env is required with a merchant name")
@@ -109,6 +115,8 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
     """Confirm settings the API cannot read; records their hashes in the ledger.
 
     PATHS limit it to some settings (e.g. plugin_settings/GE Order API); default: every one."""
+    from provisioner.engine import attest as attesting
+
     confirm = _terminal_confirm()
     if yes:
         def confirm_all(_: str) -> bool:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import Progress, example
-from provisioner.engine import catalog as catalogue
+from provisioner.engine import limits
+
+# Only what `--help` needs is imported at the top; the engine when the command runs.
+if TYPE_CHECKING:
+    from provisioner.engine import catalog as catalogue
 
 
 @click.group(epilog=example("provision catalog export acme --env prod --out catalog.csv"))
@@ -23,10 +27,12 @@ def catalog() -> None:
 @click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), required=True,
               help="The CSV to write; - for stdout.")
-@click.option("--page-size", type=click.IntRange(1, catalogue.MAX_PAGE_SIZE), default=catalogue.PAGE_SIZE,
+@click.option("--page-size", type=click.IntRange(1, limits.CATALOG_MAX_PAGE_SIZE), default=limits.CATALOG_PAGE_SIZE,
               show_default=True)
 def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
     """Write one CSV row per product size of MERCHANT's store."""
+    from provisioner.engine import catalog as catalogue
+
     to_stdout = str(out) == "-"
     sink: Path | TextIO = sys.stdout if to_stdout else out
     with Progress("exporting", None, unit="products") as progress:

@@ -6,10 +6,10 @@ import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import example
-from provisioner.engine import doctor as doctoring
-from provisioner.engine import verify as verifying
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.escape import terminal
+
+# The engine is imported when a command runs, so that --help stays fast.
 
 
 @click.command(epilog=example("provision verify acme --env qa"))
@@ -20,6 +20,8 @@ def verify(merchant: str, environment: str) -> None:
 
     Plugins must be present and active, the Order API must accept the secret the file references, and
     for Global-e each stage of the order lifecycle must be ready. Exit 0 only when everything is."""
+    from provisioner.engine import verify as verifying
+
     result = verifying.verify(merchant, environment)
     for check in result.checks:
         click.echo(f"  {'ok ' if check.passed else 'FAIL'} {terminal(check.subject)}: {terminal(check.detail)}")
@@ -47,6 +49,8 @@ def doctor(merchant: str, environment: str) -> None:
 
     Whether it can read every section MERCHANT manages, which writes the target exposes, and what
     is left of the rate limits."""
+    from provisioner.engine import doctor as doctoring
+
     found = doctoring.diagnose(merchant, environment)
     click.echo(f"Centra {found.app_version or '(version not reported)'}")
     if found.token is not None:

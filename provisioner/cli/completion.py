@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-import yaml
 from click.shell_completion import CompletionItem
 
 from provisioner.config import MERCHANTS_DIR
@@ -22,6 +21,8 @@ def merchants(ctx: click.Context, param: click.Parameter, incomplete: str) -> li
 
 
 def _environments_of(path: Path) -> list[str]:
+    import yaml  # on Tab only: every command's --help imports this module
+
     try:
         document = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, yaml.YAMLError):

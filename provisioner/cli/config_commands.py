@@ -6,13 +6,13 @@ import json
 from pathlib import Path
 
 import click
-import yaml
 
-from provisioner import config, schemas
+from provisioner import config
 from provisioner.cli import completion
 from provisioner.cli.terminal import example
-from provisioner.config import resolve as resolver
 from provisioner.errors import ConfigError, ProvisionerError
+
+# The models and the loader are imported when a command runs, so that --help stays fast.
 
 
 @click.command(epilog=example("provision validate merchants/acme.yaml"))
@@ -21,6 +21,8 @@ def validate(paths: tuple[Path, ...]) -> None:
     """Check merchant files offline (default: merchants/*.yaml).
 
     Every problem of every file is reported, one line each (file:line:col: message); exit 4 if any."""
+    from provisioner.config import resolve as resolver
+
     files = config.merchant_files(list(paths))
     if not files:
         raise ProvisionerError("no merchant files found (looked in merchants/)")
@@ -37,6 +39,10 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 def resolve(merchant: str, environment: str, fmt: str) -> None:
     """Print the fully expanded desired state of MERCHANT in ENV."""
+    import yaml
+
+    from provisioner.config import resolve as resolver
+
     desired = resolver.resolve(resolver.load(config.merchant_path(merchant)), environment)
     document = desired.document()
     if fmt == "json":
@@ -49,6 +55,8 @@ def resolve(merchant: str, environment: str, fmt: str) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if schemas/ is not current, instead of writing it.")
 def schema(check: bool) -> None:
     """Write (or check) schemas/: merchant files and JSON plans."""
+    from provisioner import schemas
+
     root = Path.cwd()
     if check:
         stale = schemas.stale(root)

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from provisioner.cli.terminal import example
-from provisioner.engine import fleet_document, github
-from provisioner.render import job_summary
+
+# The engine is imported when a command runs, so that --help stays fast.
 
 _BODY = click.argument("body", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
@@ -23,6 +23,8 @@ def github_group() -> None:
 @click.option("--pr", "number", type=click.IntRange(1), required=True, help="Pull request number.")
 def comment(body: Path, number: int) -> None:
     """Post BODY (a report) on the pull request, updating the comment with the same marker if there is one."""
+    from provisioner.engine import github
+
     click.echo(github.upsert_comment(github.Repository.from_environment(), number, body.read_text(encoding="utf-8")))
 
 
@@ -34,6 +36,8 @@ def comment(body: Path, number: int) -> None:
 def issue(body: Path, title: str, plan_path: Path) -> None:
     """Open or update one drift issue with BODY while stores drift (or merchants fail to plan); close it once
     every store matches its file again."""
+    from provisioner.engine import fleet_document, github
+
     document = fleet_document.read(plan_path)
     click.echo(github.upsert_issue(github.Repository.from_environment(), title, body.read_text(encoding="utf-8"),
                                    drifted=bool(document.changed() or document.errors)))
@@ -46,5 +50,7 @@ def issue(body: Path, title: str, plan_path: Path) -> None:
               help="What `provision apply` printed.")
 def summary(runbooks: tuple[Path, ...], apply_log: Path | None) -> None:
     """Markdown for $GITHUB_STEP_SUMMARY: the apply output and the steps of each RUNBOOK."""
+    from provisioner.render import job_summary
+
     click.echo(job_summary.render(list(runbooks), apply_log.read_text(encoding="utf-8") if apply_log else None),
                nl=False)

@@ -9,11 +9,9 @@ import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import example
-from provisioner.engine import export as exporting
-from provisioner.engine import handover as handing_over
-from provisioner.engine import rotate as rotating
-from provisioner.engine.secret_new import new_secret, source_of
 from provisioner.escape import terminal
+
+# The engine is imported when a command runs, so that --help stays fast.
 
 
 def _ask(question: str) -> bool:
@@ -33,6 +31,8 @@ def _ask(question: str) -> bool:
 def rotate(merchant: str, token: str, environment: str, secret_sink: str | None, consumer_has_it: bool,
            revoke_id: int | None, runbook_out: Path | None) -> None:
     """Replace TOKEN (its description) of MERCHANT with a new one; revoke the old one after the handover."""
+    from provisioner.engine import rotate as rotating
+
     if revoke_id is not None:
         done = rotating.revoke_old(merchant, environment, token, revoke_id)
         click.echo(f"revoked the superseded token '{terminal(token)}' (id {done.revoked[0]})")
@@ -63,6 +63,8 @@ def secret() -> None:
 @click.option("--replace", is_flag=True, help="Overwrite a secret file that already holds a value.")
 def secret_new(merchant: str, name: str, environment: str, replace: bool) -> None:
     """Generate the secret NAME (a key of `secrets:`) into where its reference reads it; never shown."""
+    from provisioner.engine.secret_new import new_secret, source_of
+
     made = new_secret(merchant, environment, name, replace=replace)
     click.echo(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown")
     click.echo(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it")
@@ -79,6 +81,8 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
 def handover(merchant: str, environment: str, out: Path | None, secret_sink: str | None,
              token_from: str | None) -> None:
     """Write what Global-e needs for MERCHANT in ENV; the secrets go to a sink, never into the document."""
+    from provisioner.engine import handover as handing_over
+
     done = handing_over.handover(merchant, environment, out=out, sink=secret_sink, token_from=token_from)
     click.echo(f"handover: {done.markdown} and {done.json} (references only)")
     click.echo(f"secrets: {done.secrets_at}")
@@ -91,6 +95,8 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
               help="Write the merchant file here (default, or -: stdout).")
 def export_command(merchant: str, environment: str, out: Path | None) -> None:
     """Read MERCHANT's live store in ENV and write it as a merchant file (what the API can read)."""
+    from provisioner.engine import export as exporting
+
     text = exporting.export(merchant, environment)
     if out is None or str(out) == "-":
         click.echo(text, nl=False)

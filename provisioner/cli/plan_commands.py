@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import Progress, console, example
-from provisioner.engine import fleet, policies
-from provisioner.engine import fleet_document as documents
-from provisioner.engine.fleet_select import Shard
-from provisioner.errors import ProvisionerError
-from provisioner.render import fleet_text, markdown
+from provisioner.engine import limits
+
+# Only what `--help` needs is imported at the top; the engine when the command runs.
+if TYPE_CHECKING:
+    from provisioner.engine import fleet
+    from provisioner.engine import fleet_document as documents
 
 FORMATS = ["text", "markdown", "json"]
 
@@ -23,6 +25,11 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
          detailed_exitcode: bool, fail_on: str | None) -> None:
     """Print the document as asked (with `--out -` the document goes to stdout and the rendering to
     stderr), failures to stderr, and exit with the run's code."""
+    from provisioner.engine import fleet_document as documents
+    from provisioner.engine import policies
+    from provisioner.errors import ProvisionerError
+    from provisioner.render import fleet_text, markdown
+
     to_stdout = out is not None and str(out) == "-"
     if to_stdout:
         click.echo(document.model_dump_json(indent=2))
@@ -63,7 +70,7 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
 @click.option("--env", "environment", required=True, shell_complete=completion.environments,
               help="Environment name, or a tier (qa, prod) to take each merchant's environments of that tier.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N (stable in the merchant name).")
-@click.option("--parallelism", type=click.IntRange(1, 256), default=fleet.DEFAULT_PARALLELISM, show_default=True,
+@click.option("--parallelism", type=click.IntRange(1, 256), default=limits.DEFAULT_PARALLELISM, show_default=True,
               help="Merchants planned at once.")
 @click.option("-C", "--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Run as if started in DIR (another checkout).")
@@ -84,6 +91,9 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
     then the most severe: 5, 8, 3 (auth), 4 (invalid file), 7, 6 (--fail-on), 1, then 2 (changes, with
     --detailed-exitcode), then 0.
     """
+    from provisioner.engine import fleet
+    from provisioner.engine.fleet_select import Shard
+
     if directory is not None:
         os.chdir(directory)
     request = fleet.FleetRequest(environment=environment, names=list(merchants), every=every,
@@ -113,6 +123,8 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
 def report(plans: tuple[Path, ...], fmt: str, out: Path | None, plan_at: str | None, detailed_exitcode: bool,
            fail_on: str | None) -> None:
     """Merge the JSON plans of shards into the report one run would have given (PLAN.json...)."""
+    from provisioner.engine import fleet_document as documents
+
     document = documents.merge([documents.read(path) for path in plans])
     emit(document, fmt, out=out, plan_at=plan_at, verbose=False, detailed_exitcode=detailed_exitcode,
          fail_on=fail_on)

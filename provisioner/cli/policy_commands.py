@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from provisioner.cli.terminal import example
-from provisioner.policy.rules import RULES
 
 
 @click.group(epilog=example("provision policy list"))
@@ -16,6 +15,8 @@ def policy() -> None:
 @policy.command("list", epilog=example("provision policy list"))
 def list_rules() -> None:
     """Every rule: id, severity, what it checks and how to fix a finding."""
+    from provisioner.policy.rules import RULES  # imported when run, so that --help stays fast
+
     width = max(len(rule.id) for rule in RULES)
     for rule in RULES:
         click.echo(f"{rule.id:<{width}}  {rule.severity:<8}  {rule.title}")

@@ -8,9 +8,9 @@ import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import example
-from provisioner.engine import sandbox_reset
-from provisioner.sandbox import instance, ratelimit
-from provisioner.sandbox.server import make_server
+from provisioner.sandbox import ratelimit
+
+# The emulator is imported when a command runs, so that --help stays fast.
 
 
 @click.group(epilog=example("provision sandbox serve acme --port 8765"))
@@ -27,6 +27,9 @@ def sandbox() -> None:
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
     """Serve MERCHANT's sandbox over HTTP on 127.0.0.1."""
+    from provisioner.sandbox import instance
+    from provisioner.sandbox.server import make_server
+
     box = instance.for_merchant(merchant, db)
     token_file = box.write_token_file()
     server = make_server(box.app, port, quiet=not verbose)
@@ -47,6 +50,8 @@ def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
 @click.option("--rate-tier", type=click.Choice(sorted(ratelimit.TIERS)), help="Centra rate-limit tier.")
 def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str | None) -> None:
     """Restore MERCHANT's sandbox to its fixture."""
+    from provisioner.engine import sandbox_reset
+
     path = sandbox_reset.reset(merchant, db, products=products, rate_tier=rate_tier)
     click.echo(f"sandbox {path} reset (with its ledger and journal)")
 

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from provisioner.centra.client import CentraClient
-from provisioner.engine import planning, target
+from provisioner.engine import limits, planning, target
 from provisioner.engine.pacing import Pacer
 from provisioner.errors import ProvisionerError
 
 COLUMNS = ["Product Unique Identifier", "SKU", "Display Name", "Product Description", "Country of Origin"]
-PAGE_SIZE = 100
-MAX_PAGE_SIZE = 200  # [inferred] Centra does not publish its largest `limit`
+PAGE_SIZE = limits.CATALOG_PAGE_SIZE
+MAX_PAGE_SIZE = limits.CATALOG_MAX_PAGE_SIZE
 
 
 @dataclass

@@ -13,7 +13,7 @@ from provisioner.centra import operations
 from provisioner.config import environments as envs
 from provisioner.config import resolve
 from provisioner.config.resolve import DesiredState
-from provisioner.engine import fleet_select, planning
+from provisioner.engine import fleet_select, limits, planning
 from provisioner.engine.fleet_document import MerchantError, PlanDocument
 from provisioner.engine.fleet_http import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.fleet_select import Choice, Shard
@@ -22,7 +22,7 @@ from provisioner.errors import ProvisionerError
 
 # Merchants planned at once. Each holds one request at a time (a plan is two or three requests in
 # series), so this is also the requests in flight across hosts; per host, PER_HOST_IN_FLIGHT caps it.
-DEFAULT_PARALLELISM = 16
+DEFAULT_PARALLELISM = limits.DEFAULT_PARALLELISM
 
 
 @dataclass

@@ -47,6 +47,23 @@ def test_help_imports_no_command_module() -> None:
     assert result.stdout.strip().splitlines()[-1] == "[]"
 
 
+def test_no_command_help_imports_the_engine_or_its_libraries() -> None:
+    """`provision plan -h` as fast as `provision --help`: a command module imports the engine when it runs."""
+    paths = [path for path, _ in _every_command()]
+    probe = ("import json, sys\nfrom provisioner.cli.main import cli\nheavy = {}\n"
+             f"for path in {paths!r}:\n"
+             "    try:\n        cli([*path, '--help'], standalone_mode=False)\n    except SystemExit:\n        pass\n"
+             "    heavy[' '.join(path)] = sorted(m for m in sys.modules if m.split('.')[0] in "
+             "('pydantic', 'gql', 'httpx', 'graphql', 'yaml', 'deepdiff', 'tenacity') or m.startswith(("
+             "'provisioner.config.', 'provisioner.centra', 'provisioner.render', 'provisioner.policy', "
+             "'provisioner.resources')) and m != 'provisioner.config.environments' or "
+             "m.startswith('provisioner.engine.') and m != 'provisioner.engine.limits')\n"
+             "print(json.dumps(heavy))")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    heavy = json.loads(result.stdout.strip().splitlines()[-1])
+    assert len(heavy) == len(paths) and heavy == {name: [] for name in heavy}
+
+
 @pytest.mark.parametrize("path", [cmd for cmd, _ in _every_command()] + [[]], ids=lambda p: " ".join(p) or "root")
 def test_every_help_ends_with_an_example(path: list[str]) -> None:
     result = CliRunner().invoke(cli, [*path, "--help"], prog_name="provision")
