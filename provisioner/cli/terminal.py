@@ -101,7 +101,7 @@ class Progress:
             # click needs a length or an iterable; one with no length makes the total unknown
             unknown: Iterator[int] | None = iter(_nothing()) if self.total is None else None
             self._bar = click.progressbar(unknown, length=self.total, label=self.label, file=self.stream,
-                                          show_pos=True, show_eta=True, item_show_func=self._detail, width=0,
+                                          show_pos=True, show_eta=False, item_show_func=self._detail, width=0,
                                           color=colour_wanted(self.stream, no_color=console().no_color))
             self._bar.__enter__()
         return self
@@ -122,8 +122,20 @@ class Progress:
         elapsed = self._clock() - self._started
         return self.completed / elapsed if elapsed > 0 else 0.0
 
+    def eta(self) -> str:
+        """Time left at the rate so far (waits included), plus what is left of a wait under way. (click's
+        own ETA keeps a sample a second, so a burst of pages after a long wait left it minutes off.)"""
+        rate = self.rate()
+        if self.total is None or rate <= 0:
+            return ""
+        waiting = max(self._wait[0] - self._clock(), 0.0) if self._wait is not None else 0.0
+        minutes, seconds = divmod(int(max(self.total - self.completed, 0) / rate + waiting), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"ETA {hours}:{minutes:02d}:{seconds:02d}" if hours else f"ETA {minutes}:{seconds:02d}"
+
     def _detail(self, _: object) -> str:
-        return " ".join(part for part in (f"{self.rate():.1f} {self.unit}/s", terminal(self.current)) if part)
+        parts = (f"{self.rate():.1f} {self.unit}/s", self.eta(), terminal(self.current))
+        return " ".join(part for part in parts if part)
 
     def advance(self, steps: int = 1, current: str | None = None) -> None:
         """`steps` more units done; `current`, if given, names what is being worked on now."""

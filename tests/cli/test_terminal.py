@@ -60,6 +60,19 @@ def test_a_rate_limit_wait_counts_down_and_ends() -> None:
     assert progress._ticker is not None and not progress._ticker.is_alive()
 
 
+def test_eta_is_the_time_left_at_the_rate_so_far() -> None:
+    stream, now = Terminal(), [0.0]
+    with Progress("exporting", 1000, unit="products", stream=stream, clock=lambda: now[0]) as progress:
+        now[0] = 10.0  # a wait, then a burst of pages: 400 products in 10 s, so 600 more take 15 s
+        progress.advance(400, current="page 5")
+        assert "ETA 0:15" in stream.getvalue().split("\r")[-1]
+        now[0] = 100.0
+        progress.advance(100)
+        assert "ETA 1:40" in stream.getvalue().split("\r")[-1]
+        progress.waiting(30, "for Centra's rate limit")  # a wait under way adds what is left of it
+        assert "ETA 2:10" in stream.getvalue().split("\r")[-1]
+
+
 def test_progress_with_an_unknown_total_counts_without_eta() -> None:
     stream = Terminal()
     with Progress("exporting", None, unit="products", stream=stream) as progress:
