@@ -14,6 +14,9 @@ from provisioner.centra import operations
 from provisioner.centra.introspection import CACHE
 from provisioner.engine import planning
 from tests.engine.conftest import Outputs, sandbox_call
+from tests.engine.fleet_fixtures import Served, served_centra, write_fleet
+
+__all__ = ["served_centra"]  # the fixture, imported for pytest
 
 RENAMED = {"Query.taxGroups": "taxRuleGroups", "Query.storePlugins": "plugins",
            "Query.graphQLAccesses": "accessTokens", "Query.attributeTypes": "attributeTypeList"}
@@ -151,3 +154,28 @@ def test_token_listings_beside_the_plan_find_the_renamed_field_too(project: Path
     assert result.exit_code == 0, result.output
     assert "own token        the token 'Provisioner (sandbox admin)' expires in" in result.output
     assert "api_tokens       managed      readable" in result.output
+
+
+def test_a_fleet_plan_introspects_its_host_once_per_run_and_once_per_age_limit(
+        workdir: Path, served_centra: Served, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six merchants on one Centra host, planned by the real CLI over HTTP: one introspection for the run,
+    none in the next run (the disk cache), one again once the cache is older than its age limit."""
+    from provisioner.sandbox.wire import Request
+
+    def requests() -> int:
+        box = served_centra.box
+        answer = box.app.handle(Request("GET", "/_sandbox/stats", headers=box.admin_headers()))
+        return int(answer.payload()["graphql_requests"])
+
+    names = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
+    write_fleet(workdir, served_centra.url, names)
+    a_day_later = time.time() + CACHE.max_age + 1
+    for run, introspections in enumerate([1, 0, 1]):
+        if run == 2:
+            monkeypatch.setattr(CACHE, "clock", lambda: a_day_later)
+        CACHE.forget()  # a new process: memory empty, the disk cache as the last run left it
+        before = requests()
+        result = outputs.run("plan", "--all", "--env", "qa", "--format", "json")
+        assert result.exit_code == 0, result.output
+        assert len(json.loads(result.stdout)["plans"]) == len(names)
+        assert requests() - before == len(names) + introspections, f"run {run + 1}"
