@@ -13,6 +13,7 @@ through plain callbacks (`advance`, `waiting`), so it never imports click.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import threading
 import time
@@ -72,6 +73,13 @@ def console() -> Console:
     return found or Console()
 
 
+MIN_BAR = 10  # columns the bar itself keeps on a narrow terminal
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else (text[: width - 1] + "…" if width > 1 else "")
+
+
 def _nothing() -> Iterator[int]:
     yield from ()
 
@@ -114,7 +122,7 @@ class Progress:
         with self._lock:
             if self._bar is not None:
                 self._wait = None
-                self._bar.label = self.label
+                self._bar.label = self._label()
                 self._bar.__exit__(kind, error, trace)
                 self._bar = None
 
@@ -133,9 +141,18 @@ class Progress:
         hours, minutes = divmod(minutes, 60)
         return f"ETA {hours}:{minutes:02d}:{seconds:02d}" if hours else f"ETA {minutes}:{seconds:02d}"
 
+    def _room(self) -> int:
+        """Columns left for the label and the detail: a line longer than the terminal wraps, and `\\r`
+        then rewrites only its last row, leaving the rest as debris. click's line is
+        `label  [bar]  pos  detail`; the bar keeps at least MIN_BAR columns."""
+        position = f"{self.completed}/{self.total}" if self.total is not None else str(self.completed)
+        # click sizes its bar by the same measure (shutil, which honours COLUMNS)
+        return shutil.get_terminal_size().columns - 1 - len(position) - 8 - MIN_BAR
+
     def _detail(self, _: object) -> str:
         parts = (f"{self.rate():.1f} {self.unit}/s", self.eta(), terminal(self.current))
-        return " ".join(part for part in parts if part)
+        label = self._bar.label if self._bar is not None else self.label
+        return _cut(" ".join(part for part in parts if part), self._room() - len(label))
 
     def advance(self, steps: int = 1, current: str | None = None) -> None:
         """`steps` more units done; `current`, if given, names what is being worked on now."""
@@ -145,7 +162,7 @@ class Progress:
         with self._lock:
             self._wait = None
             if self._bar is not None:
-                self._bar.label = self.label
+                self._bar.label = self._label()
                 self._bar.update(steps)
 
     def working_on(self, current: str) -> None:
@@ -175,13 +192,11 @@ class Progress:
         self.tick()
 
     def _label(self) -> str:
-        if self._wait is None:
-            return self.label
-        left = self._wait[0] - self._clock()
-        if left <= 0:
+        if self._wait is not None and self._wait[0] - self._clock() <= 0:
             self._wait = None
-            return self.label
-        return f"waiting {self._wait[1]} ({left:.0f} s)"
+        if self._wait is None:
+            return _cut(self.label, self._room())
+        return _cut(f"waiting {self._wait[1]} ({self._wait[0] - self._clock():.0f} s)", self._room())
 
     def tick(self) -> None:
         """Redraw the line (the countdown of a wait) without any progress."""

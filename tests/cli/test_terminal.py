@@ -27,7 +27,8 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_shows_total_rate_eta_and_the_rate_limit_wait() -> None:
+def test_progress_shows_total_rate_eta_and_the_rate_limit_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     stream = Terminal()
     with Progress("planning", 3, unit="merchants", stream=stream) as progress:
         progress.working_on("acme")
@@ -60,7 +61,8 @@ def test_a_rate_limit_wait_counts_down_and_ends() -> None:
     assert progress._ticker is not None and not progress._ticker.is_alive()
 
 
-def test_eta_is_the_time_left_at_the_rate_so_far() -> None:
+def test_eta_is_the_time_left_at_the_rate_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     stream, now = Terminal(), [0.0]
     with Progress("exporting", 1000, unit="products", stream=stream, clock=lambda: now[0]) as progress:
         now[0] = 10.0  # a wait, then a burst of pages: 400 products in 10 s, so 600 more take 15 s
@@ -71,6 +73,26 @@ def test_eta_is_the_time_left_at_the_rate_so_far() -> None:
         assert "ETA 1:40" in stream.getvalue().split("\r")[-1]
         progress.waiting(30, "for Centra's rate limit")  # a wait under way adds what is left of it
         assert "ETA 2:10" in stream.getvalue().split("\r")[-1]
+
+
+def test_the_line_never_wraps_on_a_narrow_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrapped line is rewritten only in its last row: every frame must fit, however long the label,
+    the wait or the merchant's name."""
+    monkeypatch.setenv("COLUMNS", "60")
+    stream, now = Terminal(), [0.0]
+    with Progress("planning", 153, unit="merchants", stream=stream, clock=lambda: now[0]) as progress:
+        progress.working_on("nordwind-outdoor-equipment-scandinavia-and-the-baltics: planning")
+        now[0] = 3.0
+        progress.advance(32, current="nordwind-outdoor-equipment-scandinavia-and-the-baltics: changes")
+        progress.waiting(12, "for Centra's rate limit (nordwind-outdoor-equipment.centra.com)")
+        progress.advance(1)
+    shown = [frame.replace("\x1b[?25l", "").replace("\x1b[?25h", "").rstrip("\n ")
+             for frame in stream.getvalue().split("\r")]
+    frames = [frame for frame in shown if frame]
+    assert len(frames) >= 4 and all(len(frame) <= 60 for frame in frames), frames
+    assert any("waiting for Centra" in frame and "…" in frame for frame in frames)
+    assert any("33/153" in frame and "ETA" in frame for frame in frames)
+    assert any("nordwind-ou…" in frame for frame in frames)
 
 
 def test_progress_with_an_unknown_total_counts_without_eta() -> None:
