@@ -45,5 +45,10 @@ def new_secret(merchant: str, environment: str, name: str, *, replace: bool = Fa
                                    "overwrite it; nothing was changed")
         sinks.write_private(path, value + "\n")
         return NewSecret(name, reference, f"{path} (mode 0600)")
+    if not sinks.ci_variables_available():
+        # sinks.check's message names `--secret-sink`, an option this command does not have
+        raise ProvisionerError(f"secrets.{name} is {reference}: an environment variable only CI can hand to later "
+                               "steps ($GITHUB_ENV, or $PROVISION_ENV_FILE names a file to append it to); on a "
+                               "workstation reference a file (file:PATH) instead; nothing was changed")
     where = sinks.store(value, merchant=merchant, environment=environment, description=name, sink=reference)
     return NewSecret(name, reference, where)

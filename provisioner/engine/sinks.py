@@ -19,6 +19,11 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+def ci_variables_available() -> bool:
+    """Whether an `env:NAME` sink has somewhere to go: the file of later CI steps' variables."""
+    return bool(os.environ.get("GITHUB_ENV") or os.environ.get("PROVISION_ENV_FILE"))
+
+
 def check(sink: str | None) -> None:
     if sink is None:
         return
@@ -26,7 +31,7 @@ def check(sink: str | None) -> None:
         raise ProvisionerError(f"--secret-sink must be env:NAME, not {sink.split(':')[0][:20]!r}:…")
     if sink.removeprefix("env:").upper().startswith(("GITHUB_", "RUNNER_")) or sink in ("env:PATH", "env:NODE_OPTIONS"):
         raise ProvisionerError(f"--secret-sink {sink}: that variable belongs to the CI runner; choose another name")
-    if not (os.environ.get("GITHUB_ENV") or os.environ.get("PROVISION_ENV_FILE")):
+    if not ci_variables_available():
         raise ProvisionerError("--secret-sink env:NAME needs $GITHUB_ENV (or $PROVISION_ENV_FILE) to pass the "
                                "variable to later steps")
 

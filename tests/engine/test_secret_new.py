@@ -58,6 +58,17 @@ def test_an_env_reference_goes_to_later_ci_steps(project: Path, outputs: Outputs
     scan_for_secrets(project, outputs, [written[1]])
 
 
+def test_an_env_reference_outside_ci_is_a_clear_error_that_changes_nothing(
+        project: Path, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("GITHUB_ENV", raising=False)
+    monkeypatch.delenv("PROVISION_ENV_FILE", raising=False)
+    result = outputs.run("secret", "new", "acme", "order_api_secret", "--env", "sandbox")
+    assert result.exit_code == ExitCode.ERROR and "Traceback" not in result.stderr
+    assert "secrets.order_api_secret is env:ACME_ORDER_API_SECRET" in result.stderr
+    assert "reference a file (file:PATH)" in result.stderr and "--secret-sink" not in result.stderr
+    assert not Path(".provision/secrets").exists()
+
+
 def test_an_unknown_secret_name_changes_nothing(project: Path, outputs: Outputs) -> None:
     result = outputs.run("secret", "new", "acme", "order_api_secert", "--env", "sandbox")
     assert result.exit_code == ExitCode.ERROR
