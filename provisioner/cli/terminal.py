@@ -121,8 +121,9 @@ class Progress:
             self._ticker.join()
         with self._lock:
             if self._bar is not None:
-                self._wait = None
+                self._wait = None  # whatever was announced, the run is past it: the last frame says so
                 self._bar.label = self._label()
+                self._bar.render_progress()
                 self._bar.__exit__(kind, error, trace)
                 self._bar = None
 
@@ -160,7 +161,6 @@ class Progress:
         if current is not None:
             self.current = current
         with self._lock:
-            self._wait = None
             if self._bar is not None:
                 self._bar.label = self._label()
                 self._bar.update(steps)
@@ -181,9 +181,12 @@ class Progress:
 
     def waiting(self, seconds: float, why: str) -> None:
         """The engine's `on_wait`: shown in place of the label, counting down each second, until the wait
-        is over or the next step is done."""
+        is over. Merchants planned at once wait (and finish) independently: another one finishing does
+        not end a wait, and of waits under way the line shows the one that ends last."""
         with self._lock:
-            self._wait = (self._clock() + seconds, why)
+            ends = self._clock() + seconds
+            if self._wait is None or ends >= self._wait[0]:
+                self._wait = (ends, why)
             if self._bar is None:
                 return
             if self._ticker is None:

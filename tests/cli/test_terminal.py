@@ -61,6 +61,21 @@ def test_a_rate_limit_wait_counts_down_and_ends() -> None:
     assert progress._ticker is not None and not progress._ticker.is_alive()
 
 
+def test_a_wait_outlives_other_merchants_finishing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a fleet, one merchant finishing says nothing about another's wait; the longest wait is shown."""
+    monkeypatch.setenv("COLUMNS", "120")
+    stream, now = Terminal(), [0.0]
+    with Progress("planning", 3, unit="merchants", stream=stream, clock=lambda: now[0]) as progress:
+        progress.waiting(5, "acme/qa: for Centra's rate limit")
+        progress.waiting(3, "nordwind/qa: for Centra's rate limit")
+        now[0] = 1.0
+        progress.advance(1, current="dataline: planned")
+        assert "waiting acme/qa: for Centra's rate limit (4 s)" in stream.getvalue().split("\r")[-1]
+        now[0] = 5.5
+        progress.advance(1, current="acme: changes")
+        assert "waiting" not in stream.getvalue().split("\r")[-1]
+
+
 def test_eta_is_the_time_left_at_the_rate_so_far(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
     stream, now = Terminal(), [0.0]
