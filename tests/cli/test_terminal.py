@@ -193,3 +193,15 @@ def test_plan_all_on_a_terminal_shows_one_progress_line(project: Path) -> None:
     frames = _on_a_terminal(["plan", "--all", "--env", "sandbox"]).split("\r")
     assert any("planning" in frame and "/3" in frame and "nordwind" in frame for frame in frames)
     assert "Plan for acme" in frames[-1] and "Plan for nordwind" in frames[-1]
+
+
+def test_plan_all_on_a_terminal_shows_a_merchants_rate_limit_wait(project: Path) -> None:
+    _on_a_terminal(["plan", "--all", "--env", "sandbox"])  # the sandboxes exist before their faults are set
+    for merchant in ("acme", "nordwind"):
+        sandbox_call(merchant, "PUT", "/_sandbox/faults", {"rate_limit": {"count": 1, "retry_after": 1}})
+    frames = _on_a_terminal(["plan", "--all", "--env", "sandbox"]).split("\r")
+    assert any("waiting acme/sandbox: for Centra's rate limit (" in frame or
+               "waiting nordwind/sandbox: for Centra's rate limit (" in frame for frame in frames)
+    last = frames[-1].split("\n")[0]  # the bar's last frame, then the plans
+    assert "planning" in last and "3/3" in last and "waiting" not in last
+
