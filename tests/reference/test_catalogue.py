@@ -38,3 +38,11 @@ def test_unknown_names_are_reported_in_order() -> None:
     cat = catalogue.permissions()
     assert cat.unknown(["Order:read", "Subscription:read", "Purchaser:read", "Affiliate:read"]) == [
         "Affiliate:read", "Subscription:read"]
+
+
+def test_the_other_spelling_of_centraip_is_known_on_a_live_token_and_named_one_way_in_files() -> None:
+    cat = catalogue.permissions()
+    assert cat.unknown(["CentraIP:read", "CentraIP"]) == []  # no "catalogue may be out of date" warning
+    assert "CentraIP:read" not in cat.every  # never a second CentraIP in "all"
+    with pytest.raises(ValidationError, match="use CentraIP"):
+        TypeAdapter(Permission).validate_python("CentraIP:read")
