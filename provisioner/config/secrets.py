@@ -1,15 +1,22 @@
 """Secret references (`env:NAME`, `file:PATH`) turned into values at the last moment. Values are never
-logged or printed; errors name the reference only."""
+logged or printed; errors name the reference only.
+
+`env:NAME` is read from the environment, or else from `PROVISION_TOKENS`: one variable holding
+`NAME=value` lines (how CI keeps every token in one secret). Those lines are parsed as data, never run
+as shell, so nothing a secret holds can execute or set any other variable."""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 from provisioner.errors import ProvisionerError
 
 MAX_FILE_BYTES = 16 * 1024
+TOKEN_LIST = "PROVISION_TOKENS"
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class SecretUnavailable(ProvisionerError):
@@ -19,13 +26,34 @@ class SecretUnavailable(ProvisionerError):
 def reveal(ref: str) -> str:
     scheme, _, name = ref.partition(":")
     if scheme == "env":
-        value = os.environ.get(name)
+        value = os.environ.get(name) or token_list().get(name)
         if not value:
-            raise SecretUnavailable(f"secret {ref} is not set (environment variable {name} is empty or missing)")
+            raise SecretUnavailable(f"secret {ref} is not set (environment variable {name} is empty or missing, "
+                                    f"and {TOKEN_LIST} has no line {name}=...)")
         return value
     if scheme == "file":
         return _read_file(ref, Path(name).expanduser())
     raise SecretUnavailable(f"not a secret reference: {scheme}:…")
+
+
+def token_list() -> dict[str, str]:
+    """The `NAME=value` lines of `PROVISION_TOKENS`; blank lines and `#` comments are skipped, an
+    `export ` prefix and one pair of quotes around the value are allowed. A malformed line is named by
+    its number, never shown (it may hold a secret)."""
+    found: dict[str, str] = {}
+    for number, raw in enumerate(os.environ.get(TOKEN_LIST, "").splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name, value = name.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        if not equals or not _NAME.fullmatch(name) or any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise SecretUnavailable(f"{TOKEN_LIST} line {number} is not NAME=value (a name of letters, digits "
+                                    "and _, a value on one line)")
+        found[name] = value
+    return found
 
 
 def _read_file(ref: str, path: Path) -> str:

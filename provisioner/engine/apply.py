@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.centra.client import CentraClient, MutationRejected
-from provisioner.engine import executors, journal, locking, planning, runbook, sinks, target
+from provisioner.engine import executors, journal, locking, planning, policies, runbook, sinks, target
 from provisioner.engine.plan import Change, Plan, differences, read_plan
 from provisioner.errors import (
     AuthError,
@@ -170,6 +170,7 @@ def apply(merchant: str | None, environment: str | None, options: Options, *, sa
             record.finish()
             report.final = planned.plan
             return report
+        policies.enforce_for_apply(planned.plan)
         _guard(planned.plan, options)
         _run_api(client, planned, options, report, record)
         if any(c.executor != "api" for c in planned.plan.pending):

@@ -36,6 +36,9 @@ class Rule:
     title: str
     fix: str
     check: Callable[[Context], Iterable[Hit]]
+    # A critical finding stops `apply` unless waived; False for a rule about time passing (an expired
+    # token), which the change does not cause and which apply or rotate is the way out of.
+    blocks_apply: bool = True
 
 
 class Finding(BaseModel):

@@ -135,5 +135,5 @@ RULES = (
          "Confirm the consumer needs them; narrow the selection otherwise.", widening_check),
     Rule("token.expiry", "critical", "Days left on each managed token; warning within the window, critical "
          "once expired", "Run `provision rotate MERCHANT --env ENV TOKEN`; set "
-         "`policy.token_expiry_warning_days` to change the window.", expiry_check),
+         "`policy.token_expiry_warning_days` to change the window.", expiry_check, blocks_apply=False),
 )

@@ -55,3 +55,12 @@ def test_no_expression_is_pasted_into_a_script_and_actions_are_pinned(path: Path
         assert "${{" not in step.get("run", ""), f"{path.name}: pass expressions through env:, not into run:"
         if "uses" in step:
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_no_secret_is_run_as_shell(path: Path) -> None:
+    """`provision` reads PROVISION_TOKENS' NAME=value lines as data; sourcing or eval would run them."""
+    for step in steps(path):
+        script = step.get("run", "")
+        assert not re.search(r"(^|[;&|(\s])(\.|source|eval)\s", script), f"{path.name}: {script}"
+        assert "<(" not in script, f"{path.name}: {script}"

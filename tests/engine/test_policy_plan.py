@@ -79,3 +79,29 @@ def test_names_in_findings_are_escaped_for_terminal_and_markdown(project: Path, 
     assert "Shop\\x1b[2J\\n  ok [forged]" in line
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
     assert "\x1b" not in markdown and "\\| \\*x\\*" in markdown
+
+
+def test_apply_refuses_a_critical_finding_unless_it_is_waived(project: Path, outputs: Outputs) -> None:
+    assert outputs.run("plan", "acme", "--env", "sandbox").exit_code == 0  # the sandbox, made from the file
+    path = Path("merchants/acme.yaml")
+    path.write_text(path.read_text().replace("checkout_plugin: Checkout API", "checkout_plugin: Nowhere"))
+    refused = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert refused.exit_code == ExitCode.POLICY, refused.output
+    assert "[critical] global-e.checkout-plugin" in refused.output  # the plan is shown first
+    assert "critical policy finding(s) (global-e.checkout-plugin); nothing was changed" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert tokens_named("acme", "Global-e integration") == []
+    assert not Path("out/acme.sandbox.runbook.md").exists()
+    _edit("policy:\n  waivers:\n    - rule: global-e.checkout-plugin\n      reason: plugin set up next week\n")
+    waived = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert waived.exit_code == 0, waived.output + waived.stderr
+    assert len(tokens_named("acme", "Global-e integration")) == 1
+
+
+def test_an_expired_token_does_not_block_the_apply_that_renews_it(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    token = tokens_named("acme", "Global-e integration")[0]
+    sandbox_call("acme", "PATCH", f"/_sandbox/tokens/{token['id']}", {"expires_in": -10})
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert "[critical] token.expiry" in result.output
+    assert result.exit_code == 0, result.output + result.stderr

@@ -58,3 +58,17 @@ def test_doctor_flags_its_own_token_expiring_in_three_days(project: Path, output
     result = outputs.run("doctor", "acme", "--env", "sandbox")
     assert result.exit_code == 0
     assert "own token        WARNING: the token 'Provisioner (sandbox admin)' expires in 3 day(s)" in result.output
+
+
+def test_the_sandbox_operator_performs_the_rotation_runbook_revoking_only_the_old_token(
+        project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    assert outputs.run("rotate", "acme", "Global-e integration", "--env", "sandbox").exit_code == 0
+    old_id, new_id = (t["id"] for t in tokens_named("acme", "Global-e integration"))
+    performed = outputs.run("sandbox", "operator", "out/acme.sandbox.rotate.runbook.md")
+    assert performed.exit_code == 0, performed.output + performed.stderr
+    assert "revoked 1 token(s) named Global-e integration" in performed.output
+    assert {t["id"]: t["revoked"] for t in tokens_named("acme", "Global-e integration")} == {old_id: True,
+                                                                                           new_id: False}
+    assert outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode").exit_code == 0
+    scan_for_secrets(project, outputs, [SINK.read_text().strip()])
