@@ -32,7 +32,8 @@ def _terminal_confirm() -> Callable[[str], bool] | None:
               shell_complete=completion.environments)
 @click.option("--auto-approve", is_flag=True, help="Do not ask; for CI after a reviewed plan.")
 @click.option("--allow-deletes", is_flag=True, help="Allow the plan's deletes.")
-@click.option("--runbook-out", type=click.Path(path_type=Path), help="Default out/MERCHANT.ENV.runbook.md.")
+@click.option("--runbook-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default out/MERCHANT.ENV.runbook.md.")
 @click.option("--secret-sink", help="env:NAME to hand a created token to later CI steps (default: a 0600 file).")
 def apply(target: str, environment: str | None, auto_approve: bool, allow_deletes: bool, runbook_out: Path | None,
           secret_sink: str | None) -> None:

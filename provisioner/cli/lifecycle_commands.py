@@ -27,7 +27,8 @@ def _ask(question: str) -> bool:
               help="Confirm now that the consumer uses the new token: revoke the old one at once.")
 @click.option("--revoke", "revoke_id", type=int, metavar="ID",
               help="Revoke the superseded token ID (the step a rotation left in its runbook).")
-@click.option("--runbook-out", type=click.Path(path_type=Path), help="Default out/MERCHANT.ENV.rotate.runbook.md.")
+@click.option("--runbook-out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default out/MERCHANT.ENV.rotate.runbook.md.")
 def rotate(merchant: str, token: str, environment: str, secret_sink: str | None, consumer_has_it: bool,
            revoke_id: int | None, runbook_out: Path | None) -> None:
     """Replace TOKEN (its description) of MERCHANT with a new one; revoke the old one after the handover."""
@@ -91,7 +92,7 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
 @click.command("export", epilog=example("provision export acme --env prod --out merchants/acme.yaml"))
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.option("--env", "environment", required=True, shell_complete=completion.environments)
-@click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
               help="Write the merchant file here (default, or -: stdout).")
 def export_command(merchant: str, environment: str, out: Path | None) -> None:
     """Read MERCHANT's live store in ENV and write it as a merchant file (what the API can read)."""

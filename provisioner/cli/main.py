@@ -99,6 +99,12 @@ class Provision(click.Group):
         except ProvisionerError as exc:
             console().echo(console().paint(err=True)("error:", "error") + f" {terminal_lines(exc)}", err=True)
             ctx.exit(exc.exit_code)
+        except OSError as exc:
+            # A path the user gave that cannot be written or read (a folder, no permission, a full disk):
+            # expected, so one line; the file name and the system's reason, never a traceback.
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"error: {terminal(where)}{terminal(exc.strerror or type(exc).__name__)}", err=True)
+            ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)
             ctx.exit(130)

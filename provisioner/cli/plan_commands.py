@@ -74,7 +74,7 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
               help="Merchants planned at once.")
 @click.option("-C", "--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Run as if started in DIR (another checkout).")
-@click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
               help="Also write the JSON plan document here; - for stdout (the rendering then goes to stderr).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True)
 @click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
@@ -114,7 +114,7 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
 @click.command(epilog=example("provision report plans/qa-*.json --out qa.json > comment.md"))
 @click.argument("plans", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path, allow_dash=True),
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
               help="Also write the merged JSON plan document here; - for stdout.")
 @click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")

@@ -122,6 +122,36 @@ def test_export_out_dash_is_stdout_like_no_out(project: Path) -> None:
     assert not Path("-").exists()
 
 
+@pytest.mark.parametrize("args", [
+    ["plan", "acme", "--env", "sandbox", "--out", "taken"],
+    ["export", "acme", "--env", "sandbox", "--out", "taken"],
+    ["apply", "acme", "--env", "sandbox", "--auto-approve", "--runbook-out", "taken"],
+    ["rotate", "acme", "Global-e integration", "--env", "sandbox", "--runbook-out", "taken"],
+], ids=lambda a: a[0])
+def test_an_output_path_that_is_a_folder_is_refused_before_anything(project: Path, outputs: Outputs,
+                                                                    args: list[str]) -> None:
+    Path("taken").mkdir()
+    result = outputs.run(*args)
+    assert result.exit_code == 1 and "is a directory" in result.stderr and "Traceback" not in result.stderr
+    assert not Path(".provision/secrets").exists()  # no token was created
+
+
+@pytest.mark.parametrize("args", [
+    ["plan", "acme", "--env", "sandbox", "--out", "taken/plan.json"],
+    ["sandbox", "reset", "acme", "--db", "taken"],
+    ["catalog", "export", "acme", "--env", "sandbox", "--out", "taken/missing/catalog.csv"],
+], ids=lambda a: a[0])
+def test_a_path_the_system_refuses_is_one_line_exit_1(project: Path, args: list[str]) -> None:
+    Path("taken").write_text("a file, not a folder\n")
+    if args[0] == "sandbox":
+        Path("taken").unlink()
+        Path("taken").mkdir()
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 1, result.output
+    assert result.stderr.startswith("error: taken") and len(result.stderr.splitlines()) == 1, result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_debug_traces_every_request_of_a_plan_and_no_secret(project: Path, outputs: Outputs) -> None:
     result = outputs.run("--debug", "plan", "acme", "--env", "sandbox")
     trace = [line for line in result.stderr.splitlines() if "provisioner.centra.client" in line]
