@@ -102,7 +102,7 @@ def read(path: Path) -> PlanDocument:
         raise ProvisionerError(f"{path}: not a plan file ({_one_line(str(exc))})") from None
     try:
         if isinstance(data, dict) and "plans" in data:
-            return PlanDocument.model_validate(data)
+            return _each_once(path, PlanDocument.model_validate(data))
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -110,6 +110,17 @@ def read(path: Path) -> PlanDocument:
         raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(where)}: "
                                f"{_one_line(first['msg'])})") from None
     return PlanDocument(environment=plan.environment, plans=[plan])
+
+
+def _each_once(path: Path, document: PlanDocument) -> PlanDocument:
+    """A merchant and environment planned twice is an edited document: refused before any plan is applied."""
+    seen: set[tuple[str, str]] = set()
+    for plan in document.plans:
+        if (plan.merchant, plan.environment) in seen:
+            raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(plan.merchant)}/"
+                                   f"{_one_line(plan.environment)} is planned twice); nothing was changed")
+        seen.add((plan.merchant, plan.environment))
+    return document
 
 
 def _one_line(text: str) -> str:

@@ -122,3 +122,16 @@ def test_a_file_that_is_not_a_plan_is_one_line_exit_1(project: Path, outputs: Ou
 def test_a_missing_plan_file_is_one_line_exit_1(project: Path, outputs: Outputs) -> None:
     result = outputs.run("apply", "missing.json", "--auto-approve")
     assert result.exit_code == ExitCode.ERROR and result.stderr.count("\n") == 1
+
+
+def test_a_document_planning_one_merchant_twice_is_refused_before_either(project: Path, outputs: Outputs) -> None:
+    assert outputs.run("plan", "acme", "--env", "sandbox", "--out", "plan.json").exit_code == 0
+    document = json.loads(Path("plan.json").read_text(encoding="utf-8"))
+    document["plans"].append(document["plans"][0])
+    Path("plan.json").write_text(json.dumps(document), encoding="utf-8")
+    result = outputs.run("apply", "plan.json", "--auto-approve")
+    assert result.exit_code == ExitCode.ERROR, result.output + result.stderr
+    assert result.stderr == "error: plan.json: not a plan this version can apply (acme/sandbox is planned twice); " \
+                            "nothing was changed\n"
+    assert tokens_named("acme", TOKEN) == []
+    assert not Path("out/acme.sandbox.runbook.md").exists()
