@@ -22,7 +22,7 @@ def sandbox() -> None:
 
 @sandbox.command(epilog=example("provision sandbox serve acme --port 0"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--port", type=int, default=8765, show_default=True, help="0 picks a free port.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True, help="0 picks a free port.")
 @click.option("--db", type=click.Path(path_type=Path), help="Database file (default .provision/sandbox/MERCHANT.db).")
 @click.option("--verbose", is_flag=True, help="Log every request to stderr.")
 def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:

@@ -92,3 +92,10 @@ def test_a_port_in_use_is_one_line_exit_1(examples: Path) -> None:
         result = CliRunner().invoke(cli, ["sandbox", "serve", "acme", "--port", str(port)], catch_exceptions=False)
     assert result.exit_code == ExitCode.ERROR
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1:{port}: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_a_port_out_of_range_is_a_usage_error(examples: Path, port: str) -> None:
+    result = CliRunner().invoke(cli, ["sandbox", "serve", "acme", "--port", port], catch_exceptions=False)
+    assert result.exit_code == ExitCode.ERROR, result.output
+    assert "Invalid value for '--port'" in result.stderr and "Traceback" not in result.stderr
