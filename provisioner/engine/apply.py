@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from provisioner.centra.client import CentraClient, MutationRejected
 from provisioner.engine import executors, journal, locking, planning, policies, runbook, sinks, target
@@ -22,7 +21,6 @@ from provisioner.errors import (
 from provisioner.resources import KINDS
 
 ORDER = {kind.kind: index for index, kind in enumerate(KINDS)}
-ROTATION = "rotation: "
 
 
 @dataclass
@@ -79,38 +77,13 @@ def _guard(plan: Plan, options: Options) -> None:
 
 
 def _is_rotation(change: Change) -> bool:
-    return any(reason.startswith(ROTATION) for reason in change.reasons)
+    return any(reason.startswith(planning.ROTATION) for reason in change.reasons)
 
 
-def _rotations(planned: planning.Planned, record: journal.Journal, report: Report) -> list[Change]:
-    """Tokens an interrupted run created whose value never reached a sink: found by reading the store
-    (never created again); a new token goes to the sink and the lost one is revoked."""
-    extra: list[Change] = []
-    tokens = planned.live.objects.get("api_token", {})
-    for address, entry in planned_unresolved(planned, record).items():
-        name = address.rsplit("/", 1)[-1]
-        lost = tokens.get(name)
-        if lost is None:
-            continue  # never made: this run's create makes it
-        why = (f"{ROTATION}an interrupted run created token id {lost['_id']} ({entry['status']}) but its value "
-               "never reached a sink")
-        report.warnings.append(f"{address}: {why[len(ROTATION):]}; a new token goes to the sink and token id "
-                               f"{lost['_id']} is revoked")
-        executor = "api" if planned.capabilities.create_token else "manual"
-        extra.append(Change(address=address, kind="api_token", name=name, action="create", executor=executor,
-                            risk="warning", reasons=[why], after={"replaces_id": lost["_id"]}))
-        revoker = "api" if planned.capabilities.revoke_token else "manual"
-        extra.append(Change(address=address, kind="api_token", name=name, action="delete", executor=revoker,
-                            risk="warning", reasons=[why], before={"id": lost["_id"]}))
-    if extra:
-        planned.plan = planned.plan.model_copy(update={"changes": [*planned.plan.changes, *extra]})
-    return extra
-
-
-def planned_unresolved(planned: planning.Planned, record: journal.Journal) -> dict[str, dict[str, Any]]:
-    pending_creates = {c.address for c in planned.plan.pending if c.action == "create"}
-    return {a: e for a, e in record.unresolved_creates().items() if a not in pending_creates
-            and a.split("/")[2:3] == ["api_token"]}
+def _rotation_warnings(plan: Plan) -> list[str]:
+    return [f"{c.address}: {c.reasons[0][len(planning.ROTATION):]}; a new token goes to the sink and token id "
+            f"{c.after['replaces_id']} is revoked" for c in plan.changes
+            if _is_rotation(c) and c.action == "create" and c.after is not None]
 
 
 def _run_api(client: CentraClient, planned: planning.Planned, options: Options, report: Report,
@@ -162,8 +135,7 @@ def apply(merchant: str | None, environment: str | None, options: Options, *, sa
         record = journal.open_journal(state.merchant, state.environment)
         report = Report(planned.plan)
         report.resumed = [f"{e['address']} ({e['status']})" for e in record.previous_run()]
-        _rotations(planned, record, report)
-        report.plan = planned.plan
+        report.warnings.extend(_rotation_warnings(planned.plan))
         if options.on_plan is not None:
             options.on_plan(planned.plan)
         if not planned.plan.pending:

@@ -169,3 +169,19 @@ def test_a_run_killed_with_the_create_in_flight_is_resolved_by_the_next(served_a
         if committed_once:
             break
     assert committed_once, "no kill landed while the create was in flight"
+
+
+def test_attest_waits_for_the_same_lock_and_records_nothing(served_acme: ServedMerchant,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli.main import cli
+
+    monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "0.2")
+    with locking.hold("acme", "served", "apply"):
+        result = CliRunner().invoke(cli, ["attest", "acme", "--env", "served", "--yes"])
+    assert result.exit_code == 1, result.output
+    assert f"locked by apply (pid {os.getpid()}" in result.stderr and "Traceback" not in result.stderr
+    from provisioner.engine import ledger
+
+    assert not ledger.ledger_path("acme", "served").exists()

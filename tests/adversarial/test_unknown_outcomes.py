@@ -82,3 +82,29 @@ def test_a_token_that_can_read_no_section_is_exit_3_and_changes_nothing(project:
     assert "can read none of the managed sections" in result.stderr
     assert tokens_named("acme", "Global-e integration") == []
     assert not Path("out/acme.sandbox.runbook.md").exists()
+
+
+def test_plan_says_a_value_never_delivered_and_its_saved_plan_applies_exactly_that(project: Path,
+                                                                                  outputs: Outputs) -> None:
+    """A converged store whose token value a killed run lost: `plan` must not say "no changes", and the
+    reviewed plan file (the CI path) applies the rotation it shows, not stale and not more."""
+    from tests.engine.conftest import converge
+
+    converge(outputs, "acme")
+    [token] = tokens_named("acme", "Global-e integration")
+    SINK.unlink()
+    _killed_in_flight()
+    planned = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode", "--out", "plan.json")
+    assert planned.exit_code == ExitCode.CHANGES, planned.output + planned.stderr
+    assert f"an interrupted run created token id {token['id']} (started) but its value never reached a sink" \
+        in planned.output
+    document = json.loads(Path("plan.json").read_text(encoding="utf-8"))
+    rotation = [(c["action"], c["executor"]) for c in document["plans"][0]["changes"]
+                if c["kind"] == "api_token" and c["action"] != "no-op"]
+    assert rotation == [("create", "api"), ("delete", "api")]
+    applied = outputs.run("apply", "plan.json", "--auto-approve")
+    assert applied.exit_code == 0, applied.output + applied.stderr
+    tokens = {t["id"]: t["revoked"] for t in tokens_named("acme", "Global-e integration")}
+    assert tokens[token["id"]] is True and list(tokens.values()).count(False) == 1
+    assert SINK.exists() and not JOURNAL.exists()
+    assert outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode").exit_code == 0
