@@ -52,9 +52,11 @@ def _to_env_file(name: str, value: str) -> str:
         raise ProvisionerError("the value is not a single line of text; it was not written to the environment file")
     env_file = Path(os.environ.get("GITHUB_ENV") or os.environ["PROVISION_ENV_FILE"])
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        # Registered before it is written anywhere, so no later step's log can show it.
-        sys.stdout.write(f"::add-mask::{value}\n")
-        sys.stdout.flush()
+        # Registered before it is written anywhere, so no later step's log can show it. On stderr: the
+        # runner reads commands there too, and stdout is what a workflow keeps (`| tee apply.txt` goes
+        # into the job summary), where the command line itself would carry the value.
+        sys.stderr.write(f"::add-mask::{value}\n")
+        sys.stderr.flush()
     # A fresh delimiter per value: nothing in the value can end the block early (GitHub's multiline syntax).
     delimiter = f"PROVISION_EOF_{secrets.token_hex(8)}"
     fd = _open_private(env_file, os.O_WRONLY | os.O_APPEND)

@@ -15,6 +15,8 @@ _TITLE = re.compile(r"^# (.+)$", re.M)
 def render(paths: list[Path], applied: str | None = None) -> str:
     out = ["## provision apply", ""]
     if applied is not None:
+        # A workflow command in the log (`::add-mask::VALUE`) carries its value: never into the summary.
+        applied = "\n".join(line for line in applied.split("\n") if not line.lstrip().startswith("::"))
         out += ["<details><summary>apply output</summary>", "", *md_fence(applied.rstrip("\n"), "text").split("\n"), "",
                 "</details>", ""]
     if not paths:

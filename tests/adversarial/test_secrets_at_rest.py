@@ -101,7 +101,10 @@ def test_the_env_sink_is_0600_and_masked_under_github_actions(project: Path, out
     name_line, value, end = env_file.read_text(encoding="utf-8").splitlines()
     assert name_line.startswith("GE_TOKEN<<PROVISION_EOF_") and end == name_line.split("<<", 1)[1]
     mask = f"::add-mask::{value}"
-    # Registered before anything the run prints after the plan (shown first, before the token exists).
+    # Registered on stderr before anything the run prints after the plan (shown first, before the token
+    # exists); never on stdout, which a workflow keeps (`| tee apply.txt`) for the job summary.
+    assert result.stderr.count(value) == 1 and mask + "\n" in result.stderr
+    assert value not in result.stdout
     before = result.output[:result.output.index(mask + "\n")]
     assert before.startswith("Plan for acme") and before.splitlines()[-1].startswith("Plan: ")
     assert result.output.count(value) == 1  # and never printed otherwise

@@ -131,3 +131,9 @@ def test_the_job_summary_lists_each_runbook_step_escaped(tmp_path: Path) -> None
     assert "1. Create the plugin &lt;b>GE&lt;/b> \\| x" in text and "2. Create the tax group GE Local VAT" in text
     assert "````text" in text  # the apply output cannot close its fence
     assert job_summary.render([]).endswith("No runbook: nothing to do by hand.\n")
+
+
+def test_a_workflow_command_in_the_apply_log_never_reaches_the_summary() -> None:
+    log = "Plan: 1 to create\n::add-mask::planted-token-value-8d1e\n  ::set-output name=x::planted-2\ndone: created\n"
+    text = job_summary.render([], log)
+    assert "planted" not in text and "Plan: 1 to create" in text and "done: created" in text
