@@ -48,6 +48,7 @@ def plan_with(client: CentraClient, state: DesiredState) -> Planned:
 
 
 ROTATION = "rotation: "
+REPLACES = "rotate: replaces id "  # the journal detail of a rotation's create
 
 
 def rotations(plan: Plan, current: live.LiveState, caps: discovery.Capabilities,
@@ -63,8 +64,8 @@ def rotations(plan: Plan, current: live.LiveState, caps: discovery.Capabilities,
             continue  # never made: this plan's create makes it
         name = address.rsplit("/", 1)[-1]
         lost = tokens.get(name)
-        if lost is None:
-            continue
+        if lost is None or entry.get("detail") == f"{REPLACES}{lost['_id']}":
+            continue  # a rotation's successor that was never made: the token it was to replace is still newest
         why = (f"{ROTATION}an interrupted run created token id {lost['_id']} ({entry['status']}) but its value "
                "never reached a sink")
         executor = "api" if caps.create_token else "manual"

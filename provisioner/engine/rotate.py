@@ -13,7 +13,7 @@ from typing import Any
 from provisioner.centra import capabilities as discovery
 from provisioner.centra.client import CentraClient
 from provisioner.config.resolve import DesiredState
-from provisioner.engine import executors, live, locking, planning, runbook, sinks, target
+from provisioner.engine import executors, journal, live, locking, planning, runbook, sinks, target
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.resources import KINDS, api_tokens
 
@@ -82,10 +82,20 @@ def rotate(merchant: str, environment: str, description: str, *, sink: str | Non
         if old is None or not old["valid"]:
             raise ProvisionerError(f"no valid token '{description}' to rotate; `provision apply` creates it")
         rotation.old_id = int(old["_id"])
+        address = f"{state.merchant}/{state.environment}/{api_tokens.KIND.kind}/{description}"
+        record = journal.open_journal(state.merchant, state.environment)
+        if address in record.unresolved_creates():
+            raise ProvisionerError(f"an earlier run's create of '{description}' has an unknown outcome; run "
+                                   "`provision apply` first to resolve it; nothing was changed")
         token_input = api_tokens.KIND.mutation_input(state, description, current.store_ids())
+        # Journalled like apply's creates: a rotation killed here is resolved by the next apply (the
+        # successor, if it was made, is revoked and replaced; the old token is left to its consumer).
+        record.record(address, "create", "started", f"{planning.REPLACES}{rotation.old_id}")
         rotation.new_id, value = executors.create_token(client, caps, token_input)
+        record.record(address, "create", "created", f"{planning.REPLACES}{rotation.old_id}")
         rotation.delivered_to = sinks.store(value, merchant=state.merchant, environment=state.environment,
                                             description=description, sink=sink)
+        record.record(address, "create", "done", f"successor id {rotation.new_id}")
         question = (f"The new token is in {rotation.delivered_to}. Does its consumer use it now, so the old one "
                     f"(id {rotation.old_id}) can be revoked?")
         if confirm is not None and confirm(question) and caps.revoke_token is not None:

@@ -108,3 +108,44 @@ def test_plan_says_a_value_never_delivered_and_its_saved_plan_applies_exactly_th
     assert tokens[token["id"]] is True and list(tokens.values()).count(False) == 1
     assert SINK.exists() and not JOURNAL.exists()
     assert outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode").exit_code == 0
+
+
+def _rotation_killed_in_flight(old_id: int) -> None:
+    JOURNAL.parent.mkdir(parents=True, exist_ok=True)
+    JOURNAL.write_text(json.dumps([{"address": ADDRESS, "action": "create", "status": "started",
+                                    "detail": f"rotate: replaces id {old_id}", "at": 1}]), encoding="utf-8")
+
+
+def test_a_rotation_killed_after_its_create_committed_is_resolved_keeping_the_old_token(
+        project: Path, outputs: Outputs) -> None:
+    from tests.engine.conftest import converge
+
+    converge(outputs, "acme")
+    [old] = tokens_named("acme", "Global-e integration")
+    successor = sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Global-e integration",
+                                                                  "integration": "global-e",
+                                                                  "permissions": old["permissions"]})
+    _rotation_killed_in_flight(old["id"])
+    refused = outputs.run("rotate", "acme", "Global-e integration", "--env", "sandbox", "--consumer-has-it")
+    assert refused.exit_code == ExitCode.ERROR and "unknown outcome; run `provision apply` first" in refused.stderr
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == 0, result.output + result.stderr
+    tokens = {t["id"]: t["revoked"] for t in tokens_named("acme", "Global-e integration")}
+    assert tokens[old["id"]] is False  # its consumer still uses it
+    assert tokens[successor["id"]] is True  # its value reached no one
+    assert len(tokens) == 3 and SINK.read_text().strip() != successor["token"]
+
+
+def test_a_rotation_killed_before_its_create_committed_changes_nothing(project: Path, outputs: Outputs) -> None:
+    from tests.engine.conftest import converge
+
+    converge(outputs, "acme")
+    [old] = tokens_named("acme", "Global-e integration")
+    _rotation_killed_in_flight(old["id"])
+    planned = outputs.run("plan", "acme", "--env", "sandbox", "--detailed-exitcode")
+    assert planned.exit_code == 0, planned.output
+    assert outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve").exit_code == 0
+    assert [(t["id"], t["revoked"]) for t in tokens_named("acme", "Global-e integration")] == [(old["id"], False)]
+    assert not JOURNAL.exists()
+    rotated = outputs.run("rotate", "acme", "Global-e integration", "--env", "sandbox", "--consumer-has-it")
+    assert rotated.exit_code == 0, rotated.output + rotated.stderr
