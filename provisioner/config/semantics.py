@@ -6,6 +6,7 @@ the model rejected something else in the same file: one run shows every problem.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,13 @@ def _items(data: dict[str, Any], section: str) -> Iterator[tuple[int, dict[str, 
             yield index, item
 
 
+def _loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _environment(ctx: Context) -> Iterator[Diagnostic]:
     env = ctx.environment
     spec_path: Path_ = ["environments", env]
@@ -63,6 +71,11 @@ def _environment(ctx: Context) -> Iterator[Diagnostic]:
         for key in ("centra_url", "token"):
             if key not in spec:
                 yield ctx.problem(spec_path, f"environments.{env}: missing required key '{key}'")
+    url = spec.get("centra_url")
+    if isinstance(url, str) and url.strip().lower().startswith("http://") and not _loopback(envs.domain_of(url)):
+        yield ctx.problem([*spec_path, "centra_url"], f"environments.{env}.centra_url: plain http is only for a "
+                          "sandbox on this machine (127.0.0.1, ::1, localhost); the token would cross the network "
+                          "in clear — use https")
     if ctx.tier == "prod" and ctx.centra_domain.endswith(envs.QA_CENTRA_SUFFIX):
         yield ctx.problem([*spec_path, "centra_url"], f"environments.{env}.centra_url: a production environment "
                           f"must not use a QA Centra host (*{envs.QA_CENTRA_SUFFIX})")

@@ -86,6 +86,8 @@ def cases() -> dict[str, Case]:
                                      15, 17, "must not use a production Centra host"),
         "prod host with a port": Case(VALID.replace("https://m.centraqa.com", "https://m.centra.com:443").encode(),
                                       15, 17, "must not use a production Centra host"),
+        "plain http to a remote host": Case(VALID.replace("https://m.centraqa.com", "HTTP://m.centraqa.com").encode(),
+                                            15, 17, "plain http is only for a sandbox on this machine"),
         "duplicate preset": Case(VALID.replace("[global-e]", "[global-e, global-e]").encode(), 2, 21,
                                  "preset 'global-e' is listed twice"),
         "merchant name differs from the file": Case(VALID.replace("merchant: m", "merchant: other").encode(), 1, 11,
