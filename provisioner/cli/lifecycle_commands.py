@@ -9,6 +9,7 @@ import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import example
+from provisioner.errors import ProvisionerError
 from provisioner.escape import terminal
 
 # The engine is imported when a command runs, so that --help stays fast.
@@ -89,15 +90,19 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
     click.echo(f"secrets: {done.secrets_at}")
 
 
-@click.command("export", epilog=example("provision export acme --env prod --out merchants/acme.yaml"))
+@click.command("export", epilog=example("provision export acme --env prod --out merchants/acme.yaml --force"))
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
               help="Write the merchant file here (default, or -: stdout).")
-def export_command(merchant: str, environment: str, out: Path | None) -> None:
+@click.option("--force", is_flag=True, help="Replace --out if it exists (e.g. the two-line connection file).")
+def export_command(merchant: str, environment: str, out: Path | None, force: bool) -> None:
     """Read MERCHANT's live store in ENV and write it as a merchant file (what the API can read)."""
     from provisioner.engine import export as exporting
 
+    if out is not None and str(out) != "-" and out.exists() and not force:
+        # a hand-written merchant file holds presets, global_e and secrets the store cannot tell: never lost silently
+        raise ProvisionerError(f"{terminal(str(out))} exists; pass --force to replace it (nothing was read or written)")
     text = exporting.export(merchant, environment)
     if out is None or str(out) == "-":
         click.echo(text, nl=False)

@@ -46,3 +46,15 @@ def test_a_store_name_cannot_break_out_of_an_export_comment(project: Path, outpu
     text = outputs.run("export", "acme", "--env", "sandbox").output
     assert "# 'Hook\\nplugins: []' (Centra Webhook) left out" in text
     assert "\nplugins: []" not in text
+
+
+def test_export_never_replaces_an_existing_file_without_force(project: Path, outputs: Outputs) -> None:
+    merchant_file = Path("merchants", "acme.yaml")
+    before = merchant_file.read_bytes()
+    refused = outputs.run("export", "acme", "--env", "sandbox", "--out", str(merchant_file))
+    assert refused.exit_code == 1 and "exists; pass --force" in refused.output
+    assert "Traceback" not in refused.output
+    assert merchant_file.read_bytes() == before
+    replaced = outputs.run("export", "acme", "--env", "sandbox", "--out", str(merchant_file), "--force")
+    assert replaced.exit_code == 0, replaced.output
+    assert merchant_file.read_bytes() != before and b"merchant: acme" in merchant_file.read_bytes()
