@@ -99,6 +99,11 @@ class Provision(click.Group):
         except ProvisionerError as exc:
             console().echo(console().paint(err=True)("error:", "error") + f" {terminal_lines(exc)}", err=True)
             ctx.exit(exc.exit_code)
+        except BrokenPipeError:
+            # The reader went away (`| head`): nothing to say to it. Point stdout at /dev/null so the
+            # interpreter's final flush does not fail a second time (the recipe in Python's signal docs).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(1)
         except OSError as exc:
             # A path the user gave that cannot be written or read (a folder, no permission, a full disk):
             # expected, so one line; the file name and the system's reason, never a traceback.

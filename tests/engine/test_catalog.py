@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,15 @@ def test_the_pacers_waits_are_announced_as_rate_limit_waits() -> None:
         pacer.before(1)
         pacer.after(1)
     assert heard == [(10.0, "for Centra's rate limit")] and pacer.waited == 10.0
+
+
+def test_a_reader_that_goes_away_ends_the_export_quietly(project: Path) -> None:
+    """`provision catalog export ... --out - | head`: no traceback and no error about the pipe."""
+    command = [sys.executable, "-m", "provisioner.cli", "catalog", "export", "acme", "--env", "sandbox", "--out", "-"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as reader:
+        assert reader.stdout is not None and reader.stderr is not None
+        assert reader.stdout.read(100).startswith(b"Product Unique Identifier")
+        reader.stdout.close()
+        errors = reader.stderr.read().decode()
+        assert reader.wait(timeout=60) == 1
+    assert "Traceback" not in errors and "Broken pipe" not in errors and "Exception ignored" not in errors
