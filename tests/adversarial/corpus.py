@@ -7,27 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-VALID = """\
-merchant: m
-presets: [global-e]
-store: GlobalE Store
-global_e: {merchant_id: 1808, checkout_plugin: Checkout API}
-local_vat_rate: 20
-operated_markets: [GB]
-primary_warehouse: Main
-secrets:
-  order_api_secret: env:M_ORDER_API_SECRET
-api_tokens:
-  - description: Global-e integration
-    email: ops@m.example
-environments:
-  qa:
-    centra_url: https://m.centraqa.com
-    token: env:M_QA_TOKEN
-  prod:
-    centra_url: https://m.centra.com
-    token: env:M_PROD_TOKEN
-"""
+from tests.config.test_loader_errors import BASE
+
+VALID = BASE.lstrip("\n")  # the valid Global-e merchant the loader tests start from
 
 
 @dataclass(frozen=True)
