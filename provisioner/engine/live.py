@@ -10,6 +10,8 @@ other sections are still read."""
 from __future__ import annotations
 
 import hashlib
+import threading
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +93,35 @@ def _document(fields: list[FieldNode]) -> DocumentNode:
         selection_set=SelectionSetNode(selections=tuple(fields))),))
 
 
-def _section_field(schema: GraphQLSchema, ours: FieldNode, type_name: str) -> tuple[FieldNode | None, str, str]:
+_Checked = tuple[FieldNode | None, str, str]
+
+
+class _PerSchema:
+    """What read() works out from a target's schema alone, kept for as long as the schema lives: hosts on
+    one Centra version share one schema object (introspection caches schemas by content), so a fleet
+    checks each section against it once, not once per merchant."""
+
+    def __init__(self) -> None:
+        self._checked: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], tuple[FieldNode, _Checked]]]
+        self._checked = weakref.WeakKeyDictionary()
+        self._lock = threading.Lock()
+
+    def section_field(self, schema: GraphQLSchema, ours: FieldNode, type_name: str) -> _Checked:
+        key = (ours.name.value, type_name)
+        with self._lock:
+            known = self._checked.get(schema, {}).get(key)
+        if known is not None and known[0] is ours:
+            return known[1]
+        checked = _section_field(schema, ours, type_name)
+        with self._lock:
+            self._checked.setdefault(schema, {})[key] = (ours, checked)
+        return checked
+
+
+_PER_SCHEMA = _PerSchema()
+
+
+def _section_field(schema: GraphQLSchema, ours: FieldNode, type_name: str) -> _Checked:
     """Our selection under the target's name (aliased back to ours), checked against its schema."""
     name, why = list_field(schema, type_name, ours.name.value)
     if name is None:
@@ -106,7 +136,7 @@ def _section_field(schema: GraphQLSchema, ours: FieldNode, type_name: str) -> tu
 
 def read(client: CentraClient, kinds: list[Kind], managed: set[str], schema: GraphQLSchema) -> LiveState:
     selections = _selections()
-    stores_field, _, why = _section_field(schema, selections[STORES[0]], STORES[1])
+    stores_field, _, why = _PER_SCHEMA.section_field(schema, selections[STORES[0]], STORES[1])
     if stores_field is None:
         raise CentraError(f"cannot read the stores: {why}")
     by_alias: dict[str, Kind] = {}
@@ -116,7 +146,7 @@ def read(client: CentraClient, kinds: list[Kind], managed: set[str], schema: Gra
     for kind in kinds:
         if kind.kind not in managed:
             continue
-        node, name, why = _section_field(schema, selections[kind.root_field], kind.object_type)
+        node, name, why = _PER_SCHEMA.section_field(schema, selections[kind.root_field], kind.object_type)
         if node is None:
             unknown[kind.kind] = Unknown(None, why)
             continue
