@@ -103,7 +103,10 @@ class SandboxApp:
                     return _errors(500, "Internal server error")
                 drop_after = failure == "drop_after_commit"
             context = graphql_api.Context(db, token, frozenset(loads(token["permissions"])), now)
-            result = graphql_api.run(current, prepared.document, context, variables, operation_name)
+            if not variables and graphql_api.introspects_only(op):
+                result = graphql_api.run_introspection(current, source, operation_name)
+            else:
+                result = graphql_api.run(current, prepared.document, context, variables, operation_name)
             result["extensions"] = {"complexity": complexity, "permissionsUsed": sorted(context.permissions_used),
                                     "appVersion": meta(db, "app_version")}
         if drop_after:

@@ -209,7 +209,7 @@ def complexity(document: DocumentNode, op: OperationDefinitionNode, variables: M
     return cost(op.selection_set, root)
 
 
-def run(schema: GraphQLSchema, document: DocumentNode, context: Context, variables: Mapping[str, Any] | None,
+def run(schema: GraphQLSchema, document: DocumentNode, context: Context | None, variables: Mapping[str, Any] | None,
         operation_name: str | None) -> dict[str, Any]:
     result = execute(schema, document, variable_values=dict(variables or {}), operation_name=operation_name,
                      context_value=context, is_awaitable=_never_awaitable)
@@ -221,6 +221,27 @@ def run(schema: GraphQLSchema, document: DocumentNode, context: Context, variabl
             formatted.pop("data", None)
         return formatted
     raise RuntimeError("the sandbox resolvers are synchronous")
+
+
+# Root fields whose answer is the schema's alone: neither the store, the token nor the clock changes it.
+SCHEMA_ONLY_FIELDS = frozenset({"__schema", "__type", "__typename"})
+
+
+def introspects_only(op: OperationDefinitionNode) -> bool:
+    return all(isinstance(selection, FieldNode) and selection.name.value in SCHEMA_ONLY_FIELDS
+               for selection in op.selection_set.selections)
+
+
+def run_introspection(schema: GraphQLSchema, source: str, operation_name: str | None) -> dict[str, Any]:
+    """An introspection-only operation without variables, answered once per schema and query text: a
+    fleet of emulators on one process answers the same ~16 ms introspection for every host. A fresh outer
+    dict each time, so the caller may add `extensions`; the cached inner data is never modified."""
+    return dict(_introspection(schema, source, operation_name))
+
+
+@lru_cache(maxsize=32)
+def _introspection(schema: GraphQLSchema, source: str, operation_name: str | None) -> dict[str, Any]:
+    return run(schema, _prepare(schema, source).document, None, None, operation_name)  # no resolver of ours runs
 
 
 def _never_awaitable(_: Any) -> TypeGuard[Awaitable[Any]]:
