@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
@@ -150,7 +151,9 @@ def _one_line(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]+", " ", text)[:200]
 
 
+@cache
 def tool_version() -> str:
+    """Read once: importlib.metadata scans the installed distributions on every call."""
     try:
         return metadata.version("provisioner")
     except metadata.PackageNotFoundError:

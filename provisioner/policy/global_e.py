@@ -4,6 +4,7 @@ of them is told which and why it matters."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -32,9 +33,18 @@ LOCAL_VAT = "GE Local VAT"
 STAGE_PERMISSIONS = ("Order:read", "Order:write")
 
 
-@cache
+_REFERENCE_LOCK = threading.Lock()
+
+
 def reference() -> dict[str, Any]:
     """The global-e preset as plain data (placeholders left as text)."""
+    # Under a lock: a fleet's workers all reach here at once, and would each parse the preset.
+    with _REFERENCE_LOCK:
+        return _parsed_reference()
+
+
+@cache
+def _parsed_reference() -> dict[str, Any]:
     data = yaml.load(Path(presets.path_of("global-e")).read_text(encoding="utf-8"), Loader=StrictLoader)
     return dict(data)
 
