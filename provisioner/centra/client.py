@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -28,7 +29,7 @@ import tenacity
 from gql import Client, GraphQLRequest
 from gql.transport.exceptions import TransportConnectionFailed, TransportProtocolError, TransportQueryError
 from gql.transport.httpx import HTTPXTransport
-from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType
+from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType, print_ast
 
 from provisioner.centra import operations
 from provisioner.errors import AuthError, ProvisionerError
@@ -72,6 +73,28 @@ class _StrictTransport(HTTPXTransport):
         if response.status_code != 200:
             raise HttpStatus(response.status_code, response.headers, response.text[:500])
         return super()._prepare_result(response)
+
+
+@lru_cache(maxsize=64)
+def printed(document: DocumentNode) -> str:
+    """An operation's text, printed once: documents are hashed and compared by structure, so equal
+    documents (a fleet's merchants send the same few) share one printing."""
+    return print_ast(document)
+
+
+class _PrintedRequest(GraphQLRequest):
+    """gql's request, with the operation's text from `printed` rather than printed for every send."""
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"query": printed(self.document)}
+        if self.operation_name:
+            payload["operationName"] = self.operation_name
+        if self.variable_values:
+            payload["variables"] = self.variable_values
+        if self.extensions:
+            payload["extensions"] = self.extensions
+        return payload
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -175,7 +198,7 @@ class CentraClient:
         root = op.selection_set.selections[0]
         root_name = getattr(getattr(root, "name", None), "value", "")
         idempotent = op.operation == OperationType.QUERY or root_name.startswith(("set", "update", "unset"))
-        request = GraphQLRequest(document, variable_values=variables or {})
+        request = _PrintedRequest(document, variable_values=variables or {})
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retry.attempts),
             wait=_RetryAfterOrBackoff(self.retry, self._clock),

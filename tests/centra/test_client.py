@@ -200,3 +200,27 @@ def test_debug_log_traces_each_attempt_without_a_header_or_variable(caplog: pyte
                for line in lines)
     assert any("-> 200" in line and "complexity 2" in line and "attempt 2/4" in line for line in lines)
     assert not any("secret-token-value" in line or "Bearer" in line for line in lines)
+
+
+@respx.mock
+def test_the_body_sent_is_gqls_own_with_the_operation_printed_once(client: CentraClient) -> None:
+    import json
+
+    from gql import GraphQLRequest
+    from graphql import DocumentNode
+
+    from provisioner.centra import operations
+    from provisioner.centra.client import printed
+
+    route = respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(200, json=OK))
+    variables = {"input": TOKEN_INPUT}
+    client.run("create_access_token", variables, allow_errors=True)
+    client.run("create_access_token", variables, allow_errors=True)
+    document = operations.load("create_access_token")
+    expected = GraphQLRequest(document, variable_values=variables).payload
+    assert [json.loads(call.request.content) for call in route.calls] == [expected, expected]
+    # a document built anew from the same nodes (as each merchant's live read is) is not printed again
+    assert printed(DocumentNode(definitions=tuple(document.definitions))) == expected["query"]
+    hits = printed.cache_info().hits
+    assert printed(DocumentNode(definitions=tuple(document.definitions))) == expected["query"]
+    assert printed.cache_info().hits == hits + 1
