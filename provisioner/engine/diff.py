@@ -81,7 +81,25 @@ def _membership(before: list[Any] | None, after: list[Any] | None) -> tuple[list
     return sorted(added), sorted(removed)
 
 
+def _identical(one: Any, other: Any) -> bool:
+    """Equal in value and in type all the way down (`_private` keys aside): what DeepDiff, which also
+    reports type changes, can find no difference in. A converged store's objects mostly are."""
+    if type(one) is not type(other):
+        return False
+    if isinstance(one, dict):
+        public = [key for key in one if not (isinstance(key, str) and key.startswith("_"))]
+        if len(public) != sum(1 for key in other if not (isinstance(key, str) and key.startswith("_"))):
+            return False
+        return all(key in other and _identical(one[key], other[key]) for key in public)
+    if isinstance(one, list | tuple):
+        return len(one) == len(other) and all(_identical(a, b) for a, b in zip(one, other, strict=True))
+    return bool(one == other)
+
+
 def changes(desired: dict[str, Any], live: dict[str, Any], set_fields: frozenset[str]) -> list[FieldChange]:
+    if _identical(desired, live):
+        return []
+
     def ordered_by_membership(level: DiffLevel) -> bool:
         return _is_set(_dotted(tuple(level.path(output_format="list"))), set_fields)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from provisioner.engine.diff import FieldChange, changes
 
 SETS = frozenset({"permissions", "rules.*.countries"})
@@ -57,3 +59,23 @@ def test_set_fields_of_names_and_of_other_values_agree() -> None:
     assert names == [FieldChange("permissions", added=["DE", "NO"], removed=["DK"])]
     numbers = changes({"permissions": [3, 1, 2.0]}, {"permissions": [2, 4, 4]}, SETS)
     assert numbers == [FieldChange("permissions", added=[1, 3], removed=[4])]
+
+
+def test_identical_objects_skip_deepdiff_and_the_rest_still_go_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A converged store's objects are identical to the desired ones; only those skip DeepDiff."""
+    from provisioner.engine import diff
+
+    calls: list[object] = []
+    real = diff.DeepDiff
+
+    def counted(*args: object, **kwargs: object) -> object:
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(diff, "DeepDiff", counted)
+    same = {"a": 1, "b": {"c": [1, {"d": None}]}, "permissions": ["x", "y"], "_raw": 1}
+    assert changes(same, {**same, "_raw": 2}, SETS) == [] and calls == []
+    # equal to Python but not in type, in another order, or with a key missing: DeepDiff decides, as before
+    assert changes({"flag": True}, {"flag": 1}, SETS) == [] and len(calls) == 1
+    assert changes({"permissions": ["y", "x"]}, {"permissions": ["x", "y"]}, SETS) == [] and len(calls) == 2
+    assert changes({"a": None}, {}, SETS) == [] and len(calls) == 3
