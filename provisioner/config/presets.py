@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from functools import cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 
-from provisioner.config.yamlnodes import compose_data_file, duplicate_identities, get, position
+from provisioner.config.yamlnodes import compose_data_file, construct, duplicate_identities, get, position
 from provisioner.errors import Diagnostic
 
 
@@ -37,6 +38,12 @@ def parsed(name: str) -> tuple[yaml.MappingNode | None, tuple[Diagnostic, ...]]:
     if not isinstance(node, yaml.MappingNode):
         return None, tuple(problems)
     return node, (*problems, *duplicate_identities(node, path_of(name)))
+
+
+def data(name: str) -> Any:
+    """One preset as plain data (placeholders left as text), from the cached node tree."""
+    node, _ = parsed(name)
+    return construct(node) if node is not None else None
 
 
 def clear_cache() -> None:

@@ -7,10 +7,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from provisioner.config import presets
 from provisioner.config.fields import AllCountriesExcept
@@ -23,7 +20,6 @@ from provisioner.config.models import (
     TaxGroup,
 )
 from provisioner.config.resolve import DesiredState
-from provisioner.config.yamlnodes import StrictLoader
 from provisioner.policy.context import Context, granted
 from provisioner.policy.findings import Hit, Rule
 from provisioner.reference import catalogue
@@ -38,15 +34,14 @@ _REFERENCE_LOCK = threading.Lock()
 
 def reference() -> dict[str, Any]:
     """The global-e preset as plain data (placeholders left as text)."""
-    # Under a lock: a fleet's workers all reach here at once, and would each parse the preset.
+    # Under a lock: a fleet's workers all reach here at once, and would each build it.
     with _REFERENCE_LOCK:
         return _parsed_reference()
 
 
 @cache
 def _parsed_reference() -> dict[str, Any]:
-    data = yaml.load(Path(presets.path_of("global-e")).read_text(encoding="utf-8"), Loader=StrictLoader)
-    return dict(data)
+    return dict(presets.data("global-e"))
 
 
 def _reference_item(section: str, key: str, value: str) -> dict[str, Any]:

@@ -6,16 +6,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-
-import yaml
 
 from provisioner.config import environments as envs
 from provisioner.config import presets
 from provisioner.config.models import ApiToken, CentraWebhookPlugin
-from provisioner.config.yamlnodes import StrictLoader
 from provisioner.policy.context import Context, granted
 from provisioner.policy.findings import Hit, Rule
 from provisioner.policy.lifetime import describe
@@ -71,14 +67,14 @@ _PRESET_TOKENS_LOCK = threading.Lock()
 
 
 def _preset_tokens(name: str) -> dict[str, Any]:
-    # Under a lock: a fleet's workers all reach here at once, and would each parse the preset.
+    # Under a lock: a fleet's workers all reach here at once, and would each build it.
     with _PRESET_TOKENS_LOCK:
         return _parsed_preset_tokens(name)
 
 
 @cache
 def _parsed_preset_tokens(name: str) -> dict[str, Any]:
-    data = yaml.load(Path(presets.path_of(name)).read_text(encoding="utf-8"), Loader=StrictLoader) or {}
+    data = presets.data(name) or {}
     return {str(t["description"]): t for t in data.get("api_tokens") or [] if isinstance(t, dict)}
 
 
