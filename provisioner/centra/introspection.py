@@ -47,7 +47,10 @@ class TargetSchema:
 
     @cached_property
     def schema(self) -> GraphQLSchema:
-        return _SCHEMAS.get(self.digest, self.introspection)
+        # The first host's introspection serves every host with the same content: 100 hosts keep one
+        # copy (tens of thousands of objects each, which every full garbage collection walks), not 100.
+        schema, self.introspection = _SCHEMAS.get(self.digest, self.introspection)
+        return schema
 
     def to_json(self) -> dict[str, Any]:
         return {"host": self.host, "app_version": self.app_version, "fetched_at": self.fetched_at,
@@ -60,17 +63,18 @@ class _SchemasByContent:
     only ever read it; the lock makes concurrent first requests for one digest wait for a single build."""
 
     def __init__(self) -> None:
-        self._built: dict[str, GraphQLSchema] = {}
+        self._built: dict[str, tuple[GraphQLSchema, dict[str, Any]]] = {}
         self._lock = threading.Lock()
 
-    def get(self, digest: str, introspection: dict[str, Any]) -> GraphQLSchema:
+    def get(self, digest: str, introspection: dict[str, Any]) -> tuple[GraphQLSchema, dict[str, Any]]:
+        """The schema for this content, and the introspection it was first built from (equal to the one given)."""
         with self._lock:
-            schema = self._built.get(digest)
-            if schema is None:
+            built = self._built.get(digest)
+            if built is None:
                 schema = build_client_schema(introspection)  # type: ignore[arg-type]
                 validate_schema(schema)  # its result is kept on the schema, for every later validate()
-                self._built[digest] = schema
-            return schema
+                built = self._built[digest] = (schema, introspection)
+            return built
 
 
 _SCHEMAS = _SchemasByContent()
