@@ -6,6 +6,7 @@ from __future__ import annotations
 import hmac
 import json
 import math
+import threading
 import time
 from collections.abc import Callable
 from email.utils import formatdate
@@ -23,9 +24,19 @@ from provisioner.sandbox.wire import DropConnection, Request, Response
 SDL_AS_IS = variants.Variant()
 
 
-@lru_cache(maxsize=8)
+_BUILDING = threading.Lock()
+
+
 def schema(variant: variants.Variant = SDL_AS_IS) -> GraphQLSchema:
-    """Built once per process (and variant); binding fails loudly if resolvers and SDL disagree."""
+    """Built once per process (and variant); binding fails loudly if resolvers and SDL disagree. Under a
+    lock, so requests arriving together wait for one build rather than each building it; and always
+    cached by the variant, so `schema()` and `schema(SDL_AS_IS)` are the same schema, built once."""
+    with _BUILDING:
+        return _built(variant)
+
+
+@lru_cache(maxsize=8)
+def _built(variant: variants.Variant) -> GraphQLSchema:
     return variants.build({**QUERY, **MUTATION}, variant)
 
 

@@ -44,3 +44,16 @@ def test_capabilities_are_exactly_centras_no_writes_for_attribute_types_tax_or_p
 
 def test_php_date_formats_centras_default() -> None:
     assert graphql_api.php_date(0, "Y-m-d\\TH:i:sP") == "1970-01-01T00:00:00+00:00"
+
+
+def test_the_schema_is_one_object_however_it_is_asked_for() -> None:
+    """Requests name their variant; the app and a fleet's warm-up ask without one: the same cached schema
+    (once two keys of one cache, so every served emulator built it again on its first requests)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from provisioner.sandbox.app import SDL_AS_IS
+    from provisioner.sandbox.variants import Variant
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        asked = list(pool.map(lambda variant: schema(variant), [Variant(), SDL_AS_IS, Variant(), SDL_AS_IS]))
+    assert all(built is schema() for built in asked)
