@@ -4,6 +4,7 @@ strictly, Centra's per-field permissions, complexity and the `extensions` block.
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -155,8 +156,14 @@ def _prepare(schema: GraphQLSchema, source: str) -> Prepared:
     return Prepared(document, tuple(validate(schema, document)))
 
 
+# Parsing, validating and answering introspection are cached; under this lock, the first requests of a
+# query, arriving together at a fleet of emulators, wait for one of them to do it instead of each doing it.
+_CACHING = threading.RLock()
+
+
 def prepare(schema: GraphQLSchema, source: str) -> Prepared:
-    return _prepare(schema, source)
+    with _CACHING:
+        return _prepare(schema, source)
 
 
 def operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
@@ -236,7 +243,8 @@ def run_introspection(schema: GraphQLSchema, source: str, operation_name: str | 
     """An introspection-only operation without variables, answered once per schema and query text: a
     fleet of emulators on one process answers the same ~16 ms introspection for every host. A fresh outer
     dict each time, so the caller may add `extensions`; the cached inner data is never modified."""
-    return dict(_introspection(schema, source, operation_name))
+    with _CACHING:
+        return dict(_introspection(schema, source, operation_name))
 
 
 @lru_cache(maxsize=32)
