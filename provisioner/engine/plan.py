@@ -70,10 +70,10 @@ class SectionState(_Model):
 
     @property
     def reason(self) -> str:
-        """Why the section is unknown, printable: a missing permission, or what the target's schema lacks."""
+        """Why the section is unknown: a missing permission, or what the target's schema lacks."""
         if self.permission:
             return f"the token lacks {self.permission}"
-        return "".join(c if c.isprintable() else "?" for c in self.message or "unreadable")
+        return self.message or "unreadable"  # raw, like every plan field: each renderer escapes for its sink
 
 
 class Binding(_Model):
@@ -240,8 +240,7 @@ def catalogue_warnings(live: LiveState) -> list[str]:
     for name, token in sorted(live.objects.get("api_token", {}).items()):
         unknown = known.unknown(token.get("permissions") or [])
         if unknown:
-            label = "".join(c if c.isprintable() else "?" for c in name)
-            warnings.append(f"token {label!r} holds permissions the catalogue does not know "
+            warnings.append(f"token {name!r} holds permissions the catalogue does not know "
                             f"({', '.join(unknown)}): the permission catalogue may be out of date "
                             "(provisioner/reference/permissions.yaml)")
     return warnings

@@ -131,3 +131,16 @@ def test_escapes_keep_one_line_and_no_live_markup(name: str) -> None:
         assert "\n" not in rendered and "\r" not in rendered and "\x1b" not in rendered and "\x9b" not in rendered
     assert "<" not in escape.md_text(name) and "@" not in escape.md_text(name)
     assert "|" not in escape.md_text(name).replace("\\|", "")
+
+
+def test_a_live_permission_name_cannot_forge_the_catalogue_warning(project: Path, outputs: Outputs) -> None:
+    """Plans keep what the store said; each sink escapes it (text on the terminal, markdown in a comment)."""
+    sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Other", "integration": "other",
+                                                      "permissions": ["Order:read", EVIL]})
+    text = outputs.run("plan", "acme", "--env", "sandbox").output
+    assert "catalogue does not know" in text and "\\x1b[2J" in text
+    assert not ANSI.search(text) and "\u202e" not in text
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "catalogue does not know" in markdown
+    assert "</details>\n@everyone" not in markdown and "@everyone" not in markdown
+    assert FORGED_STEP not in markdown and not ANSI.search(markdown)
