@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -27,11 +28,17 @@ def _killed_in_flight() -> None:
                                     "at": 1}]), encoding="utf-8")
 
 
-def test_killed_after_the_commit_the_token_is_adopted_and_rotated(project: Path, outputs: Outputs) -> None:
-    created = sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Global-e integration",
-                                                                "integration": "global-e",
-                                                                "permissions": ["Order:read"]})
+def _committed_then_killed() -> dict[str, Any]:
+    """Centra committed the token, and the run died before the answer reached it: the token exists and its
+    value is nowhere."""
+    created: dict[str, Any] = sandbox_call("acme", "POST", "/_sandbox/tokens", {
+        "name": "Global-e integration", "integration": "global-e", "permissions": ["Order:read"]})
     _killed_in_flight()
+    return created
+
+
+def test_killed_after_the_commit_the_token_is_adopted_and_rotated(project: Path, outputs: Outputs) -> None:
+    created = _committed_then_killed()
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
     assert result.exit_code == 0, result.output + result.stderr
     assert f"token id {created['id']} (started) but its value never reached a sink" in result.output
@@ -50,10 +57,7 @@ def test_without_a_revoke_mutation_the_runbook_revokes_the_lost_token_by_id(proj
     discover = capabilities.discover
     monkeypatch.setattr(capabilities, "discover",
                         lambda client: dataclasses.replace(discover(client), revoke_token=None))
-    created = sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Global-e integration",
-                                                                "integration": "global-e",
-                                                                "permissions": ["Order:read"]})
-    _killed_in_flight()
+    created = _committed_then_killed()
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
     assert result.exit_code == 0, result.output + result.stderr
     _, steps = runbook_format.parse(Path("out/acme.sandbox.runbook.md").read_text(encoding="utf-8"))
