@@ -5,7 +5,8 @@ errors, and a retry policy (tenacity) for what is safe to send again:
   executing it. The wait honours `Retry-After` (an HTTP date, as Centra sends it, delta-seconds or
   epoch seconds), else backs off.
 - HTTP 502/503/504 and dropped connections, only for reads and idempotent writes (`set*`, `update*`,
-  `unset*`): the outcome of a `create*` is then unknown, so it is never sent twice.
+  `unset*`, `revoke*`: revoking a revoked token leaves it revoked): the outcome of a `create*` is then
+  unknown, so it is never sent twice.
 
 Waits back off exponentially with full jitter and are capped; every attempt is logged (logger
 `provisioner.centra`, at debug level) with operation, URL, status, duration and complexity — never a
@@ -197,7 +198,7 @@ class CentraClient:
         op = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
         root = op.selection_set.selections[0]
         root_name = getattr(getattr(root, "name", None), "value", "")
-        idempotent = op.operation == OperationType.QUERY or root_name.startswith(("set", "update", "unset"))
+        idempotent = op.operation == OperationType.QUERY or root_name.startswith(("set", "update", "unset", "revoke"))
         request = _PrintedRequest(document, variable_values=variables or {})
         retrying = tenacity.Retrying(
             stop=tenacity.stop_after_attempt(self.retry.attempts),

@@ -94,6 +94,15 @@ def test_an_idempotent_set_mutation_is_retried(client: CentraClient) -> None:
 
 
 @respx.mock
+def test_a_revoke_is_retried_too(client: CentraClient) -> None:
+    payload = {"data": {"revokeAccessToken": {"accessToken": {"id": 7, "isValid": False}, "userErrors": [],
+                                              "userWarnings": []}}}
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(502), httpx.Response(200, json=payload)])
+    client.run("revoke_access_token", {"id": 7})
+    assert route.call_count == 2
+
+
+@respx.mock
 def test_403_is_an_auth_error_with_exit_3_and_no_token_in_the_message(client: CentraClient) -> None:
     respx.post(f"{URL}/graphql").mock(return_value=httpx.Response(403, json={"errors": [{"message": "no"}]}))
     with pytest.raises(AuthError) as caught:
