@@ -78,4 +78,22 @@ def test_identical_objects_skip_deepdiff_and_the_rest_still_go_through_it(monkey
     # equal to Python but not in type, in another order, or with a key missing: DeepDiff decides, as before
     assert changes({"flag": True}, {"flag": 1}, SETS) == [] and len(calls) == 1
     assert changes({"permissions": ["y", "x"]}, {"permissions": ["x", "y"]}, SETS) == [] and len(calls) == 2
-    assert changes({"a": None}, {}, SETS) == [] and len(calls) == 3
+    assert changes({"a": None}, {"_raw": 1}, SETS) == [] and len(calls) == 3
+
+
+SAMPLES = [{"a": 1, "b": {"c": [1, {"d": None}], "e": {}}, "permissions": ["y", "x"], "_raw": 1},
+           {"a": None, "flag": False, "countries": ["GB", "SE"], "nested": {"permissions": [{"k": 1}, {"k": 2}]}},
+           {"empty": [], "zero": 0, "text": "", "deep": {"x": {"y": {"z": "w"}}}}]
+
+
+@pytest.mark.parametrize("sample", SAMPLES)
+def test_a_create_or_delete_skips_deepdiff_and_says_what_deepdiff_says(sample: dict[str, object],
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Against nothing, every public top-level key is a difference: the same changes as DeepDiff finds
+    (reached here through a live side that holds only a private key), without calling it."""
+    from provisioner.engine import diff
+
+    through_deepdiff = (changes(sample, {"_private": 0}, SETS), changes({"_private": 0}, sample, SETS))
+    assert through_deepdiff[0] and through_deepdiff[1]
+    monkeypatch.setattr(diff, "DeepDiff", lambda *args, **kwargs: pytest.fail("DeepDiff was called"))
+    assert (changes(sample, {}, SETS), changes({}, sample, SETS)) == through_deepdiff
