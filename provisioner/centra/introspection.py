@@ -3,7 +3,8 @@
 Centra's schema changes with its version (`extensions.appVersion`), not between requests, so one
 introspection per host serves every merchant planned against it: in memory for the process (shared
 by the threads of a fleet plan) and on disk under `.provision/cache/` for later runs, up to an age
-limit. A response that reports another `appVersion` than the cached one makes the caller refresh.
+limit (a small file per host names the digest of its introspection, which is kept once per digest).
+A response that reports another `appVersion` than the cached one makes the caller refresh.
 
 Hosts on the same Centra version answer the introspection query identically, so the schema built
 from it is shared by content: one build per distinct introspection (by digest), not one per host."""
@@ -41,9 +42,15 @@ class TargetSchema:
     introspection: dict[str, Any] = field(repr=False)
 
     @cached_property
+    def text(self) -> str:
+        """The introspection serialised once: its digest, and its file in the disk cache."""
+        return json.dumps(self.introspection, separators=(",", ":"))
+
+    @cached_property
     def digest(self) -> str:
-        return "sha256:" + hashlib.sha256(
-            json.dumps(self.introspection, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        # Not key-sorted: one server version answers in one order, and two orders of one content would
+        # only cost a second build, while sorting costs every host.
+        return "sha256:" + hashlib.sha256(self.text.encode()).hexdigest()
 
     @cached_property
     def schema(self) -> GraphQLSchema:
@@ -52,9 +59,10 @@ class TargetSchema:
         schema, self.introspection = _SCHEMAS.get(self.digest, self.introspection)
         return schema
 
-    def to_json(self) -> dict[str, Any]:
+    def pointer(self) -> dict[str, Any]:
+        """What the disk cache keeps per host; the introspection itself is kept once per digest."""
         return {"host": self.host, "app_version": self.app_version, "fetched_at": self.fetched_at,
-                "introspection": self.introspection}
+                "digest": self.digest}
 
 
 class _SchemasByContent:
@@ -92,6 +100,7 @@ class SchemaCache:
         self.directory, self.max_age, self.clock = directory, max_age, clock
         self._memory: dict[str, TargetSchema] = {}
         self._locks: dict[str, threading.Lock] = {}
+        self._by_digest: dict[str, dict[str, Any]] = {}
         self._guard = threading.Lock()
 
     def _lock(self, host: str) -> threading.Lock:
@@ -127,6 +136,7 @@ class SchemaCache:
     def forget(self) -> None:
         with self._guard:
             self._memory.clear()
+            self._by_digest.clear()
 
     def _fetch(self, client: CentraClient, host: str) -> TargetSchema:
         result = client.execute(_QUERY, label="introspection")
@@ -139,21 +149,55 @@ class SchemaCache:
 
     def _from_disk(self, host: str) -> TargetSchema | None:
         try:
-            data = json.loads(self.path(host).read_text(encoding="utf-8"))
-            return TargetSchema(host, data["app_version"], float(data["fetched_at"]), data["introspection"])
+            pointer = json.loads(self.path(host).read_text(encoding="utf-8"))
+            digest = str(pointer["digest"])
+            introspection = self._introspection_from_disk(digest)
+            if introspection is None:
+                return None
+            cached = TargetSchema(host, pointer["app_version"], float(pointer["fetched_at"]), introspection)
+            cached.digest = digest  # checked against the content when it was read
+            return cached
         except (OSError, ValueError, KeyError, TypeError):
             return None  # absent or unreadable: introspect again
+
+    def _introspection_from_disk(self, digest: str) -> dict[str, Any] | None:
+        """One read per digest for the process, however many hosts point at it; content that no longer
+        matches its digest is no cache."""
+        with self._guard:
+            known = self._by_digest.get(digest)
+        if known is not None:
+            return known
+        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+            return None
+        text = self._schema_path(digest).read_text(encoding="utf-8")
+        if "sha256:" + hashlib.sha256(text.encode()).hexdigest() != digest:
+            return None
+        introspection = json.loads(text)
+        if not isinstance(introspection, dict):
+            return None
+        with self._guard:
+            return self._by_digest.setdefault(digest, introspection)
+
+    def _schema_path(self, digest: str) -> Path:
+        return self.directory / f"schema-{digest.removeprefix('sha256:')}.json"
 
     def _to_disk(self, fetched: TargetSchema) -> None:
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
-            fd, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                # dumps, not dump: dump streams through the pure-Python encoder, ~20x slower here
-                handle.write(json.dumps(fetched.to_json()))
-            os.replace(temporary, self.path(fetched.host))
+            schema_path = self._schema_path(fetched.digest)
+            if not schema_path.exists():  # hosts on one version share the file: written once
+                _replace(schema_path, fetched.text)
+            _replace(self.path(fetched.host), json.dumps(fetched.pointer()))
         except OSError:
             pass  # a cache that cannot be written only costs a request next run
+
+
+def _replace(path: Path, text: str) -> None:
+    """Whole or not at all: a reader never sees half a file."""
+    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
 
 
 def _version(extensions: dict[str, Any]) -> str | None:

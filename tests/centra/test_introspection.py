@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from pathlib import Path
 
 from graphql import get_introspection_query, graphql_sync
 
 from provisioner.centra import operations
-from provisioner.centra.introspection import TargetSchema
+from provisioner.centra.introspection import SchemaCache, TargetSchema
 
 
 def _introspection() -> dict[str, object]:
@@ -39,3 +41,30 @@ def test_a_different_introspection_gets_its_own_schema() -> None:
     assert one.digest != other.digest and one.schema is not other.schema
     assert other.schema.query_type is not None and "countries" not in other.schema.query_type.fields
     assert other.introspection is changed
+
+
+def test_the_disk_cache_keeps_each_introspection_once_however_many_hosts_use_it(tmp_path: Path) -> None:
+    data = _introspection()
+    writer = SchemaCache(tmp_path)
+    for host in ("a.centra.example", "b.centra.example"):
+        writer._to_disk(TargetSchema(host, "v1", time.time(), copy.deepcopy(data)))
+    names = sorted(path.name for path in tmp_path.iterdir())
+    assert names[:2] == ["introspection-a.centra.example.json", "introspection-b.centra.example.json"]
+    assert len(names) == 3 and names[2].startswith("schema-")
+    reader = SchemaCache(tmp_path)  # a later run
+    one, other = reader._from_disk("a.centra.example"), reader._from_disk("b.centra.example")
+    assert one is not None and other is not None
+    assert one.introspection == data and other.introspection is one.introspection  # read once
+    assert one.digest == TargetSchema("c", "v1", 0.0, data).digest and one.app_version == "v1"
+
+
+def test_an_introspection_file_that_no_longer_matches_its_digest_is_no_cache(tmp_path: Path) -> None:
+    data = _introspection()
+    SchemaCache(tmp_path)._to_disk(TargetSchema("a.centra.example", "v1", time.time(), data))
+    stored = next(tmp_path.glob("schema-*.json"))
+    edited = json.loads(stored.read_text())
+    edited["__schema"]["types"] = edited["__schema"]["types"][1:]
+    stored.write_text(json.dumps(edited))
+    assert SchemaCache(tmp_path)._from_disk("a.centra.example") is None  # so the host is introspected again
+    stored.unlink()
+    assert SchemaCache(tmp_path)._from_disk("a.centra.example") is None

@@ -103,7 +103,7 @@ def test_a_new_app_version_refreshes_the_cache(project: Path) -> None:
     assert upgraded.plan.app_version == "v1.61.0"
     assert upgraded.live.root_fields["tax_group"] == "taxRuleGroups"
     assert not upgraded.plan.unknown_sections
-    stored = json.loads(next(Path(".provision/cache").glob("*.json")).read_text())
+    stored = json.loads(next(Path(".provision/cache").glob("introspection-*.json")).read_text())
     assert stored["app_version"] == "v1.61.0"
     assert planning.plan("acme", "sandbox").requests == 1
 
