@@ -5,7 +5,8 @@ a cap on what aliases expand to. Each refusal is a `file:line:col` diagnostic, f
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -22,6 +23,34 @@ ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
 
 class LimitError(yaml.MarkedYAMLError):
     """A document the loader refuses to go on composing (too deep, too many aliases)."""
+
+
+class LimitedComposer(yaml.composer.Composer):
+    """PyYAML's composer, counting nesting and aliases as it goes: over either limit, it stops at once
+    (before a billion-laughs document expands, before a deep one exhausts the stack). It composes from
+    whichever parser the loader has: PyYAML's own, or libyaml's events."""
+
+    _depth = 0
+    _aliases = 0
+
+    if TYPE_CHECKING:  # the parser's, which the loader mixes in
+        check_event: Callable[..., bool]
+        peek_event: Callable[[], Any]
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise LimitError(problem=f"more than {MAX_ALIASES} aliases (*name); write the values out",
+                                 problem_mark=self.peek_event().start_mark)
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise LimitError(problem=f"nested deeper than {MAX_DEPTH} levels",
+                                 problem_mark=self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 def _at(filename: str, node: yaml.Node, message: str) -> Diagnostic:
