@@ -13,7 +13,7 @@ from provisioner.centra import operations
 from provisioner.config import environments as envs
 from provisioner.config import resolve
 from provisioner.config.resolve import DesiredState
-from provisioner.engine import fleet_select, limits, planning
+from provisioner.engine import fleet_select, limits, live, planning
 from provisioner.engine.fleet_document import MerchantError, PlanDocument
 from provisioner.engine.fleet_http import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.fleet_select import Choice, Shard
@@ -103,10 +103,9 @@ def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWa
 
 
 def _prepare(environment: str) -> None:
-    """Build what every merchant's plan shares (the schema and the validated operations, the sandbox's
+    """Build what every merchant's plan shares (the operation a plan sends, validated; the sandbox's
     schema) once, before the workers start: built lazily, every worker would build its own at once."""
-    for name in operations.names():
-        operations.load(name)
+    operations.load(live.OPERATION)
     if environment == envs.SANDBOX:
         from provisioner.sandbox import app
 
@@ -122,8 +121,6 @@ def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, 
     document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
     choices: list[Choice] = []
     pool = SharedPool(gates or Gates(request.per_host), request.parallelism)
-    if paths and request.environment != envs.SANDBOX:
-        pool.open()  # now, rather than with every worker waiting for the first to make it
     try:
         with ThreadPoolExecutor(max_workers=max(1, min(request.parallelism, len(paths))),
                                 thread_name_prefix="plan") as executor:

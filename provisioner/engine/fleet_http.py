@@ -1,9 +1,10 @@
-"""HTTP for a fleet run: one connection pool for the whole run (TLS set up once per connection, not
-once per merchant), at most a few requests in flight per Centra host, and one pacer per host shared by
-every merchant on it, because Centra's rate limits belong to the environment, not to a token."""
+"""HTTP for a fleet run: connections shared by every merchant on a host (TLS set up once per connection,
+not once per merchant), at most a few requests in flight per Centra host, and one pacer per host shared
+by every merchant on it, because Centra's rate limits belong to the environment, not to a token."""
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass, field
 
@@ -56,18 +57,25 @@ class Gates:
 
 
 class GatedTransport(httpx.BaseTransport):
-    """Sends through `inner` once the host's gate lets the request in; the answer is read whole before
-    the slot is given back. Closing it leaves the shared pool open: the run closes that once."""
+    """Sends through the run's pool once the host's gate lets the request in; the answer is read whole
+    before the slot is given back. One per merchant client: closing it tells the pool this client is done
+    with its hosts (the pool itself is the run's)."""
 
-    def __init__(self, inner: httpx.BaseTransport, gates: Gates) -> None:
-        self.inner = inner
-        self.gates = gates
+    def __init__(self, pool: SharedPool, sandbox: httpx.BaseTransport | None = None) -> None:
+        self.pool = pool
+        self.sandbox = sandbox
+        self._origins: set[str] = set()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        gate = self.gates.for_host(f"{request.url.scheme}://{request.url.netloc.decode('ascii')}")
+        origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii')}"
+        if origin not in self._origins:
+            self._origins.add(origin)
+            self.pool.hold(origin)
+        inner = self.sandbox if self.sandbox is not None else self.pool.transport(origin)
+        gate = self.pool.gates.for_host(origin)
         gate.enter()
         try:
-            response = self.inner.handle_request(request)
+            response = inner.handle_request(request)
             try:
                 response.read()
             except BaseException:
@@ -78,34 +86,66 @@ class GatedTransport(httpx.BaseTransport):
             gate.leave()
 
     def close(self) -> None:
-        """The pool is the run's, not this client's."""
+        for origin in self._origins:
+            self.pool.release(origin)
+        self._origins.clear()
 
 
 class SharedPool:
-    """The run's connection pool, sized for every host's in-flight cap; made on first use, because its TLS
-    context costs ~50 ms and a sandbox-only run never needs it."""
+    """The run's connections: a small pool per Centra host, sized to the host's in-flight cap (a request
+    looks through that host's few connections, not the whole run's), kept while a merchant client uses
+    the host and closed when the last one is done, so a fleet of hundreds never holds hundreds of idle
+    sockets. Every https host shares one TLS context, made when the first needs it: loading the CA
+    bundle costs ~50 ms, once per run rather than once per host."""
 
     def __init__(self, gates: Gates, parallelism: int) -> None:
         self.gates = gates
         self.parallelism = parallelism
-        self._transport: httpx.HTTPTransport | None = None
+        self._hosts: dict[str, httpx.HTTPTransport] = {}
+        self._users: dict[str, int] = {}
+        self._tls: ssl.SSLContext | None = None
         self._lock = threading.Lock()
 
-    def open(self) -> httpx.HTTPTransport:
+    def hold(self, origin: str) -> None:
         with self._lock:
-            if self._transport is None:
-                # Idle connections are kept for about the merchants in progress: a finished merchant's host
-                # is rarely asked again, and the pool looks through every connection it holds per request.
-                self._transport = httpx.HTTPTransport(limits=httpx.Limits(
-                    max_connections=max(self.parallelism * 2, self.gates.per_host),
-                    max_keepalive_connections=max(self.parallelism, 1)))
-            return self._transport
+            self._users[origin] = self._users.get(origin, 0) + 1
+
+    def release(self, origin: str) -> None:
+        with self._lock:
+            self._users[origin] -= 1
+            if self._users[origin] > 0:
+                return
+            del self._users[origin]
+            idle = self._hosts.pop(origin, None)
+        if idle is not None:
+            idle.close()
+
+    def transport(self, origin: str) -> httpx.HTTPTransport:
+        with self._lock:
+            transport = self._hosts.get(origin)
+            if transport is None:
+                transport = self._hosts[origin] = httpx.HTTPTransport(
+                    verify=self._context(origin),
+                    limits=httpx.Limits(max_connections=self.gates.per_host,
+                                        max_keepalive_connections=self.gates.per_host))
+            return transport
+
+    def _context(self, origin: str) -> ssl.SSLContext:
+        if not origin.startswith("https://"):
+            # Never used for TLS (this pool only sends plain http to this origin), and closed if it were:
+            # it verifies and trusts nothing. Building the verifying context is what costs.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
 
     def wrap(self, sandbox: httpx.BaseTransport | None) -> httpx.BaseTransport:
-        """The transport for one merchant: its in-process sandbox, or the shared pool; gated either way."""
-        return GatedTransport(sandbox if sandbox is not None else self.open(), self.gates)
+        """The transport for one merchant client: its in-process sandbox, or the run's pool; gated either way."""
+        return GatedTransport(self, sandbox)
 
     def close(self) -> None:
         with self._lock:
-            if self._transport is not None:
-                self._transport.close()
+            hosts, self._hosts = list(self._hosts.values()), {}
+            self._users.clear()
+        for transport in hosts:
+            transport.close()

@@ -37,6 +37,7 @@ from provisioner.centra.introspection import CACHE, TargetSchema
 from provisioner.engine.ledger import canonical
 from provisioner.resources.base import Kind, Obj
 
+OPERATION = "live_state"  # the one operation a plan sends (its sections found in the target's schema)
 STORES = ("stores", "Store")  # every plan needs the store names: (our root field, its object type)
 
 
@@ -64,7 +65,7 @@ def fingerprint(value: Any) -> str:
 
 def _selections() -> dict[str, FieldNode]:
     """live_state.graphql's root fields by name: what each section selects."""
-    document = operations.load("live_state")
+    document = operations.load(OPERATION)
     op = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     return {s.name.value: s for s in op.selection_set.selections if isinstance(s, FieldNode)}
 

@@ -39,10 +39,11 @@ class Recording(httpx.BaseTransport):
 def test_no_host_gets_more_than_its_cap_in_flight() -> None:
     inner = Recording()
     gates = Gates(per_host=2)
+    shared = SharedPool(gates, parallelism=12)
 
     def call(number: int) -> int:
         host = "a.example" if number % 2 else "b.example"
-        with httpx.Client(transport=GatedTransport(inner, gates)) as client:
+        with httpx.Client(transport=shared.wrap(inner)) as client:
             return client.get(f"https://{host}/graphql").status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
@@ -66,4 +67,25 @@ def test_a_client_closing_leaves_the_run_pool_open() -> None:
     client = CentraClient("https://shop.example", "token", transport=pool.wrap(inner))
     client.close()
     assert not inner.closed
+    pool.close()
+
+
+def test_each_host_has_its_own_small_pool_until_its_last_client_is_done() -> None:
+    pool = SharedPool(Gates(per_host=3), parallelism=16)
+    one, other = pool.wrap(None), pool.wrap(None)
+    assert isinstance(one, GatedTransport) and isinstance(other, GatedTransport)
+    for transport in (one, other):
+        transport.pool.hold("http://127.0.0.1:8001")
+    shop = pool.transport("http://127.0.0.1:8001")
+    assert pool.transport("http://127.0.0.1:8001") is shop
+    assert pool.transport("http://127.0.0.1:8002") is not shop
+    assert shop._pool._max_connections == 3  # the host's in-flight cap, not the run's
+    assert pool._tls is None  # plain http never loads the CA bundle
+    pool.release("http://127.0.0.1:8001")
+    assert pool.transport("http://127.0.0.1:8001") is shop  # another client still uses the host
+    pool.release("http://127.0.0.1:8001")
+    assert pool.transport("http://127.0.0.1:8001") is not shop  # closed with its last client; made anew
+    pool.transport("https://shop.centra.com")
+    tls = pool._tls
+    assert tls is not None and pool.transport("https://other.centra.com") is not None and pool._tls is tls
     pool.close()
