@@ -34,7 +34,8 @@ def _terminal_confirm() -> Callable[[str], bool] | None:
 @click.option("--allow-deletes", is_flag=True, help="Allow the plan's deletes.")
 @click.option("--runbook-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Default out/MERCHANT.ENV.runbook.md.")
-@click.option("--secret-sink", help="env:NAME to hand a created token to later CI steps (default: a 0600 file).")
+@click.option("--secret-sink", help="env:NAME: each created token to its own variable NAME__MERCHANT__ENV__TOKEN "
+                                    "for later CI steps, listed in NAME__VARIABLES (default: a 0600 file each).")
 def apply(target: str, environment: str | None, auto_approve: bool, allow_deletes: bool, runbook_out: Path | None,
           secret_sink: str | None) -> None:
     """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json), merchant by merchant.
@@ -76,6 +77,8 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
             click.echo(f"error: {fleet_text.error_line(result.error)}", err=True)
 
     outcome = fleet_apply.apply_document(document, saved, options, on_wait=note_wait, on_applied=applied)
+    if outcome.index is not None:
+        click.echo(outcome.index)
     for error in outcome.document.errors:
         click.echo(f"error: not planned, so not applied: {fleet_text.error_line(error)}", err=True)
     if several or outcome.document.errors:

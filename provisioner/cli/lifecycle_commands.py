@@ -23,7 +23,8 @@ def _ask(question: str) -> bool:
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("token")
 @click.option("--env", "environment", required=True, shell_complete=completion.environments)
-@click.option("--secret-sink", help="env:NAME for CI (default: a 0600 file under .provision/secrets/).")
+@click.option("--secret-sink", help="env:NAME for CI: the variable NAME__MERCHANT__ENV__TOKEN, as apply names it "
+                                    "(default: a 0600 file under .provision/secrets/).")
 @click.option("--consumer-has-it", is_flag=True,
               help="Confirm now that the consumer uses the new token: revoke the old one at once.")
 @click.option("--revoke", "revoke_id", type=int, metavar="ID",
@@ -46,6 +47,8 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
                              confirm=confirmed if consumer_has_it else interactive, runbook_out=runbook_out)
     click.echo(f"created the successor of '{terminal(token)}' (id {result.new_id}); its value is in "
                f"{result.delivered_to}")
+    if result.index is not None:
+        click.echo(result.index)
     if result.revoked:
         click.echo(f"revoked the old token (id {result.old_id})")
     else:

@@ -18,7 +18,7 @@ from provisioner.errors import (
     ProvisionerError,
     StalePlanError,
 )
-from provisioner.resources import KINDS
+from provisioner.resources import KINDS, api_tokens
 
 ORDER = {kind.kind: index for index, kind in enumerate(KINDS)}
 
@@ -37,7 +37,7 @@ class Options:
 class Report:
     plan: Plan
     done: list[str] = field(default_factory=list)
-    secrets: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # where each created token went, never a value
     runbook: Path | None = None
     runbook_steps: int = 0
     resumed: list[str] = field(default_factory=list)
@@ -86,7 +86,13 @@ def _rotation_warnings(plan: Plan) -> list[str]:
             if _is_rotation(c) and c.action == "create" and c.after is not None]
 
 
-def _run_api(client: CentraClient, planned: planning.Planned, options: Options, report: Report,
+def created_tokens(plan: Plan) -> list[tuple[str, str, str]]:
+    """The tokens applying `plan` creates (each has a value for the sink), as (merchant, env, description)."""
+    return [(plan.merchant, plan.environment, c.name) for c in plan.pending
+            if c.executor == "api" and c.kind == api_tokens.KIND.kind and c.action == "create"]
+
+
+def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.Delivery, report: Report,
              record: journal.Journal) -> None:
     state = planned.state
     api: list[Change] = sorted((c for c in planned.plan.pending if c.executor == "api"),
@@ -105,8 +111,7 @@ def _run_api(client: CentraClient, planned: planning.Planned, options: Options, 
                 f"  not done: {', '.join(not_done)}\n  run apply again to continue") from None
         if outcome.secret is not None:
             record.record(change.address, change.action, "created", outcome.summary)
-            where = sinks.store(outcome.secret, merchant=state.merchant, environment=state.environment,
-                                description=change.name, sink=options.secret_sink)
+            where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
             report.secrets.append(f"{change.name}: token value stored in {where}")
         record.record(change.address, change.action, "done", outcome.summary)
         report.done.append(outcome.summary)
@@ -114,9 +119,29 @@ def _run_api(client: CentraClient, planned: planning.Planned, options: Options, 
 
 
 def apply(merchant: str | None, environment: str | None, options: Options, *, saved: Path | None = None,
-          saved_plan: Plan | None = None, on_wait: Callable[[float, str], None] | None = None) -> Report:
-    """`saved_plan`: one plan of a plan document read from `saved` (the fleet applies them one by one)."""
-    sinks.check(options.secret_sink)
+          saved_plan: Plan | None = None, on_wait: Callable[[float, str], None] | None = None,
+          delivery: sinks.Delivery | None = None) -> Report:
+    """`saved_plan`: one plan of a plan document read from `saved` (the fleet applies them one by one).
+    `delivery`: where the fleet's created tokens go, shared by its merchants (default: this run's own)."""
+    if delivery is not None:
+        return _apply(merchant, environment, options, saved, saved_plan, on_wait, delivery)
+    own = sinks.Delivery(options.secret_sink)
+    try:
+        report = _apply(merchant, environment, options, saved, saved_plan, on_wait, own)
+    except ProvisionerError as exc:
+        index = own.finish()
+        if index is not None:  # tokens made before the failure: say where they are
+            exc.args = (f"{exc}\n  {index}",)
+        raise
+    index = own.finish()
+    if index is not None:
+        report.secrets.append(index)
+    return report
+
+
+def _apply(merchant: str | None, environment: str | None, options: Options, saved: Path | None,
+           saved_plan: Plan | None, on_wait: Callable[[float, str], None] | None,
+           delivery: sinks.Delivery) -> Report:
     if saved_plan is None and saved is not None:
         saved_plan = read_plan(saved)
     state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
@@ -143,8 +168,9 @@ def apply(merchant: str | None, environment: str | None, options: Options, *, sa
             report.final = planned.plan
             return report
         policies.enforce_for_apply(planned.plan)
+        delivery.check_distinct(created_tokens(planned.plan))
         _guard(planned.plan, options)
-        _run_api(client, planned, options, report, record)
+        _run_api(client, planned, delivery, report, record)
         if any(c.executor != "api" for c in planned.plan.pending):
             report.runbook, report.runbook_steps = runbook.write(state, planned.plan, options.runbook_out)
         final = planning.plan_with(client, state).plan

@@ -24,6 +24,7 @@ class Rotation:
     new_id: int | None = None
     old_id: int | None = None
     delivered_to: str | None = None
+    index: str | None = None  # with an env sink: the variable listing the token variable written
     revoked: list[int] = field(default_factory=list)
     runbook: Path | None = None
 
@@ -61,7 +62,7 @@ def _revoke_step(state: DesiredState, rotation: Rotation, path: Path | None) -> 
 
 def rotate(merchant: str, environment: str, description: str, *, sink: str | None,
            confirm: Callable[[str], bool] | None, runbook_out: Path | None = None) -> Rotation:
-    sinks.check(sink)
+    delivery = sinks.Delivery(sink)  # the same place `apply` gives this token
     state = planning.desired(merchant, environment)
     if api_tokens.KIND.token(state, description) is None:
         raise ProvisionerError(f"the merchant file of {merchant} declares no API token '{description}'")
@@ -93,8 +94,8 @@ def rotate(merchant: str, environment: str, description: str, *, sink: str | Non
         record.record(address, "create", "started", f"{planning.REPLACES}{rotation.old_id}")
         rotation.new_id, value = executors.create_token(client, caps, token_input)
         record.record(address, "create", "created", f"{planning.REPLACES}{rotation.old_id}")
-        rotation.delivered_to = sinks.store(value, merchant=state.merchant, environment=state.environment,
-                                            description=description, sink=sink)
+        rotation.delivered_to = delivery.deliver(value, state.merchant, state.environment, description)
+        rotation.index = delivery.finish()
         record.record(address, "create", "done", f"successor id {rotation.new_id}")
         question = (f"The new token is in {rotation.delivered_to}. Does its consumer use it now, so the old one "
                     f"(id {rotation.old_id}) can be revoked?")

@@ -1,17 +1,26 @@
-"""Where a token created by `apply` goes: a file only the user can read, or an environment variable
-for later CI steps (via the file `$GITHUB_ENV` names). Outputs say where, never the value."""
+"""Where a secret goes: a file only the user can read, or an environment variable for later CI steps
+(via the file `$GITHUB_ENV` names). Outputs say where, never the value.
+
+Every token one run of `apply` or `rotate` creates has a place of its own (`Delivery`): its own 0600
+file, or with `--secret-sink env:NAME` its own variable `NAME__MERCHANT__ENV__TOKEN`, listed with the
+others in `NAME__VARIABLES`. Tokens that would share a place are refused before any is created."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
 import sys
+import unicodedata
+from collections.abc import Iterable
 from pathlib import Path
 
 from provisioner.errors import ProvisionerError
 
 SECRETS_DIR = Path(".provision/secrets")
+SEPARATOR = "__"
+PART_LENGTH = 40
 _VALUE = re.compile(r"[^\x00-\x1f\x7f]{1,65536}")  # one line: nothing that could end the block early
 
 
@@ -47,11 +56,13 @@ def _open_private(path: Path, flags: int) -> int:
     return fd
 
 
-def _to_env_file(name: str, value: str) -> str:
-    if not _VALUE.fullmatch(value):
+def _to_env_file(name: str, value: str, *, secret: bool = True) -> str:
+    """`secret=False` for a value anyone may see (the list of variable names): masking it would hide
+    those names wherever the log shows them."""
+    if secret and not _VALUE.fullmatch(value):
         raise ProvisionerError("the value is not a single line of text; it was not written to the environment file")
     env_file = Path(os.environ.get("GITHUB_ENV") or os.environ["PROVISION_ENV_FILE"])
-    if os.environ.get("GITHUB_ACTIONS") == "true":
+    if secret and os.environ.get("GITHUB_ACTIONS") == "true":
         # Registered before it is written anywhere, so no later step's log can show it. On stderr: the
         # runner reads commands there too, and stdout is what a workflow keeps (`| tee apply.txt` goes
         # into the job summary), where the command line itself would carry the value.
@@ -65,8 +76,83 @@ def _to_env_file(name: str, value: str) -> str:
     return f"environment variable {name} (via {env_file.name})"
 
 
+def _part(text: str) -> str:
+    """One part of a token's variable name: A-Z, 0-9 and single underscores, at most PART_LENGTH long.
+
+    Accents are dropped (é -> E); a part with nothing left is X and a hash of the text; a longer part
+    keeps its start and ends in a hash of the whole part, so two parts that differ stay different."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    part = re.sub(r"[^A-Z0-9]+", "_", ascii_text.upper()).strip("_")
+    if not part:
+        return "X" + _digest(text)
+    if len(part) > PART_LENGTH:
+        return part[:PART_LENGTH - 9].rstrip("_") + "_" + _digest(part)
+    return part
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8].upper()
+
+
+def token_variable(sink: str, merchant: str, environment: str, description: str) -> str:
+    """`NAME__MERCHANT__ENV__TOKEN`: the same rule for one token or many. The parts are joined by two
+    underscores, which no part contains, so different parts never run together into one name."""
+    return SEPARATOR.join([sink.removeprefix("env:"), _part(merchant), _part(environment), _part(description)])
+
+
+def index_variable(sink: str) -> str:
+    """The variable listing a run's token variables (no token's name: those have three separators)."""
+    return f"{sink.removeprefix('env:')}{SEPARATOR}VARIABLES"
+
+
+class Delivery:
+    """Where the tokens one run of `apply` or `rotate` creates go: each to a place of its own."""
+
+    def __init__(self, sink: str | None) -> None:
+        check(sink)
+        self.sink = sink
+        self.delivered: list[str] = []  # variable names (env sink) or file paths, in the order written
+
+    def destination(self, merchant: str, environment: str, description: str) -> str:
+        if self.sink is None:
+            return str(token_path(merchant, environment, description))
+        return token_variable(self.sink, merchant, environment, description)
+
+    def check_distinct(self, tokens: Iterable[tuple[str, str, str]]) -> None:
+        """Refuse tokens (merchant, environment, description) that would share a place, with one another
+        or with a token this run already delivered; called before any of them is created."""
+        seen = {where: "a token this run already stored" for where in self.delivered}
+        for merchant, environment, description in tokens:
+            where = self.destination(merchant, environment, description)
+            token = f"{merchant}/{environment} token '{description}'"
+            if where in seen:
+                raise ProvisionerError(f"{seen[where]} and {token} would both be stored in {where} (names that "
+                                       "differ only in case, accents or punctuation share one); rename one of "
+                                       "them so they differ in a letter or digit; nothing was changed")
+            seen[where] = token
+
+    def deliver(self, value: str, merchant: str, environment: str, description: str) -> str:
+        """Keep a created token's value; answer where it went (never the value)."""
+        where = self.destination(merchant, environment, description)
+        if self.sink is None:
+            answer = store(value, merchant=merchant, environment=environment, description=description, sink=None)
+        else:
+            answer = _to_env_file(where, value)
+        self.delivered.append(where)
+        return answer
+
+    def finish(self) -> str | None:
+        """With an env sink, list the variables written in NAME__VARIABLES (space-separated; once, at the
+        end of the run, so a large fleet appends it once); answer a line saying so."""
+        if self.sink is None or not self.delivered:
+            return None
+        index = index_variable(self.sink)
+        _to_env_file(index, " ".join(self.delivered), secret=False)
+        return f"{index} lists the token variable(s) written: {' '.join(self.delivered)}"
+
+
 def store(value: str, *, merchant: str, environment: str, description: str, sink: str | None) -> str:
-    """Keep the value; answer a description of where it went."""
+    """Keep the value under exactly the name the sink says; answer a description of where it went."""
     if sink is not None:
         check(sink)
         return _to_env_file(sink.removeprefix("env:"), value)

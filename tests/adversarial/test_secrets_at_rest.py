@@ -98,8 +98,12 @@ def test_the_env_sink_is_0600_and_masked_under_github_actions(project: Path, out
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--secret-sink", "env:GE_TOKEN")
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-    name_line, value, end = env_file.read_text(encoding="utf-8").splitlines()
-    assert name_line.startswith("GE_TOKEN<<PROVISION_EOF_") and end == name_line.split("<<", 1)[1]
+    name_line, value, end, *index_block = env_file.read_text(encoding="utf-8").splitlines()
+    assert name_line.startswith("GE_TOKEN__ACME__SANDBOX__GLOBAL_E_INTEGRATION<<PROVISION_EOF_")
+    assert end == name_line.split("<<", 1)[1]
+    # The list of variable names is not a secret: masked, it would hide those names in the log.
+    assert index_block[0].startswith("GE_TOKEN__VARIABLES<<") and index_block[1] == name_line.split("<<")[0]
+    assert result.stderr.count("::add-mask::") == 1
     mask = f"::add-mask::{value}"
     # Registered on stderr before anything the run prints after the plan (shown first, before the token
     # exists); never on stdout, which a workflow keeps (`| tee apply.txt`) for the job summary.

@@ -74,3 +74,18 @@ def scan_for_secrets(root: Path, outputs: Outputs, secrets: list[str]) -> None:
         assert not any(secret in text for text in outputs.texts), "a secret reached the output"
         for path in files:
             assert secret not in path.read_text(encoding="utf-8", errors="replace"), f"a secret is in {path}"
+
+
+def env_file_variables(path: Path) -> dict[str, str]:
+    """The variables a `$GITHUB_ENV` file sets, in GitHub's multiline syntax (`NAME<<DELIMITER`,
+    the value, the delimiter); a later assignment of a name wins, as on the runner."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    variables: dict[str, str] = {}
+    index = 0
+    while index < len(lines):
+        name, separator, delimiter = lines[index].partition("<<")
+        assert separator and delimiter.startswith("PROVISION_EOF_"), lines[index]
+        end = lines.index(delimiter, index + 1)
+        variables[name] = "\n".join(lines[index + 1:end])
+        index = end + 1
+    return variables

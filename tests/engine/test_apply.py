@@ -12,7 +12,15 @@ import pytest
 from provisioner import runbook_format
 from provisioner.errors import ExitCode
 from provisioner.sandbox.wire import Request
-from tests.engine.conftest import Outputs, box, converge, sandbox_call, scan_for_secrets, tokens_named
+from tests.engine.conftest import (
+    Outputs,
+    box,
+    converge,
+    env_file_variables,
+    sandbox_call,
+    scan_for_secrets,
+    tokens_named,
+)
 
 
 @pytest.mark.parametrize("merchant", ["acme", "nordwind", "dataline"])
@@ -126,9 +134,13 @@ def test_secret_sink_env_hands_the_token_to_later_ci_steps(project: Path, output
     monkeypatch.setenv("GITHUB_ENV", str(env_file))
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--secret-sink", "env:GE_TOKEN")
     assert result.exit_code == 0
-    assert "stored in environment variable GE_TOKEN" in result.output
-    value = env_file.read_text().split("\n")[1]
-    assert len(value) == 40 and value not in result.output
+    # One rule however many tokens a run creates: NAME__MERCHANT__ENV__TOKEN, listed in NAME__VARIABLES.
+    variable = "GE_TOKEN__ACME__SANDBOX__GLOBAL_E_INTEGRATION"
+    assert f"Global-e integration: token value stored in environment variable {variable}" in result.output
+    assert f"GE_TOKEN__VARIABLES lists the token variable(s) written: {variable}" in result.output
+    written = env_file_variables(env_file)
+    assert list(written) == [variable, "GE_TOKEN__VARIABLES"] and written["GE_TOKEN__VARIABLES"] == variable
+    assert len(written[variable]) == 40 and written[variable] not in result.output
     assert not Path(".provision/secrets").exists()
 
 
