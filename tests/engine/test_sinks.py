@@ -13,7 +13,15 @@ import pytest
 
 from provisioner.engine import sinks
 from provisioner.errors import ExitCode
-from tests.engine.conftest import PLANTED, Outputs, box, env_file_variables, scan_for_secrets, tokens_named
+from tests.engine.conftest import (
+    PLANTED,
+    Outputs,
+    box,
+    env_file_variables,
+    sandbox_call,
+    scan_for_secrets,
+    tokens_named,
+)
 
 ACME = "CI_TOKEN__ACME__SANDBOX__GLOBAL_E_INTEGRATION"
 NORDWIND = "CI_TOKEN__NORDWIND__SANDBOX__GLOBAL_E_INTEGRATION"
@@ -159,3 +167,26 @@ def test_rotate_delivers_the_successor_under_the_same_name_as_apply(
     assert _token_named_by("acme", written[ACME]) == "Global-e integration"
     assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [True, False]
     scan_for_secrets(project, outputs, [created, written[ACME]])
+
+
+
+def test_a_token_made_before_a_failure_is_still_listed(project: Path, outputs: Outputs, env_file: Path) -> None:
+    sandbox_call("nordwind", "PUT", "/_sandbox/faults", {"fail_mutation": {"nth": 2}})  # after its token
+    result = outputs.run("apply", "nordwind", "--env", "sandbox", "--auto-approve", "--secret-sink", "env:CI_TOKEN")
+    assert result.exit_code == ExitCode.PARTIAL_APPLY, result.output
+    assert f"{INDEX} lists the token variable(s) written: {NORDWIND}" in result.stderr
+    written = env_file_variables(env_file)
+    assert written[INDEX] == NORDWIND and _token_named_by("nordwind", written[NORDWIND]) == "Global-e integration"
+
+
+def test_a_fleet_lists_every_token_made_also_when_a_merchant_fails(project: Path, outputs: Outputs,
+                                                                   env_file: Path) -> None:
+    sandbox_call("nordwind", "PUT", "/_sandbox/faults", {"fail_mutation": {"nth": 2}})  # after its token
+    assert outputs.run("plan", "acme", "nordwind", "--env", "sandbox", "--out", "fleet.json").exit_code == 0
+    result = outputs.run("apply", "fleet.json", "--auto-approve", "--secret-sink", "env:CI_TOKEN")
+    assert result.exit_code == ExitCode.PARTIAL_APPLY, result.output
+    assert f"{INDEX} lists the token variable(s) written: {ACME} {NORDWIND}" in result.stdout
+    written = env_file_variables(env_file)
+    assert written[INDEX] == f"{ACME} {NORDWIND}"
+    assert _token_named_by("acme", written[ACME]) == _token_named_by("nordwind", written[NORDWIND])
+    scan_for_secrets(project, outputs, [written[ACME], written[NORDWIND]])
