@@ -103,9 +103,9 @@ def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWa
 
 
 def _prepare(environment: str) -> None:
-    """Build what every merchant's plan shares (the operation a plan sends, validated; the sandbox's
+    """Build what every merchant's plan shares (the operation a plan sends, parsed; the sandbox's
     schema) once, before the workers start: built lazily, every worker would build its own at once."""
-    operations.load(live.OPERATION)
+    operations.parsed(live.OPERATION)
     if environment == envs.SANDBOX:
         from provisioner.sandbox import app
 

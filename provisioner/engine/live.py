@@ -65,7 +65,7 @@ def fingerprint(value: Any) -> str:
 
 def _selections() -> dict[str, FieldNode]:
     """live_state.graphql's root fields by name: what each section selects."""
-    document = operations.load(OPERATION)
+    document = operations.parsed(OPERATION)  # each section is validated against the target's schema
     op = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     return {s.name.value: s for s in op.selection_set.selections if isinstance(s, FieldNode)}
 

@@ -114,15 +114,18 @@ class SandboxApp:
                     return _errors(500, "Internal server error")
                 drop_after = failure == "drop_after_commit"
             context = graphql_api.Context(db, token, frozenset(loads(token["permissions"])), now)
+            answered: str | dict[str, Any]
             if not variables and graphql_api.introspects_only(op):
-                result = graphql_api.run_introspection(current, source, operation_name)
+                answered = graphql_api.run_introspection(current, source, operation_name)
             else:
-                result = graphql_api.run(current, prepared.document, context, variables, operation_name)
-            result["extensions"] = {"complexity": complexity, "permissionsUsed": sorted(context.permissions_used),
-                                    "appVersion": meta(db, "app_version")}
+                answered = graphql_api.run(current, prepared.document, context, variables, operation_name)
+            extensions = {"complexity": complexity, "permissionsUsed": sorted(context.permissions_used),
+                          "appVersion": meta(db, "app_version")}
         if drop_after:
             raise DropConnection
-        return Response.json(200, result)
+        if isinstance(answered, str):
+            return Response.json_with(200, answered, {"extensions": extensions})
+        return Response.json(200, {**answered, "extensions": extensions})
 
     @staticmethod
     def _token(db: Any, request: Request) -> Any:

@@ -32,6 +32,15 @@ class Response:
     def json(cls, status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
         return cls(status, json.dumps(payload).encode(), {"content-type": "application/json", **(headers or {})})
 
+    @classmethod
+    def json_with(cls, status: int, serialised: str, more: dict[str, Any]) -> Response:
+        """A JSON object already serialised (a cached answer), with more keys, without parsing it again."""
+        if not (serialised.startswith("{") and serialised.endswith("}")):
+            raise ValueError("not a serialised JSON object")
+        added = json.dumps(more)[1:-1]
+        joined = serialised[:-1] + ("," if serialised.strip("{} ") and added else "") + added + "}"
+        return cls(status, joined.encode(), {"content-type": "application/json"})
+
     def payload(self) -> Any:
         return json.loads(self.body)
 

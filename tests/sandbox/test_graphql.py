@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
+from graphql import get_introspection_query, graphql_sync
 
+from provisioner.sandbox.app import schema
 from provisioner.sandbox.instance import Sandbox
+from provisioner.sandbox.wire import Response
 from tests.sandbox.conftest import CATALOG_QUERY, Call, new_token, sandbox_request
 
 
@@ -81,6 +85,27 @@ def test_extensions_report_complexity_permissions_and_version(call: Call) -> Non
     assert extensions["permissionsUsed"] == ["Store:read", "Warehouse:read"]
     assert extensions["complexity"] == 122  # two lists priced as 60 items each: 2 × (1 + 60 × 1)
     assert extensions["appVersion"].startswith("v")
+
+
+def test_an_introspection_answer_is_kept_as_json_and_still_carries_its_extensions(call: Call) -> None:
+    query = get_introspection_query(descriptions=False)
+    first, again = call(query), call(query)
+    assert first.body == again.body  # one serialised answer, with this request's extensions added
+    answer = first.payload()
+    assert list(answer) == ["data", "extensions"] and answer["extensions"]["appVersion"].startswith("v")
+    expected = graphql_sync(schema(), query)
+    assert expected.errors is None and answer["data"] == json.loads(json.dumps(expected.data))
+
+
+@pytest.mark.parametrize(("serialised", "more", "joined"), [
+    ('{"data": {"a": 1}}', {"extensions": {"b": 2}}, {"data": {"a": 1}, "extensions": {"b": 2}}),
+    ("{}", {"extensions": {}}, {"extensions": {}}),
+    ('{"data": null}', {}, {"data": None})])
+def test_a_serialised_answer_takes_more_keys_as_valid_json(serialised: str, more: dict[str, object],
+                                                           joined: dict[str, object]) -> None:
+    assert json.loads(Response.json_with(200, serialised, more).body) == joined
+    with pytest.raises(ValueError):
+        Response.json_with(200, "[1]", more)
 
 
 def test_where_sort_limit_page(call: Call) -> None:
