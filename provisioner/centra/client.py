@@ -18,11 +18,12 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -76,11 +77,31 @@ class _StrictTransport(HTTPXTransport):
         return super()._prepare_result(response)
 
 
-@lru_cache(maxsize=64)
-def printed(document: DocumentNode) -> str:
-    """An operation's text, printed once: documents are hashed and compared by structure, so equal
-    documents (a fleet's merchants send the same few) share one printing."""
-    return print_ast(document)
+class _PrintedByIdentity:
+    """Operations' texts, printed once per document object. Keyed by identity, not by the document: a
+    graphql-core node hashes by walking its whole tree on every call, which cost more than printing. The
+    documents a run sends are few and long-lived (loaded operations, the introspection query, the live
+    read built once per schema), so identity finds them; a document seen once is printed once."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._texts: OrderedDict[int, tuple[DocumentNode, str]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __call__(self, document: DocumentNode) -> str:
+        with self._lock:
+            known = self._texts.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        text = print_ast(document)
+        with self._lock:
+            self._texts[id(document)] = (document, text)  # the document is kept, so its id is not reused
+            while len(self._texts) > self._size:
+                self._texts.popitem(last=False)
+        return text
+
+
+printed = _PrintedByIdentity()
 
 
 class _PrintedRequest(GraphQLRequest):

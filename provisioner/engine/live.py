@@ -105,18 +105,32 @@ class _PerSchema:
     def __init__(self) -> None:
         self._checked: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[str, str], tuple[FieldNode, _Checked]]]
         self._checked = weakref.WeakKeyDictionary()
+        self._documents: weakref.WeakKeyDictionary[GraphQLSchema, dict[tuple[int, ...],
+                                                                       tuple[tuple[FieldNode, ...], DocumentNode]]]
+        self._documents = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def section_field(self, schema: GraphQLSchema, ours: FieldNode, type_name: str) -> _Checked:
         key = (ours.name.value, type_name)
+        # Checked under the lock: a fleet's first merchants arrive together, and each would validate
+        # every section itself (a few ms each) before any of them had kept the answer.
         with self._lock:
             known = self._checked.get(schema, {}).get(key)
-        if known is not None and known[0] is ours:
+            if known is None or known[0] is not ours:
+                known = (ours, _section_field(schema, ours, type_name))
+                self._checked.setdefault(schema, {})[key] = known
             return known[1]
-        checked = _section_field(schema, ours, type_name)
+
+    def document(self, schema: GraphQLSchema, fields: list[FieldNode]) -> DocumentNode:
+        """The read for these sections: one document object per schema and set of checked sections, so
+        merchants on one Centra version send the same object (its text is printed once, by identity)."""
+        key = tuple(id(node) for node in fields)
         with self._lock:
-            self._checked.setdefault(schema, {})[key] = (ours, checked)
-        return checked
+            built = self._documents.setdefault(schema, {}).get(key)
+            if built is None or any(a is not b for a, b in zip(built[0], fields, strict=True)):
+                built = (tuple(fields), _document(fields))
+                self._documents[schema][key] = built
+            return built[1]
 
 
 _PER_SCHEMA = _PerSchema()
@@ -157,7 +171,7 @@ def read(client: CentraClient, kinds: list[Kind], managed: set[str], schema: Gra
     # A denied non-null root field nulls the whole answer, and execution stops at the first one, so
     # each denied section costs one more request: one in all when every section is readable.
     while True:
-        result = client.execute(_document(fields), label="live_state", allow_errors=True)
+        result = client.execute(_PER_SCHEMA.document(schema, fields), label="live_state", allow_errors=True)
         if not result.errors:
             break
         for error in result.errors:

@@ -83,6 +83,32 @@ def test_concurrent_plans_of_one_host_introspect_once(project: Path) -> None:
     assert _graphql_requests() - before == 5
 
 
+def test_concurrent_plans_check_each_section_once_and_send_one_read_document(
+        project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.centra.client import CentraClient
+    from provisioner.engine import live
+
+    planning.plan("acme", "sandbox")
+    monkeypatch.setattr(live, "_PER_SCHEMA", live._PerSchema())  # nothing checked yet
+    checked: list[str] = []
+    real_check = live._section_field
+    monkeypatch.setattr(live, "_section_field", lambda schema, ours, type_name: (
+        checked.append(type_name), real_check(schema, ours, type_name))[1])
+    sent: list[object] = []
+    real_execute = CentraClient.execute
+
+    def execute(self: CentraClient, document: object, *args: object, **kwargs: object) -> object:
+        if kwargs.get("label") == "live_state":
+            sent.append(document)
+        return real_execute(self, document, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CentraClient, "execute", execute)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda _: planning.plan("acme", "sandbox"), range(4)))
+    assert len(checked) == len(set(checked)) and "Store" in checked  # each section once, not once a thread
+    assert len(sent) == 4 and all(document is sent[0] for document in sent)
+
+
 def test_a_later_run_uses_the_disk_cache_until_the_age_limit(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert planning.plan("acme", "sandbox").requests == 2
     cached = list(Path(".provision/cache").glob("introspection-*.json"))
