@@ -4,8 +4,10 @@ plan document."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import gc
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -112,12 +114,34 @@ def _prepare(environment: str) -> None:
         app.schema()
 
 
+@contextmanager
+def _collecting_less() -> Iterator[None]:
+    """A fleet plan allocates a great many short-lived objects (JSON answers, YAML nodes, models). At the
+    collector's default pace that is hundreds of collections, each walking the run's long-lived objects
+    (schemas, modules): about a fifth of the run's CPU. Objects that exist when the run starts are
+    frozen out of its collections, and the youngest generation is collected 30x less often."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], 20_000), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
+
+
 def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, on_wait: OnWait | None = None,
                gates: Gates | None = None) -> PlanDocument:
     """`gates`: the per-host gates to use (a caller that wants the request counts passes its own)."""
     paths = fleet_select.in_shard(merchant_files(request), request.shard)
     if paths:
         _prepare(request.environment)
+    with _collecting_less():
+        return _plan_paths(request, paths, on_progress, on_wait, gates)
+
+
+def _plan_paths(request: FleetRequest, paths: list[Path], on_progress: OnProgress | None, on_wait: OnWait | None,
+                gates: Gates | None) -> PlanDocument:
     document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
     choices: list[Choice] = []
     pool = SharedPool(gates or Gates(request.per_host), request.parallelism)

@@ -185,3 +185,21 @@ def test_bad_fleet_inputs_are_clear_errors_and_change_nothing(project: Path, out
     garbled = outputs.run("apply", "garbled.json", "--auto-approve")
     assert garbled.exit_code == ExitCode.ERROR and "garbled.json: not a plan file" in garbled.stderr
     assert "Traceback" not in merged.stderr + garbled.stderr + result.stderr
+
+
+def test_a_fleet_run_collects_less_and_leaves_the_collector_as_it_found_it(
+        workdir: Path, served_centra: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    import gc
+
+    from provisioner.engine import fleet
+
+    write_fleet(workdir, served_centra.url, NAMES[:2])
+    monkeypatch.chdir(workdir)
+    before = gc.get_threshold()
+    during: list[tuple[tuple[int, int, int], int]] = []
+    document = fleet.plan_fleet(fleet.FleetRequest(environment="qa", every=True),
+                                on_progress=lambda _: during.append((gc.get_threshold(), gc.get_freeze_count())))
+    assert [plan.merchant for plan in document.plans] == NAMES[:2] and not document.errors
+    assert all(threshold[0] >= 20_000 and threshold[1:] == before[1:] and frozen > 0
+               for threshold, frozen in during) and len(during) == 2
+    assert gc.get_threshold() == before and gc.get_freeze_count() == 0
