@@ -82,7 +82,7 @@ def client(directory: Path, size: int, parallelism: int) -> None:
         os.environ[f"BENCH_TOKEN_{number}"] = endpoint["token"]
     os.environ["BENCH_ORDER_SECRET"] = "bench-order-secret"
     os.chdir(project)
-    gates = Gates()
+    gates = Gates(in_flight=parallelism)
     started, cpu = time.perf_counter(), time.process_time()
     document = fleet.plan_fleet(fleet.FleetRequest(environment="qa", every=True, parallelism=parallelism),
                                 gates=gates)

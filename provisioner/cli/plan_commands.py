@@ -71,7 +71,7 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
               help="Environment name, or a tier (qa, prod) to take each merchant's environments of that tier.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N (stable in the merchant name).")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=limits.DEFAULT_PARALLELISM, show_default=True,
-              help="Merchants planned at once.")
+              help="Requests in flight across the run (twice as many merchants are in progress).")
 @click.option("-C", "--dir", "directory", type=click.Path(exists=True, file_okay=False, path_type=Path),
               help="Run as if started in DIR (another checkout).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),

@@ -22,9 +22,13 @@ from provisioner.engine.fleet_select import Choice, Shard
 from provisioner.engine.plan import Plan
 from provisioner.errors import ProvisionerError
 
-# Merchants planned at once. Each holds one request at a time (a plan is two or three requests in
-# series), so this is also the requests in flight across hosts; per host, PER_HOST_IN_FLIGHT caps it.
+# Requests in flight across the run; per host, PER_HOST_IN_FLIGHT caps them further.
 DEFAULT_PARALLELISM = limits.DEFAULT_PARALLELISM
+# Merchants in progress per request slot. A merchant spends part of its time loading, resolving and
+# planning, with no request out; with one merchant per slot those slots would stand empty meanwhile.
+# Twice as many merchants as slots keep the slots busy while the run-wide cap keeps what Centra sees
+# at `parallelism`.
+MERCHANTS_PER_SLOT = 2
 
 
 @dataclass
@@ -144,9 +148,9 @@ def _plan_paths(request: FleetRequest, paths: list[Path], on_progress: OnProgres
                 gates: Gates | None) -> PlanDocument:
     document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
     choices: list[Choice] = []
-    pool = SharedPool(gates or Gates(request.per_host), request.parallelism)
+    pool = SharedPool(gates or Gates(request.per_host, request.parallelism), request.parallelism)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(request.parallelism, len(paths))),
+        with ThreadPoolExecutor(max_workers=max(1, min(request.parallelism * MERCHANTS_PER_SLOT, len(paths))),
                                 thread_name_prefix="plan") as executor:
             pending: set[Future[_Outcome]] = {
                 executor.submit(_plan_merchant, path, request.environment, pool, on_wait) for path in paths}

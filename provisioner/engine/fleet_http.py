@@ -38,8 +38,11 @@ class HostGate:
 
 
 class Gates:
-    def __init__(self, per_host: int = PER_HOST_IN_FLIGHT) -> None:
+    """Every host's gate, and the run's cap on requests in flight across all hosts (None: no cap)."""
+
+    def __init__(self, per_host: int = PER_HOST_IN_FLIGHT, in_flight: int | None = None) -> None:
         self.per_host = per_host
+        self.in_flight = None if in_flight is None else threading.BoundedSemaphore(in_flight)
         self._gates: dict[str, HostGate] = {}
         self._lock = threading.Lock()
 
@@ -72,8 +75,11 @@ class GatedTransport(httpx.BaseTransport):
             self._origins.add(origin)
             self.pool.hold(origin)
         inner = self.sandbox if self.sandbox is not None else self.pool.transport(origin)
-        gate = self.pool.gates.for_host(origin)
-        gate.enter()
+        gates = self.pool.gates
+        gate = gates.for_host(origin)
+        gate.enter()  # the host's cap and pacer first: a request waiting for its host holds no run-wide slot
+        if gates.in_flight is not None:
+            gates.in_flight.acquire()
         try:
             response = inner.handle_request(request)
             try:
@@ -83,6 +89,8 @@ class GatedTransport(httpx.BaseTransport):
                 raise
             return response
         finally:
+            if gates.in_flight is not None:
+                gates.in_flight.release()
             gate.leave()
 
     def close(self) -> None:

@@ -54,6 +54,31 @@ def test_no_host_gets_more_than_its_cap_in_flight() -> None:
     assert not inner.closed  # each client closed its transport; the shared one stays open
 
 
+def test_the_run_never_has_more_requests_in_flight_than_its_cap_across_hosts() -> None:
+    inner = Recording()
+    shared = SharedPool(Gates(per_host=4, in_flight=3), parallelism=3)
+    inside, most, lock = [0], [0], threading.Lock()
+
+    class Counting(httpx.BaseTransport):
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            try:
+                return inner.handle_request(request)
+            finally:
+                with lock:
+                    inside[0] -= 1
+
+    def call(number: int) -> int:
+        with httpx.Client(transport=shared.wrap(Counting())) as client:
+            return client.get(f"https://host{number % 6}.example/graphql").status_code
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert set(pool.map(call, range(36))) == {200}
+    assert most[0] == 3  # six hosts with room for four each, and still never more than three at once
+
+
 def test_merchants_on_one_host_share_its_gate_and_pacer() -> None:
     gates = Gates()
     assert gates.for_host("https://shop.centra.com") is gates.for_host("https://shop.centra.com")
