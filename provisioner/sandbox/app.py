@@ -95,7 +95,7 @@ class SandboxApp:
         if op is None:
             return _errors(400, "Unknown or ambiguous operation")
         is_mutation = op.operation == OperationType.MUTATION
-        complexity = graphql_api.complexity(prepared.document, op, variables, current)
+        complexity = graphql_api.query_cost(current, source, prepared, op, variables)
         drop_after = False
         with self.store.transaction() as db:
             token = self._token(db, request)

@@ -178,6 +178,23 @@ DEFAULT_LIST_SIZE = 60
 FIXED_COSTS = {("Query", "rateLimits"): 10}
 
 
+def query_cost(schema: GraphQLSchema, source: str, prepared: Prepared, op: OperationDefinitionNode,
+               variables: Mapping[str, Any]) -> int:
+    """`complexity`, kept per schema and query text when there are no variables to change it: an
+    introspection query alone is ~2,000 fields to price, for every host of a fleet."""
+    if variables:
+        return complexity(prepared.document, op, variables, schema)
+    with _CACHING:
+        return _cost_without_variables(schema, source, op.name.value if op.name else None)
+
+
+@lru_cache(maxsize=256)
+def _cost_without_variables(schema: GraphQLSchema, source: str, operation_name: str | None) -> int:
+    document = _prepare(schema, source).document
+    op = operation(document, operation_name)
+    return 0 if op is None else complexity(document, op, {}, schema)
+
+
 def complexity(document: DocumentNode, op: OperationDefinitionNode, variables: Mapping[str, Any],
                schema: GraphQLSchema) -> int:
     """A cost model in Centra's spirit: every field costs 1; a list field that takes `limit` multiplies

@@ -108,6 +108,16 @@ def test_a_serialised_answer_takes_more_keys_as_valid_json(serialised: str, more
         Response.json_with(200, "[1]", more)
 
 
+def test_the_cost_of_a_query_without_variables_is_priced_once(call: Call) -> None:
+    from provisioner.sandbox import graphql_api
+
+    query = "query Twice { stores { id } warehouses { name } }"
+    first = call(query).payload()["extensions"]["complexity"]
+    hits = graphql_api._cost_without_variables.cache_info().hits
+    assert call(query).payload()["extensions"]["complexity"] == first == 122
+    assert graphql_api._cost_without_variables.cache_info().hits == hits + 1
+
+
 def test_where_sort_limit_page(call: Call) -> None:
     data = call('{ a: storePlugins(where: {name: {contains: "y"}}, sort: [id_DESC]) { name } '
                 'b: storePlugins(where: {type: [FEED], negate: ["type"]}, limit: 1, page: 2) { name } '
