@@ -5,22 +5,26 @@ plan document."""
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 from provisioner.centra import operations
 from provisioner.config import environments as envs
 from provisioner.config import resolve
 from provisioner.config.resolve import DesiredState
-from provisioner.engine import fleet_select, limits, live, planning
+from provisioner.engine import fleet_processes, fleet_select, limits, live, planning
 from provisioner.engine.fleet_document import MerchantError, PlanDocument
 from provisioner.engine.fleet_http import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.fleet_select import Choice, Shard
 from provisioner.engine.plan import Plan
 from provisioner.errors import ProvisionerError
+
+log = logging.getLogger(__name__)
 
 # Requests in flight across the run; per host, PER_HOST_IN_FLIGHT caps them further.
 DEFAULT_PARALLELISM = limits.DEFAULT_PARALLELISM
@@ -140,33 +144,56 @@ def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, 
     paths = fleet_select.in_shard(merchant_files(request), request.shard)
     if paths:
         _prepare(request.environment)
-    with _collecting_less():
-        return _plan_paths(request, paths, on_progress, on_wait, gates)
+    done: list[str] = []
+
+    def merchant_done(merchant: str, outcome: str) -> None:
+        done.append(merchant)
+        if on_progress is not None:
+            on_progress(Progress(len(done), len(paths), merchant, request.environment, outcome))
+
+    def waiting(seconds: float, label: str) -> None:
+        if on_wait is not None:
+            on_wait(seconds, label)
+
+    limits = fleet_processes.Limits(request.parallelism, request.per_host)
+    processes = fleet_processes.count(request.environment, len(paths), limits)
+    log.debug("planning %d merchant file(s) in %d process(es)", len(paths), processes)
+    plan_part = partial(_plan_paths, request.environment, request.parallelism)
+    with _collecting_less():  # frozen before any fork, too: children then share those pages untouched
+        if processes > 1:
+            document, choices = fleet_processes.plan(paths, processes, limits, plan_part, on_progress=merchant_done,
+                                                     on_wait=waiting, gates=gates)
+        else:
+            document, choices = plan_part(paths, merchant_done, waiting,
+                                          gates or Gates(request.per_host, request.parallelism))
+    fleet_select.check_environment(request.environment, choices)
+    document.shard = str(request.shard) if request.shard else None
+    return document.sort()
 
 
-def _plan_paths(request: FleetRequest, paths: list[Path], on_progress: OnProgress | None, on_wait: OnWait | None,
-                gates: Gates | None) -> PlanDocument:
-    document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
+def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_done: Callable[[str, str], None],
+                on_wait: OnWait, gates: Gates) -> tuple[PlanDocument, list[Choice]]:
+    """Plan these merchants in this process's threads: as many merchants in progress as the requests in
+    flight allow, times MERCHANTS_PER_SLOT."""
+    document = PlanDocument(environment=environment)
     choices: list[Choice] = []
-    pool = SharedPool(gates or Gates(request.per_host, request.parallelism), request.parallelism)
+    slots = gates.cap if gates.cap is not None else parallelism
+    pool = SharedPool(gates, slots)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(request.parallelism * MERCHANTS_PER_SLOT, len(paths))),
+        with ThreadPoolExecutor(max_workers=max(1, min(slots * MERCHANTS_PER_SLOT, len(paths))),
                                 thread_name_prefix="plan") as executor:
             pending: set[Future[_Outcome]] = {
-                executor.submit(_plan_merchant, path, request.environment, pool, on_wait) for path in paths}
+                executor.submit(_plan_merchant, path, environment, pool, on_wait) for path in paths}
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     outcome = future.result()  # anything but a ProvisionerError is a bug: let it surface
                     choices.append(outcome.choice)
                     _record(document, outcome)
-                    if on_progress is not None:
-                        on_progress(Progress(len(choices), len(paths), outcome.choice.merchant,
-                                             request.environment, _label(outcome)))
+                    on_done(outcome.choice.merchant, _label(outcome))
     finally:
         pool.close()
-    fleet_select.check_environment(request.environment, choices)
-    return document.sort()
+    return document, choices
 
 
 def _record(document: PlanDocument, outcome: _Outcome) -> None:

@@ -38,25 +38,39 @@ class HostGate:
 
 
 class Gates:
-    """Every host's gate, and the run's cap on requests in flight across all hosts (None: no cap)."""
+    """Every host's gate, and the run's cap on requests in flight across all hosts (None: no cap).
+    `share`: the part of each host's request budget this process may use (a run split over processes
+    divides it, so together they stay within it)."""
 
-    def __init__(self, per_host: int = PER_HOST_IN_FLIGHT, in_flight: int | None = None) -> None:
+    def __init__(self, per_host: int = PER_HOST_IN_FLIGHT, in_flight: int | None = None, *,
+                 share: float = 1.0) -> None:
         self.per_host = per_host
+        self.cap = in_flight
         self.in_flight = None if in_flight is None else threading.BoundedSemaphore(in_flight)
+        self.share = share
         self._gates: dict[str, HostGate] = {}
         self._lock = threading.Lock()
 
     def for_host(self, host: str) -> HostGate:
         with self._lock:
             if host not in self._gates:
+                budget = HEADROOM * self.share
                 self._gates[host] = HostGate(
                     threading.BoundedSemaphore(self.per_host),
-                    Pacer(int(GROWTH_REQUESTS_PER_WINDOW * HEADROOM), int(GROWTH_COMPLEXITY_PER_WINDOW * HEADROOM)))
+                    Pacer(max(1, int(GROWTH_REQUESTS_PER_WINDOW * budget)),
+                          max(1, int(GROWTH_COMPLEXITY_PER_WINDOW * budget))))
             return self._gates[host]
 
     def requests(self) -> dict[str, int]:
         with self._lock:
             return {host: gate.requests for host, gate in self._gates.items()}
+
+    def count(self, requests: dict[str, int]) -> None:
+        """Requests made for this run elsewhere (by its other processes), for `requests()` to include."""
+        for host, number in requests.items():
+            gate = self.for_host(host)
+            with self._lock:
+                gate.requests += number
 
 
 class GatedTransport(httpx.BaseTransport):

@@ -1,0 +1,136 @@
+"""A large fleet plan spread over the machine's cores: one process per core, each planning its share of
+the merchants with its own threads, its results sent back to be merged into one plan document.
+
+Planning a merchant costs the interpreter ~10 ms of CPU (loading, resolving, two answers to parse, the
+plan), so past a few dozen merchants one interpreter is the limit, not Centra. Processes are forked,
+so they start with everything the run has prepared (modules, presets, the operation), and only from a
+process with no other thread, the one case where forking is safe. What Centra sees does not change:
+the run's caps (requests in flight, per host, each host's pacer budget) are divided between the
+processes, so together they never exceed them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from provisioner.config import environments as envs
+from provisioner.engine import fleet_document
+from provisioner.engine.fleet_document import PlanDocument
+from provisioner.engine.fleet_http import Gates
+from provisioner.engine.fleet_select import Choice
+from provisioner.errors import ProvisionerError
+
+PROCESSES_ENV = "PROVISION_FLEET_PROCESSES"  # a number of processes; 1 keeps a run in one process
+MERCHANTS_PER_PROCESS = 32  # below this many merchants a process costs more than it saves
+
+
+@dataclass(frozen=True)
+class Limits:
+    """The run's caps, to divide between processes."""
+
+    parallelism: int
+    per_host: int
+
+
+# What a process reports: ("progress", merchant, outcome), ("wait", seconds, label),
+# ("done", document, choices, requests per host) or ("crashed", traceback).
+Message = tuple[Any, ...]
+PlanPart = Callable[[list[Path], Callable[[str, str], None], Callable[[float, str], None], Gates],
+                    tuple[PlanDocument, list[Choice]]]
+
+
+def count(environment: str, merchants: int, limits: Limits) -> int:
+    """How many processes to plan `merchants` with: 1 unless forking is safe and worth it."""
+    if environment == envs.SANDBOX or sys.platform != "linux" or threading.active_count() > 1:
+        return 1  # the sandbox lives in this process; forking beside other threads can deadlock
+    chosen = os.environ.get(PROCESSES_ENV, "").strip()
+    if chosen:
+        if not chosen.isdigit() or int(chosen) < 1:
+            raise ProvisionerError(f"{PROCESSES_ENV} must be a number of processes (1 or more), not {chosen[:20]!r}")
+        wanted = int(chosen)
+    else:
+        wanted = min(len(os.sched_getaffinity(0)), merchants // MERCHANTS_PER_PROCESS)
+    return max(1, min(wanted, merchants, limits.parallelism))
+
+
+def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart, *,
+         on_progress: Callable[[str, str], None], on_wait: Callable[[float, str], None],
+         gates: Gates | None) -> tuple[PlanDocument, list[Choice]]:
+    """Plan `paths` in `processes` forked processes (each calling `plan_part` on its share); merge."""
+    context = multiprocessing.get_context("fork")
+    readers: dict[Connection, Any] = {}
+    for share in (paths[index::processes] for index in range(processes)):
+        receiving, sending = context.Pipe(duplex=False)
+        process = context.Process(target=_child, args=(sending, share, _divided(limits, processes), plan_part),
+                                  name="provision-plan", daemon=True)
+        process.start()
+        sending.close()  # the child's end: closed here, so the child's exit is seen as the end of its pipe
+        readers[receiving] = process
+    documents: list[PlanDocument] = []
+    choices: list[Choice] = []
+    try:
+        while readers:
+            for reader in wait(list(readers)):
+                assert isinstance(reader, Connection)
+                try:
+                    message: Message = reader.recv()
+                except EOFError:
+                    process = readers.pop(reader)
+                    process.join()
+                    raise ProvisionerError(f"a planning process ended without its results (exit code "
+                                           f"{process.exitcode}); run again with {PROCESSES_ENV}=1") from None
+                if message[0] == "progress":
+                    on_progress(message[1], message[2])
+                elif message[0] == "wait":
+                    on_wait(message[1], message[2])
+                elif message[0] == "crashed":
+                    raise RuntimeError(f"a planning process failed:\n{message[1]}")
+                else:
+                    _, document, chosen, requests = message
+                    documents.append(document)
+                    choices.extend(chosen)
+                    if gates is not None:
+                        gates.count(requests)
+                    readers.pop(reader).join()
+    finally:
+        for reader, process in readers.items():
+            process.kill()
+            process.join()
+            reader.close()
+    return fleet_document.merge(documents), choices
+
+
+def _divided(limits: Limits, processes: int) -> Gates:
+    return Gates(max(1, limits.per_host // processes), max(1, limits.parallelism // processes),
+                 share=1 / processes)
+
+
+def _child(connection: Connection, paths: list[Path], gates: Gates, plan_part: PlanPart) -> None:
+    """In the forked process: plan the share, send what happened as it happens, then the results."""
+    sending = threading.Lock()  # waits are reported from the worker threads
+
+    def send(*message: Any) -> None:
+        with sending:
+            connection.send(message)
+
+    try:
+        document, choices = plan_part(paths, lambda merchant, outcome: send("progress", merchant, outcome),
+                                      lambda seconds, label: send("wait", seconds, label), gates)
+        # The loaded merchant files stay here: the parent needs only what the environment check reads.
+        send("done", document, [Choice(c.merchant, None, c.environments, c.skipped, None, c.known) for c in choices],
+             gates.requests())
+    except KeyboardInterrupt:
+        os._exit(130)
+    except BaseException:  # a bug: the parent raises it with this traceback
+        send("crashed", traceback.format_exc())
+    finally:
+        connection.close()
