@@ -103,3 +103,35 @@ def test_the_limits_stop_libyaml_too_and_pyyaml_explains(tmp_path: Path, text: s
     root, problems = yamlnodes.compose_file(path)
     assert root is None and len(problems) == 1
     assert (root, problems) == _in_python(path)
+
+
+def _by_pyyaml(node: yaml.Node) -> object:
+    loader = yamlnodes.StrictLoader("")
+    try:
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: [1, 2.5, -3, 0x1f, 1_000]\nc: {d: null, e: ~, f: true, g: False, h: yes, i: NO}\n",
+    "when: 2026-11-24\nat: 2026-11-24 10:00:00\nempty: ''\nlist: []\nmap: {}\n1: one\nnull: key\n",
+    "base: &b {x: 1}\none: *b\ntwo: *b\n",  # aliases: the constructor's shared value
+    "base: &b {x: 1, y: 2}\nmerged:\n  <<: *b\n  y: 3\n",  # a merge key
+    "nested: [[1, [2, {k: [v]}]], {a: {b: {c: d}}}]\n"])
+def test_built_values_are_pyyamls_for_every_shape(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "values.yaml"
+    path.write_text(text, encoding="utf-8")
+    root, problems = yamlnodes.compose_in_python(text, str(path))
+    assert isinstance(root, yaml.Node), problems
+    built, expected = yamlnodes.construct(root), _by_pyyaml(root)
+    assert built == expected and type(built) is type(expected)
+    assert repr(built) == repr(expected)  # the same types all the way down (1 and True and 1.0 differ here)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "merchants").glob("*.yaml")) + [
+    Path(presets.path_of(name)) for name in presets.available()], ids=lambda p: p.name)
+def test_built_values_are_pyyamls_for_every_shipped_file(path: Path) -> None:
+    root, _ = yamlnodes.compose_file(path)
+    assert isinstance(root, yaml.Node)
+    assert repr(yamlnodes.construct(root)) == repr(_by_pyyaml(root))
