@@ -17,7 +17,7 @@ from provisioner.centra import operations
 from provisioner.config import environments as envs
 from provisioner.config import resolve
 from provisioner.config.resolve import DesiredState
-from provisioner.engine import fleet_processes, fleet_select, limits, live, planning
+from provisioner.engine import fleet_http, fleet_processes, fleet_select, limits, live, planning
 from provisioner.engine.fleet_document import MerchantError, PlanDocument
 from provisioner.engine.fleet_http import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.fleet_select import Choice, Shard
@@ -116,7 +116,9 @@ def _prepare(environment: str) -> None:
     """Build what every merchant's plan shares (the operation a plan sends, parsed; the sandbox's
     schema) once, before the workers start: built lazily, every worker would build its own at once."""
     operations.parsed(live.OPERATION)
-    if environment == envs.SANDBOX:
+    if environment != envs.SANDBOX:
+        fleet_http.prepare()
+    else:
         from provisioner.sandbox import app
 
         app.schema()
