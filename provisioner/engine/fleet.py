@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
@@ -87,6 +87,10 @@ class _Outcome:
     plans: list[tuple[Plan, dict[str, str]]] = field(default_factory=list)
     errors: list[MerchantError] = field(default_factory=list)
 
+    def portable(self) -> _Outcome:
+        """Without the loaded merchant file (its YAML nodes): all the run needs of it, cheap to send."""
+        return replace(self, choice=replace(self.choice, source=None, broken=None))
+
 
 def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWait | None) -> _Outcome:
     """Load (in the pool too, so parsing overlaps other merchants' requests), choose, plan."""
@@ -146,12 +150,15 @@ def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, 
     paths = fleet_select.in_shard(merchant_files(request), request.shard)
     if paths:
         _prepare(request.environment)
-    done: list[str] = []
+    document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
+    choices: list[Choice] = []
 
-    def merchant_done(merchant: str, outcome: str) -> None:
-        done.append(merchant)
+    def finished(outcome: _Outcome) -> None:
+        choices.append(outcome.choice)
+        _record(document, outcome)
         if on_progress is not None:
-            on_progress(Progress(len(done), len(paths), merchant, request.environment, outcome))
+            on_progress(Progress(len(choices), len(paths), outcome.choice.merchant, request.environment,
+                                 _label(outcome)))
 
     def waiting(seconds: float, label: str) -> None:
         if on_wait is not None:
@@ -163,22 +170,18 @@ def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, 
     plan_part = partial(_plan_paths, request.environment, request.parallelism)
     with _collecting_less():  # frozen before any fork, too: children then share those pages untouched
         if processes > 1:
-            document, choices = fleet_processes.plan(paths, processes, limits, plan_part, on_progress=merchant_done,
-                                                     on_wait=waiting, gates=gates)
+            fleet_processes.plan(paths, processes, limits, plan_part, on_outcome=finished, on_wait=waiting,
+                                 gates=gates)
         else:
-            document, choices = plan_part(paths, merchant_done, waiting,
-                                          gates or Gates(request.per_host, request.parallelism))
+            plan_part(paths, finished, waiting, gates or Gates(request.per_host, request.parallelism))
     fleet_select.check_environment(request.environment, choices)
-    document.shard = str(request.shard) if request.shard else None
     return document.sort()
 
 
-def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_done: Callable[[str, str], None],
-                on_wait: OnWait, gates: Gates) -> tuple[PlanDocument, list[Choice]]:
-    """Plan these merchants in this process's threads: as many merchants in progress as the requests in
-    flight allow, times MERCHANTS_PER_SLOT."""
-    document = PlanDocument(environment=environment)
-    choices: list[Choice] = []
+def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_outcome: Callable[[_Outcome], None],
+                on_wait: OnWait, gates: Gates) -> None:
+    """Plan these merchants in this process's threads (as many merchants in progress as the requests in
+    flight allow, times MERCHANTS_PER_SLOT), handing each merchant's outcome on as it is known."""
     slots = gates.cap if gates.cap is not None else parallelism
     pool = SharedPool(gates, slots)
     try:
@@ -189,13 +192,10 @@ def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_done: 
             while pending:
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
-                    outcome = future.result()  # anything but a ProvisionerError is a bug: let it surface
-                    choices.append(outcome.choice)
-                    _record(document, outcome)
-                    on_done(outcome.choice.merchant, _label(outcome))
+                    # anything but a ProvisionerError is a bug: let it surface
+                    on_outcome(future.result().portable())
     finally:
         pool.close()
-    return document, choices
 
 
 def _record(document: PlanDocument, outcome: _Outcome) -> None:

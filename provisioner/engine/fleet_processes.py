@@ -1,5 +1,6 @@
 """A large fleet plan spread over the machine's cores: one process per core, each planning its share of
-the merchants with its own threads, its results sent back to be merged into one plan document.
+the merchants with its own threads, each merchant's outcome sent back, as it is known, into the run's one
+plan document.
 
 Planning a merchant costs the interpreter ~10 ms of CPU (loading, resolving, two answers to parse, the
 plan), so past a few dozen merchants one interpreter is the limit, not Centra. Processes are forked,
@@ -23,10 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.config import environments as envs
-from provisioner.engine import fleet_document
-from provisioner.engine.fleet_document import PlanDocument
 from provisioner.engine.fleet_http import Gates
-from provisioner.engine.fleet_select import Choice
 from provisioner.errors import ProvisionerError
 
 PROCESSES_ENV = "PROVISION_FLEET_PROCESSES"  # a number of processes; 1 keeps a run in one process
@@ -41,11 +39,11 @@ class Limits:
     per_host: int
 
 
-# What a process reports: ("progress", merchant, outcome), ("wait", seconds, label),
-# ("done", document, choices, requests per host) or ("crashed", traceback).
+# What a process reports: ("outcome", one merchant's outcome) as each is known (sent then, not all at
+# the end, where pickling them would lengthen the run), ("wait", seconds, label), ("done", requests per
+# host) or ("crashed", traceback).
 Message = tuple[Any, ...]
-PlanPart = Callable[[list[Path], Callable[[str, str], None], Callable[[float, str], None], Gates],
-                    tuple[PlanDocument, list[Choice]]]
+PlanPart = Callable[[list[Path], Callable[[Any], None], Callable[[float, str], None], Gates], None]
 
 
 def count(environment: str, merchants: int, limits: Limits) -> int:
@@ -63,9 +61,9 @@ def count(environment: str, merchants: int, limits: Limits) -> int:
 
 
 def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart, *,
-         on_progress: Callable[[str, str], None], on_wait: Callable[[float, str], None],
-         gates: Gates | None) -> tuple[PlanDocument, list[Choice]]:
-    """Plan `paths` in `processes` forked processes (each calling `plan_part` on its share); merge."""
+         on_outcome: Callable[[Any], None], on_wait: Callable[[float, str], None], gates: Gates | None) -> None:
+    """Plan `paths` in `processes` forked processes, each calling `plan_part` on its share; each merchant's
+    outcome reaches `on_outcome` here, in this process, as it is known."""
     context = multiprocessing.get_context("fork")
     readers: dict[Connection, Any] = {}
     for share in (paths[index::processes] for index in range(processes)):
@@ -75,8 +73,6 @@ def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart,
         process.start()
         sending.close()  # the child's end: closed here, so the child's exit is seen as the end of its pipe
         readers[receiving] = process
-    documents: list[PlanDocument] = []
-    choices: list[Choice] = []
     try:
         while readers:
             for reader in wait(list(readers)):
@@ -88,25 +84,21 @@ def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart,
                     process.join()
                     raise ProvisionerError(f"a planning process ended without its results (exit code "
                                            f"{process.exitcode}); run again with {PROCESSES_ENV}=1") from None
-                if message[0] == "progress":
-                    on_progress(message[1], message[2])
+                if message[0] == "outcome":
+                    on_outcome(message[1])
                 elif message[0] == "wait":
                     on_wait(message[1], message[2])
                 elif message[0] == "crashed":
                     raise RuntimeError(f"a planning process failed:\n{message[1]}")
                 else:
-                    _, document, chosen, requests = message
-                    documents.append(document)
-                    choices.extend(chosen)
                     if gates is not None:
-                        gates.count(requests)
+                        gates.count(message[1])
                     readers.pop(reader).join()
     finally:
         for reader, process in readers.items():
             process.kill()
             process.join()
             reader.close()
-    return fleet_document.merge(documents), choices
 
 
 def _divided(limits: Limits, processes: int) -> Gates:
@@ -115,7 +107,7 @@ def _divided(limits: Limits, processes: int) -> Gates:
 
 
 def _child(connection: Connection, paths: list[Path], gates: Gates, plan_part: PlanPart) -> None:
-    """In the forked process: plan the share, send what happened as it happens, then the results."""
+    """In the forked process: plan the share, sending what happens as it happens."""
     sending = threading.Lock()  # waits are reported from the worker threads
 
     def send(*message: Any) -> None:
@@ -123,11 +115,9 @@ def _child(connection: Connection, paths: list[Path], gates: Gates, plan_part: P
             connection.send(message)
 
     try:
-        document, choices = plan_part(paths, lambda merchant, outcome: send("progress", merchant, outcome),
-                                      lambda seconds, label: send("wait", seconds, label), gates)
-        # The loaded merchant files stay here: the parent needs only what the environment check reads.
-        send("done", document, [Choice(c.merchant, None, c.environments, c.skipped, None, c.known) for c in choices],
-             gates.requests())
+        plan_part(paths, lambda outcome: send("outcome", outcome),
+                  lambda seconds, label: send("wait", seconds, label), gates)
+        send("done", gates.requests())
     except KeyboardInterrupt:
         os._exit(130)
     except BaseException:  # a bug: the parent raises it with this traceback

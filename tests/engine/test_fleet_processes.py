@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from provisioner.engine import fleet_processes
-from provisioner.engine.fleet_document import PlanDocument
 from provisioner.engine.fleet_http import Gates
 from provisioner.engine.fleet_processes import Limits
 from provisioner.errors import ExitCode, ProvisionerError
@@ -105,47 +104,42 @@ def test_the_caps_are_divided_between_processes() -> None:
     assert counted.requests() == {"https://a.example": 5, "https://b.example": 1}
 
 
-def _reporting_part(paths: list[Path], on_done: fleet_processes.Callable[[str, str], None],
-                    on_wait: fleet_processes.Callable[[float, str], None],
-                    gates: Gates) -> tuple[PlanDocument, list[object]]:
+def _reporting_part(paths: list[Path], on_outcome: fleet_processes.Callable[[object], None],
+                    on_wait: fleet_processes.Callable[[float, str], None], gates: Gates) -> None:
     for path in paths:
         on_wait(0.5, f"{path.stem}: waiting")
-        on_done(path.stem, "planned")
+        on_outcome(("planned", path.stem))
     gates.count({"https://shop.example": len(paths)})
-    return PlanDocument(environment="qa"), []
 
 
-def test_progress_waits_and_request_counts_come_back_from_every_process() -> None:
+def test_outcomes_waits_and_request_counts_come_back_from_every_process() -> None:
     paths = [Path(f"merchants/{name}.yaml") for name in NAMES]
-    done: list[str] = []
+    outcomes: list[object] = []
     waits: list[str] = []
     gates = Gates()
-    document, choices = fleet_processes.plan(
-        paths, 3, Limits(16, 4), _reporting_part,  # type: ignore[arg-type]
-        on_progress=lambda merchant, outcome: done.append(merchant),
-        on_wait=lambda seconds, label: waits.append(label), gates=gates)
-    assert sorted(done) == NAMES and len(waits) == len(NAMES)
+    fleet_processes.plan(paths, 3, Limits(16, 4), _reporting_part, on_outcome=outcomes.append,
+                         on_wait=lambda seconds, label: waits.append(label), gates=gates)
+    assert sorted(outcomes) == [("planned", name) for name in NAMES] and len(waits) == len(NAMES)
     assert gates.requests() == {"https://shop.example": len(NAMES)}
-    assert document.plans == [] and choices == []
 
 
-def _crashing_part(paths: list[Path], *_: object) -> tuple[PlanDocument, list[object]]:
+def _crashing_part(paths: list[Path], *_: object) -> None:
     raise ValueError(f"a bug while planning {paths[0].stem}")
 
 
-def _vanishing_part(paths: list[Path], *_: object) -> tuple[PlanDocument, list[object]]:
+def _vanishing_part(paths: list[Path], *_: object) -> None:
     os._exit(9)
 
 
 def test_a_bug_in_a_process_surfaces_with_its_traceback() -> None:
     paths = [Path(f"merchants/{name}.yaml") for name in NAMES[:2]]
     with pytest.raises(RuntimeError, match="a bug while planning m0"):
-        fleet_processes.plan(paths, 2, Limits(16, 4), _crashing_part,  # type: ignore[arg-type]
-                             on_progress=lambda *_: None, on_wait=lambda *_: None, gates=None)
+        fleet_processes.plan(paths, 2, Limits(16, 4), _crashing_part, on_outcome=lambda _: None,
+                             on_wait=lambda *_: None, gates=None)
 
 
 def test_a_process_that_dies_is_a_clear_error() -> None:
     paths = [Path(f"merchants/{name}.yaml") for name in NAMES[:2]]
     with pytest.raises(ProvisionerError, match=r"ended without its results \(exit code 9\)"):
-        fleet_processes.plan(paths, 2, Limits(16, 4), _vanishing_part,  # type: ignore[arg-type]
-                             on_progress=lambda *_: None, on_wait=lambda *_: None, gates=None)
+        fleet_processes.plan(paths, 2, Limits(16, 4), _vanishing_part, on_outcome=lambda _: None,
+                             on_wait=lambda *_: None, gates=None)
