@@ -117,6 +117,7 @@ class SchemaCache:
         self._memory: dict[str, TargetSchema] = {}
         self._locks: dict[str, threading.Lock] = {}
         self._by_digest: dict[str, dict[str, Any]] = {}
+        self._stored: set[str] = set()  # digests whose file this process has seen on disk
         self._guard = threading.Lock()
 
     def _lock(self, host: str) -> threading.Lock:
@@ -153,6 +154,7 @@ class SchemaCache:
         with self._guard:
             self._memory.clear()
             self._by_digest.clear()
+            self._stored.clear()
 
     def _fetch(self, client: CentraClient, host: str) -> TargetSchema:
         result = client.execute(_QUERY, label="introspection")
@@ -199,10 +201,15 @@ class SchemaCache:
 
     def _to_disk(self, fetched: TargetSchema) -> None:
         try:
-            self.directory.mkdir(parents=True, exist_ok=True)
-            schema_path = self._schema_path(fetched.digest)
-            if not schema_path.exists():  # hosts on one version share the file: written once
-                _replace(schema_path, fetched.text)
+            with self._guard:
+                stored = fetched.digest in self._stored
+            if not stored:  # hosts on one version share the file: written once (checked once per process)
+                self.directory.mkdir(parents=True, exist_ok=True)
+                schema_path = self._schema_path(fetched.digest)
+                if not schema_path.exists():
+                    _replace(schema_path, fetched.text)
+                with self._guard:
+                    self._stored.add(fetched.digest)
             _replace(self.path(fetched.host), json.dumps(fetched.pointer()))
         except OSError:
             pass  # a cache that cannot be written only costs a request next run
