@@ -102,10 +102,9 @@ class SandboxApp:
             if token is None:
                 return _errors(403, "Invalid or expired access token")
             now = time.time()
-            retry_at = ratelimit.retry_at(db, is_mutation, now, complexity)
+            retry_at = ratelimit.admit(db, is_mutation, now, complexity)
             if retry_at is not None:
                 return self._too_many(retry_at)
-            ratelimit.record(db, now, is_mutation=is_mutation, complexity=complexity)
             bump(db, "graphql_requests")
             if is_mutation:
                 bump(db, "mutations")

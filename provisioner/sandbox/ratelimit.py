@@ -83,14 +83,26 @@ def _costs(is_mutation: bool, complexity: int) -> dict[str, int]:
     return costs
 
 
-def retry_at(db: sqlite3.Connection, is_mutation: bool, now: float, complexity: int = 1) -> float | None:
+def retry_at(db: sqlite3.Connection, is_mutation: bool, now: float, complexity: int = 1,
+             levels: list[Bucket] | None = None) -> float | None:
     """When a request that would start now finds a bucket short: the moment it may be retried."""
     costs = _costs(is_mutation, complexity)
-    wait = max((b.wait_for(costs[b.type]) for b in buckets(db, now) if b.type in costs), default=0.0)
+    wait = max((b.wait_for(costs[b.type]) for b in levels or buckets(db, now) if b.type in costs), default=0.0)
     return now + wait if wait > 0 else None
 
 
-def record(db: sqlite3.Connection, now: float, *, is_mutation: bool, complexity: int) -> None:
+def record(db: sqlite3.Connection, now: float, *, is_mutation: bool, complexity: int,
+           levels: list[Bucket] | None = None) -> None:
     costs = _costs(is_mutation, complexity)
     db.executemany("INSERT OR REPLACE INTO rate_buckets VALUES (?, ?, ?, ?)",
-                   [(b.type, b.interval, b.level - costs[b.type], now) for b in buckets(db, now) if b.type in costs])
+                   [(b.type, b.interval, b.level - costs[b.type], now) for b in levels or buckets(db, now)
+                    if b.type in costs])
+
+
+def admit(db: sqlite3.Connection, is_mutation: bool, now: float, complexity: int) -> float | None:
+    """`retry_at`, and when the request may start, `record` it: the buckets read once for both."""
+    levels = buckets(db, now)
+    later = retry_at(db, is_mutation, now, complexity, levels)
+    if later is None:
+        record(db, now, is_mutation=is_mutation, complexity=complexity, levels=levels)
+    return later

@@ -68,6 +68,16 @@ def test_buckets_refill_continuously(box: Sandbox) -> None:
         assert later.as_graphql()["usedQuota"] == 1 and later.as_graphql()["remainingQuota"] == 1
 
 
+def test_admitting_a_request_records_it_and_a_refused_one_costs_nothing(box: Sandbox) -> None:
+    with box.store.transaction() as db:
+        ratelimit.set_quotas(db, {"REQUEST_COUNT": (2, 100)})
+        assert ratelimit.admit(db, False, 1000.0, 1) is None
+        assert ratelimit.admit(db, False, 1000.0, 1) is None
+        assert ratelimit.admit(db, False, 1000.0, 1) == 1005.0
+        assert ratelimit.admit(db, False, 1005.0, 1) is None  # the refusal took no token
+        assert ratelimit.admit(db, False, 1005.0, 1) == 1010.0
+
+
 def test_a_costly_query_waits_for_complexity_tokens(box: Sandbox) -> None:
     with box.store.transaction() as db:
         ratelimit.set_quotas(db, {"QUERY_COMPLEXITY": (100, 100_000)})
