@@ -7,7 +7,7 @@ processes: a large fleet is planned in one per core) and the emulators' over the
 cores are shared by both, so when the two together near cores × wall time, the CPU is the limit, not
 Centra. Each size runs in a fresh client process, so its peak memory is its own.
 
-    python bench/bench_fleet.py [--sizes 1,10,100,300] [--latency-ms 50] [--parallelism N]
+    python bench/bench_fleet.py [--sizes 1,10,100,300] [--latency-ms 50] [--parallelism N] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ environments:
 def client(directory: Path, size: int, parallelism: int) -> None:
     """One measurement, in its own process: plan the first `size` merchants; print the figures as JSON."""
     endpoints = json.loads((directory / "endpoints.json").read_text())[:size]
-    project = directory / f"project-{size}-{parallelism}"
+    project = Path(tempfile.mkdtemp(prefix=f"project-{size}-{parallelism}-", dir=directory))  # a first run each time
     (project / "merchants").mkdir(parents=True)
     for number, endpoint in enumerate(endpoints):
         name = f"m{number:03d}"
@@ -137,6 +137,7 @@ def main() -> None:
     parser.add_argument("--sizes", default="1,10,100,300")
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--parallelism", type=int, default=fleet.DEFAULT_PARALLELISM)
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; the median run is shown")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--client", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--dir", type=Path, help=argparse.SUPPRESS)
@@ -160,9 +161,12 @@ def main() -> None:
             sequential = measure(scratch, min(10, max(sizes)), 1, server.pid)["wall"] / min(10, max(sizes))
             print(f"baseline: one merchant after another takes {sequential:.3f} s per merchant")
             print(f"{'merchants':>9}{'wall s':>8}{'client CPU s':>14}{'server CPU s':>14}{'req/merchant':>14}"
-                  f"{'peak MiB':>10}{'ideal s':>9}{'ratio':>7}{'vs baseline':>13}")
+                  f"{'peak MiB':>10}{'ideal s':>9}{'ratio':>7}{'vs baseline':>13}   runs' wall s")
             for size in sizes:
-                figures = measure(scratch, size, args.parallelism, server.pid)
+                # The median of a few runs: a shared 2-core machine's speed drifts between runs.
+                runs = sorted((measure(scratch, size, args.parallelism, server.pid) for _ in range(args.repeat)),
+                              key=lambda run: run["wall"])
+                figures = runs[len(runs) // 2]
                 in_flight = min(args.parallelism, size)
                 ideal = figures["requests"] * args.latency_ms / 1000 / in_flight
                 ratio = figures["wall"] / ideal
@@ -170,7 +174,7 @@ def main() -> None:
                 print(f"{size:>9}{figures['wall']:>8.2f}{figures['cpu']:>14.2f}{figures['server_cpu']:>14.2f}"
                       f"{figures['requests'] / size:>14.1f}"
                       f"{figures['peak_kib'] / 1024:>10.0f}{ideal:>9.2f}{ratio:>7.2f}"
-                      f"{sequential * size / figures['wall']:>12.1f}x{flag}")
+                      f"{sequential * size / figures['wall']:>12.1f}x   {runs[0]['wall']:.2f}–{runs[-1]['wall']:.2f}{flag}")
         finally:
             assert server.stdin is not None
             server.stdin.close()
