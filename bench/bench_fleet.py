@@ -174,7 +174,8 @@ def main() -> None:
                 print(f"{size:>9}{figures['wall']:>8.2f}{figures['cpu']:>14.2f}{figures['server_cpu']:>14.2f}"
                       f"{figures['requests'] / size:>14.1f}"
                       f"{figures['peak_kib'] / 1024:>10.0f}{ideal:>9.2f}{ratio:>7.2f}"
-                      f"{sequential * size / figures['wall']:>12.1f}x   {runs[0]['wall']:.2f}–{runs[-1]['wall']:.2f}{flag}")
+                      f"{sequential * size / figures['wall']:>12.1f}x"
+                      f"   {runs[0]['wall']:.2f}–{runs[-1]['wall']:.2f}{flag}")
         finally:
             assert server.stdin is not None
             server.stdin.close()
