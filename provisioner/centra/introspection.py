@@ -3,7 +3,7 @@
 Centra's schema changes with its version (`extensions.appVersion`), not between requests, so one
 introspection per host serves every merchant planned against it: in memory for the process (shared
 by the threads of a fleet plan) and on disk under `.provision/cache/` for later runs, up to an age
-limit (a small file per host names the digest of its introspection, which is kept once per digest).
+limit (`schema_store.py`: each distinct introspection once, and an index of hosts).
 A response that reports another `appVersion` than the cached one makes the caller refresh.
 
 Hosts on the same Centra version answer the introspection query identically, so the schema built
@@ -11,11 +11,7 @@ from it is shared by content: one build per distinct introspection (by digest), 
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import re
-import tempfile
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +24,7 @@ from urllib.parse import urlsplit
 from graphql import GraphQLSchema, build_client_schema, get_introspection_query, parse, validate_schema
 
 from provisioner.centra.client import CentraClient, CentraError
+from provisioner.centra.schema_store import SchemaStore, digest_of
 
 CACHE_DIR = Path(".provision/cache")
 MAX_AGE_SECONDS = 24 * 3600
@@ -59,13 +56,8 @@ class TargetSchema:
         return schema
 
     def pointer(self) -> dict[str, Any]:
-        """What the disk cache keeps per host; the introspection itself is kept once per digest."""
-        return {"host": self.host, "app_version": self.app_version, "fetched_at": self.fetched_at,
-                "digest": self.digest}
-
-
-def _digest_of(text: str) -> str:
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+        """What the disk cache's index keeps per host; the introspection itself is kept once per digest."""
+        return {"app_version": self.app_version, "fetched_at": self.fetched_at, "digest": self.digest}
 
 
 class _SchemasByContent:
@@ -86,7 +78,7 @@ class _SchemasByContent:
             for introspection, digest in self._known:
                 if introspection is target.introspection or introspection == target.introspection:
                     return digest, introspection
-            digest = _digest_of(target.text)  # not key-sorted: one server version answers in one order
+            digest = digest_of(target.text)  # not key-sorted: one server version answers in one order
             self._known.append((target.introspection, digest))
             return digest, target.introspection
 
@@ -114,18 +106,14 @@ class SchemaCache:
     def __init__(self, directory: Path = CACHE_DIR, max_age: float = MAX_AGE_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:
         self.directory, self.max_age, self.clock = directory, max_age, clock
+        self.store = SchemaStore(directory)
         self._memory: dict[str, TargetSchema] = {}
         self._locks: dict[str, threading.Lock] = {}
-        self._by_digest: dict[str, dict[str, Any]] = {}
-        self._stored: set[str] = set()  # digests whose file this process has seen on disk
         self._guard = threading.Lock()
 
     def _lock(self, host: str) -> threading.Lock:
         with self._guard:
             return self._locks.setdefault(host, threading.Lock())
-
-    def path(self, host: str) -> Path:
-        return self.directory / f"introspection-{re.sub(r'[^a-z0-9.-]', '_', host)}.json"
 
     def get(self, client: CentraClient) -> TargetSchema:
         host = host_of(client.url)
@@ -153,8 +141,7 @@ class SchemaCache:
     def forget(self) -> None:
         with self._guard:
             self._memory.clear()
-            self._by_digest.clear()
-            self._stored.clear()
+        self.store.forget()
 
     def _fetch(self, client: CentraClient, host: str) -> TargetSchema:
         result = client.execute(_QUERY, label="introspection")
@@ -166,61 +153,20 @@ class SchemaCache:
         return fetched
 
     def _from_disk(self, host: str) -> TargetSchema | None:
-        try:
-            pointer = json.loads(self.path(host).read_text(encoding="utf-8"))
-            digest = str(pointer["digest"])
-            introspection = self._introspection_from_disk(digest)
-            if introspection is None:
-                return None
-            cached = TargetSchema(host, pointer["app_version"], float(pointer["fetched_at"]), introspection)
-            cached.digest = digest  # checked against the content when it was read
-            return cached
-        except (OSError, ValueError, KeyError, TypeError):
-            return None  # absent or unreadable: introspect again
-
-    def _introspection_from_disk(self, digest: str) -> dict[str, Any] | None:
-        """One read per digest for the process, however many hosts point at it; content that no longer
-        matches its digest is no cache."""
-        with self._guard:
-            known = self._by_digest.get(digest)
-        if known is not None:
-            return known
-        if not re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
+        pointer = self.store.pointer(host)
+        if pointer is None:
             return None
-        text = self._schema_path(digest).read_text(encoding="utf-8")
-        if _digest_of(text) != digest:
-            return None
-        introspection = json.loads(text)
-        if not isinstance(introspection, dict):
-            return None
-        with self._guard:
-            return self._by_digest.setdefault(digest, introspection)
-
-    def _schema_path(self, digest: str) -> Path:
-        return self.directory / f"schema-{digest.removeprefix('sha256:')}.json"
+        introspection = self.store.introspection(str(pointer["digest"]))
+        if introspection is None:
+            return None  # gone or changed: introspect again
+        app_version = pointer.get("app_version")
+        cached = TargetSchema(host, None if app_version is None else str(app_version), float(pointer["fetched_at"]),
+                              introspection)
+        cached.digest = str(pointer["digest"])  # checked against the content when it was read
+        return cached
 
     def _to_disk(self, fetched: TargetSchema) -> None:
-        try:
-            with self._guard:
-                stored = fetched.digest in self._stored
-            if not stored:  # hosts on one version share the file: written once (checked once per process)
-                self.directory.mkdir(parents=True, exist_ok=True)
-                schema_path = self._schema_path(fetched.digest)
-                if not schema_path.exists():
-                    _replace(schema_path, fetched.text)
-                with self._guard:
-                    self._stored.add(fetched.digest)
-            _replace(self.path(fetched.host), json.dumps(fetched.pointer()))
-        except OSError:
-            pass  # a cache that cannot be written only costs a request next run
-
-
-def _replace(path: Path, text: str) -> None:
-    """Whole or not at all: a reader never sees half a file."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+        self.store.keep(fetched.host, fetched.pointer(), lambda: fetched.text)
 
 
 def _version(extensions: dict[str, Any]) -> str | None:

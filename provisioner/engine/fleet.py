@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from provisioner.centra import operations
+from provisioner.centra import introspection, operations
 from provisioner.config import environments as envs
 from provisioner.config import resolve
 from provisioner.config.resolve import DesiredState
@@ -185,8 +185,9 @@ def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_outcom
     slots = gates.cap if gates.cap is not None else parallelism
     pool = SharedPool(gates, slots)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, min(slots * MERCHANTS_PER_SLOT, len(paths))),
-                                thread_name_prefix="plan") as executor:
+        # The cache's index of hosts is written once, when the batch ends, not once per host.
+        with introspection.CACHE.store.batched(), ThreadPoolExecutor(
+                max_workers=max(1, min(slots * MERCHANTS_PER_SLOT, len(paths))), thread_name_prefix="plan") as executor:
             pending: set[Future[_Outcome]] = {
                 executor.submit(_plan_merchant, path, environment, pool, on_wait) for path in paths}
             while pending:

@@ -7,9 +7,10 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 from graphql import get_introspection_query, graphql_sync
 
-from provisioner.centra import operations
+from provisioner.centra import operations, schema_store
 from provisioner.centra.introspection import SchemaCache, TargetSchema
 
 
@@ -49,9 +50,8 @@ def test_the_disk_cache_keeps_each_introspection_once_however_many_hosts_use_it(
     writer = SchemaCache(tmp_path)
     for host in ("a.centra.example", "b.centra.example"):
         writer._to_disk(TargetSchema(host, "v1", time.time(), copy.deepcopy(data)))
-    names = sorted(path.name for path in tmp_path.iterdir())
-    assert names[:2] == ["introspection-a.centra.example.json", "introspection-b.centra.example.json"]
-    assert len(names) == 3 and names[2].startswith("schema-")
+    names = sorted(path.name for path in tmp_path.iterdir() if path.suffix == ".json")
+    assert names[0] == "hosts.json" and names[1].startswith("schema-") and len(names) == 2
     reader = SchemaCache(tmp_path)  # a later run
     one, other = reader._from_disk("a.centra.example"), reader._from_disk("b.centra.example")
     assert one is not None and other is not None
@@ -69,3 +69,33 @@ def test_an_introspection_file_that_no_longer_matches_its_digest_is_no_cache(tmp
     assert SchemaCache(tmp_path)._from_disk("a.centra.example") is None  # so the host is introspected again
     stored.unlink()
     assert SchemaCache(tmp_path)._from_disk("a.centra.example") is None
+
+
+def test_a_batch_writes_the_index_once_and_keeps_what_other_runs_wrote(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _introspection()
+    other_run = SchemaCache(tmp_path)
+    other_run._to_disk(TargetSchema("elsewhere.centra.example", "v1", time.time(), copy.deepcopy(data)))
+    this_run = SchemaCache(tmp_path)
+    writes: list[str] = []
+    real_replace = schema_store._replace
+    monkeypatch.setattr(schema_store, "_replace", lambda path, text: (writes.append(path.name),
+                                                                        real_replace(path, text))[1])
+    with this_run.store.batched():
+        for number in range(5):
+            this_run._to_disk(TargetSchema(f"shop{number}.centra.example", "v1", time.time(), copy.deepcopy(data)))
+        assert writes == []  # the schema file was there already; the index waits for the batch to end
+    assert writes == ["hosts.json"]
+    index = json.loads((tmp_path / "hosts.json").read_text())
+    assert sorted(index["hosts"]) == ["elsewhere.centra.example", *(f"shop{n}.centra.example" for n in range(5))]
+    assert SchemaCache(tmp_path)._from_disk("elsewhere.centra.example") is not None
+
+
+@pytest.mark.parametrize("index", ["{not json", '{"format_version": 99, "hosts": {}}', '{"format_version": 1}',
+                                   '{"format_version": 1, "hosts": {"a.centra.example": {"digest": 5}}}'])
+def test_an_unreadable_index_is_no_cache_and_is_written_anew(tmp_path: Path, index: str) -> None:
+    (tmp_path / "hosts.json").write_text(index)
+    cache = SchemaCache(tmp_path)
+    assert cache._from_disk("a.centra.example") is None
+    cache._to_disk(TargetSchema("a.centra.example", "v1", time.time(), _introspection()))
+    assert SchemaCache(tmp_path)._from_disk("a.centra.example") is not None

@@ -111,8 +111,8 @@ def test_concurrent_plans_check_each_section_once_and_send_one_read_document(
 
 def test_a_later_run_uses_the_disk_cache_until_the_age_limit(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert planning.plan("acme", "sandbox").requests == 2
-    cached = list(Path(".provision/cache").glob("introspection-*.json"))
-    assert [p.name for p in cached] == ["introspection-acme.sandbox.invalid.json"]
+    index = json.loads(Path(".provision/cache/hosts.json").read_text())
+    assert list(index["hosts"]) == ["acme.sandbox.invalid"]
     CACHE.forget()  # a new process: memory empty, disk cache present
     assert planning.plan("acme", "sandbox").requests == 1
     CACHE.forget()
@@ -129,7 +129,7 @@ def test_a_new_app_version_refreshes_the_cache(project: Path) -> None:
     assert upgraded.plan.app_version == "v1.61.0"
     assert upgraded.live.root_fields["tax_group"] == "taxRuleGroups"
     assert not upgraded.plan.unknown_sections
-    stored = json.loads(next(Path(".provision/cache").glob("introspection-*.json")).read_text())
+    stored = json.loads(Path(".provision/cache/hosts.json").read_text())["hosts"]["acme.sandbox.invalid"]
     assert stored["app_version"] == "v1.61.0"
     assert planning.plan("acme", "sandbox").requests == 1
 
@@ -150,11 +150,11 @@ def test_a_schema_variant_that_does_not_build_is_refused(project: Path) -> None:
 
 def test_an_unreadable_cache_file_means_introspecting_again(project: Path) -> None:
     assert planning.plan("acme", "sandbox").requests == 2
-    cached = next(Path(".provision/cache").glob("introspection-*.json"))
+    cached = Path(".provision/cache/hosts.json")
     cached.write_text("{not json", encoding="utf-8")
     CACHE.forget()
     assert planning.plan("acme", "sandbox").requests == 2
-    assert json.loads(cached.read_text(encoding="utf-8"))["host"] == "acme.sandbox.invalid"  # rewritten whole
+    assert list(json.loads(cached.read_text(encoding="utf-8"))["hosts"]) == ["acme.sandbox.invalid"]  # anew
 
 
 def test_a_list_field_needing_an_argument_is_not_a_section_read() -> None:
