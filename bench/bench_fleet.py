@@ -42,6 +42,10 @@ TARGET_RATIO = 1.5  # at the default parallelism, for 100 merchants
 def serve(directory: Path, count: int, latency_ms: int) -> None:
     """The emulators' process: one store, server and thread per merchant; prints their ports and tokens,
     then serves until its stdin closes."""
+    # Up to `parallelism` requests are served at once, in threads that mostly wait (the latency, SQLite);
+    # at the default 5 ms switch interval each one that has its data back may wait that long for the
+    # interpreter, more than once a request: a stand-in for Centra should not add that to every answer.
+    sys.setswitchinterval(0.0005)
     endpoints = []
     for number in range(count):
         box = open_sandbox(FixtureSpec(f"m{number:03d}", "GlobalE Store", "Main", ("GB",), products=5),
