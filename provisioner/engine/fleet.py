@@ -183,7 +183,7 @@ def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_outcom
     """Plan these merchants in this process's threads (as many merchants in progress as the requests in
     flight allow, times MERCHANTS_PER_SLOT), handing each merchant's outcome on as it is known."""
     slots = gates.cap if gates.cap is not None else parallelism
-    pool = SharedPool(gates, slots)
+    pool = SharedPool(gates)
     try:
         # The cache's index of hosts is written once, when the batch ends, not once per host.
         with introspection.CACHE.store.batched(), ThreadPoolExecutor(

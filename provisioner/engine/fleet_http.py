@@ -128,9 +128,8 @@ class SharedPool:
     sockets. Every https host shares one TLS context, made when the first needs it: loading the CA
     bundle costs ~50 ms, once per run rather than once per host."""
 
-    def __init__(self, gates: Gates, parallelism: int) -> None:
+    def __init__(self, gates: Gates) -> None:
         self.gates = gates
-        self.parallelism = parallelism
         self._hosts: dict[str, httpx.HTTPTransport] = {}
         self._users: dict[str, int] = {}
         self._tls: ssl.SSLContext | None = None

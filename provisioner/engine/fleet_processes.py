@@ -94,6 +94,7 @@ def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart,
                     if gates is not None:
                         gates.count(message[1])
                     readers.pop(reader).join()
+                    reader.close()
     finally:
         for reader, process in readers.items():
             process.kill()

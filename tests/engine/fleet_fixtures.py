@@ -65,3 +65,12 @@ def write_fleet(root: Path, url: str, names: list[str], environments: dict[str, 
         (root / "merchants" / f"{name}.yaml").write_text(
             merchant_yaml(name, url, merchant_id=1000 + number, environments=environments or {"qa": None}),
             encoding="utf-8")
+
+
+def write_failing(root: Path, url: str) -> None:
+    """Two merchants that cannot be planned: `broken` (invalid YAML, exit 4) and `tokenless` (its token's
+    variable is not set, exit 3)."""
+    (root / "merchants" / "broken.yaml").write_text("merchant: broken\nstore: [unclosed\n", encoding="utf-8")
+    (root / "merchants" / "tokenless.yaml").write_text(
+        merchant_yaml("tokenless", url, merchant_id=77, environments={"qa": None}, token="TOKENLESS_QA_TOKEN"),
+        encoding="utf-8")

@@ -12,7 +12,7 @@ import pytest
 from provisioner.engine.fleet_document import json_schema
 from provisioner.errors import ExitCode
 from tests.engine.conftest import Outputs, sandbox_call, tokens_named
-from tests.engine.fleet_fixtures import Served, merchant_yaml, served_centra, write_fleet
+from tests.engine.fleet_fixtures import Served, merchant_yaml, served_centra, write_failing, write_fleet
 
 __all__ = ["served_centra"]  # the fixture, imported for pytest
 
@@ -22,10 +22,7 @@ NAMES = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot"]
 def test_a_broken_merchant_and_one_without_its_token_leave_the_others_planned(
         workdir: Path, served_centra: Served, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
     write_fleet(workdir, served_centra.url, NAMES)
-    (workdir / "merchants" / "broken.yaml").write_text("merchant: broken\nstore: [unclosed\n", encoding="utf-8")
-    (workdir / "merchants" / "tokenless.yaml").write_text(
-        merchant_yaml("tokenless", served_centra.url, merchant_id=77, environments={"qa": None},
-                      token="TOKENLESS_QA_TOKEN"), encoding="utf-8")
+    write_failing(workdir, served_centra.url)
     (workdir / "merchants" / "refused.yaml").write_text(
         merchant_yaml("refused", served_centra.url, merchant_id=78, environments={"qa": None},
                       token="REFUSED_QA_TOKEN"), encoding="utf-8")

@@ -39,7 +39,7 @@ class Recording(httpx.BaseTransport):
 def test_no_host_gets_more_than_its_cap_in_flight() -> None:
     inner = Recording()
     gates = Gates(per_host=2)
-    shared = SharedPool(gates, parallelism=12)
+    shared = SharedPool(gates)
 
     def call(number: int) -> int:
         host = "a.example" if number % 2 else "b.example"
@@ -56,7 +56,7 @@ def test_no_host_gets_more_than_its_cap_in_flight() -> None:
 
 def test_the_run_never_has_more_requests_in_flight_than_its_cap_across_hosts() -> None:
     inner = Recording()
-    shared = SharedPool(Gates(per_host=4, in_flight=3), parallelism=3)
+    shared = SharedPool(Gates(per_host=4, in_flight=3))
     inside, most, lock = [0], [0], threading.Lock()
 
     class Counting(httpx.BaseTransport):
@@ -87,7 +87,7 @@ def test_merchants_on_one_host_share_its_gate_and_pacer() -> None:
 
 
 def test_a_client_closing_leaves_the_run_pool_open() -> None:
-    pool = SharedPool(Gates(), parallelism=4)
+    pool = SharedPool(Gates())
     inner = Recording()
     client = CentraClient("https://shop.example", "token", transport=pool.wrap(inner))
     client.close()
@@ -96,7 +96,7 @@ def test_a_client_closing_leaves_the_run_pool_open() -> None:
 
 
 def test_each_host_has_its_own_small_pool_until_its_last_client_is_done() -> None:
-    pool = SharedPool(Gates(per_host=3), parallelism=16)
+    pool = SharedPool(Gates(per_host=3))
     one, other = pool.wrap(None), pool.wrap(None)
     assert isinstance(one, GatedTransport) and isinstance(other, GatedTransport)
     for transport in (one, other):

@@ -16,7 +16,7 @@ from provisioner.engine import fleet_processes
 from provisioner.engine.fleet_http import Gates
 from provisioner.engine.fleet_processes import Limits
 from provisioner.errors import ExitCode, ProvisionerError
-from tests.engine.fleet_fixtures import Served, merchant_yaml, served_centra, write_fleet
+from tests.engine.fleet_fixtures import Served, merchant_yaml, served_centra, write_failing, write_fleet
 
 __all__ = ["served_centra"]  # the fixture, imported for pytest
 
@@ -41,10 +41,7 @@ def _without_times(document: dict[str, object]) -> dict[str, object]:
 def test_several_processes_plan_exactly_what_one_does(workdir: Path, served_centra: Served,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     write_fleet(workdir, served_centra.url, NAMES)
-    (workdir / "merchants" / "broken.yaml").write_text("merchant: broken\nstore: [unclosed\n", encoding="utf-8")
-    (workdir / "merchants" / "tokenless.yaml").write_text(
-        merchant_yaml("tokenless", served_centra.url, merchant_id=77, environments={"qa": None},
-                      token="TOKENLESS_QA_TOKEN"), encoding="utf-8")
+    write_failing(workdir, served_centra.url)
     (workdir / "merchants" / "prodonly.yaml").write_text(
         merchant_yaml("prodonly", served_centra.url, merchant_id=78, environments={"production": None}),
         encoding="utf-8")
