@@ -15,6 +15,7 @@ header value or a variable, which may hold a secret. A caller sees each wait thr
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import random
 import re
@@ -74,7 +75,50 @@ class _StrictTransport(HTTPXTransport):
     def _prepare_result(self, response: httpx.Response) -> ExecutionResult:
         if response.status_code != 200:
             raise HttpStatus(response.status_code, response.headers, response.text[:500])
-        return super()._prepare_result(response)
+        known = _INTROSPECTIONS.get(response.content)
+        if known is not None:
+            return known
+        result = super()._prepare_result(response)
+        _INTROSPECTIONS.keep(response.content, result)
+        return result
+
+
+class _IntrospectionAnswers:
+    """Introspection answers already parsed, by the digest of their bytes. Hosts on one Centra version
+    may answer the introspection query byte for byte alike (~80 kB, whose parsing is most of what a fleet
+    merchant's introspection costs); such an answer is parsed once. Its data is shared, as the schema
+    cache shares introspections anyway: nothing modifies one. Any other answer is parsed as usual."""
+
+    SMALLEST = 16 * 1024  # below this, parsing costs less than looking
+
+    def __init__(self, size: int = 4) -> None:
+        self._answers: OrderedDict[str, ExecutionResult] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(content: bytes) -> str | None:
+        return hashlib.sha256(content).hexdigest() if len(content) >= _IntrospectionAnswers.SMALLEST else None
+
+    def get(self, content: bytes) -> ExecutionResult | None:
+        key = self._key(content)
+        with self._lock:
+            known = self._answers.get(key) if key else None
+        if known is None:
+            return None
+        return ExecutionResult(data=known.data, errors=None, extensions=dict(known.extensions or {}))
+
+    def keep(self, content: bytes, result: ExecutionResult) -> None:
+        key = self._key(content)
+        if key is None or result.errors or not isinstance(result.data, dict) or set(result.data) != {"__schema"}:
+            return
+        with self._lock:
+            self._answers[key] = result
+            while len(self._answers) > self._size:
+                self._answers.popitem(last=False)
+
+
+_INTROSPECTIONS = _IntrospectionAnswers()
 
 
 class _PrintedByIdentity:

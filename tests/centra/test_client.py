@@ -241,3 +241,45 @@ def test_the_body_sent_is_gqls_own_with_the_operation_printed_once(client: Centr
     # another object with the same content is printed for itself: identity, not a hash of the whole tree
     assert client_module.printed(DocumentNode(definitions=tuple(document.definitions))) == expected["query"]
     assert len(printings) == 2
+
+
+@respx.mock
+def test_a_byte_identical_introspection_answer_is_parsed_once(client: CentraClient,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from provisioner.centra import client as client_module
+    from provisioner.centra.introspection import _QUERY
+
+    monkeypatch.setattr(client_module, "_INTROSPECTIONS", client_module._IntrospectionAnswers())
+    schema = {"__schema": {"types": [{"name": f"Type{n}", "fields": []} for n in range(600)]}}
+    answer = json.dumps({"data": schema, "extensions": {"appVersion": "v1.60.0"}}).encode()
+    assert len(answer) > client_module._IntrospectionAnswers.SMALLEST
+    other = json.dumps({"data": {"__schema": {"types": schema["__schema"]["types"][1:]}},
+                        "extensions": {"appVersion": "v1.61.0"}}).encode()
+    route = respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(200, content=body)
+                                                           for body in (answer, answer, other)])
+    parses: list[bytes] = []
+    real_loads = json.loads
+    monkeypatch.setattr(client._transport, "json_deserialize",
+                        lambda content: (parses.append(content), real_loads(content))[1])
+    first, again, changed = (client.execute(_QUERY, label="introspection") for _ in range(3))
+    assert route.call_count == 3 and len(parses) == 2  # the repeated answer was not parsed again
+    assert again.data["__schema"] is first.data["__schema"] and again.extensions == first.extensions
+    assert changed.data["__schema"]["types"] == schema["__schema"]["types"][1:]
+    assert changed.extensions["appVersion"] == "v1.61.0"
+
+
+@respx.mock
+def test_only_introspection_answers_are_kept(client: CentraClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    from provisioner.centra import client as client_module
+
+    monkeypatch.setattr(client_module, "_INTROSPECTIONS", client_module._IntrospectionAnswers())
+    products = {"data": {"stores": [{"id": n, "name": f"S{n}", "type": "DIRECT_TO_CONSUMER"} for n in range(900)]}}
+    body = json.dumps(products).encode()
+    assert len(body) > client_module._IntrospectionAnswers.SMALLEST
+    respx.post(f"{URL}/graphql").mock(side_effect=[httpx.Response(200, content=body) for _ in range(2)])
+    first, second = client.run("stores"), client.run("stores")
+    assert first.data == second.data and first.data["stores"] is not second.data["stores"]  # each its own
