@@ -140,3 +140,16 @@ def test_a_process_that_dies_is_a_clear_error() -> None:
     with pytest.raises(ProvisionerError, match=r"ended without its results \(exit code 9\)"):
         fleet_processes.plan(paths, 2, Limits(16, 4), _vanishing_part, on_outcome=lambda _: None,
                              on_wait=lambda *_: None, gates=None)
+
+
+def test_what_was_written_before_the_processes_is_written_once(workdir: Path, served_centra: Served) -> None:
+    """A forked process flushes the output buffer it inherits (multiprocessing flushes it before forking)."""
+    write_fleet(workdir, served_centra.url, NAMES[:4])
+    script = ("import sys\nfrom provisioner.engine import fleet\nprint('before the run')\n"
+              "document = fleet.plan_fleet(fleet.FleetRequest(environment='qa', every=True))\n"
+              "print(len(document.plans), 'planned')\n")
+    env = {**os.environ, fleet_processes.PROCESSES_ENV: "2"}
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "before the run\n4 planned\n"  # stdout is a pipe here: fully buffered
