@@ -8,6 +8,7 @@ import codecs
 import ssl
 import threading
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import httpx
 
@@ -38,16 +39,27 @@ class HostGate:
         self.in_flight.release()
 
 
+class Slots(Protocol):
+    """A semaphore: the threading one, or multiprocessing's, shared by a run's processes."""
+
+    def acquire(self) -> bool: ...
+
+    def release(self) -> None: ...
+
+
 class Gates:
     """Every host's gate, and the run's cap on requests in flight across all hosts (None: no cap).
     `share`: the part of each host's request budget this process may use (a run split over processes
     divides it, so together they stay within it)."""
 
     def __init__(self, per_host: int = PER_HOST_IN_FLIGHT, in_flight: int | None = None, *,
-                 share: float = 1.0) -> None:
+                 share: float = 1.0, slots: Slots | None = None) -> None:
+        """`slots`: the run-wide cap when it is shared with other processes (`in_flight` then sizes this
+        process's part of the work)."""
         self.per_host = per_host
         self.cap = in_flight
-        self.in_flight = None if in_flight is None else threading.BoundedSemaphore(in_flight)
+        self.in_flight = slots if slots is not None else (
+            None if in_flight is None else threading.BoundedSemaphore(in_flight))
         self.share = share
         self._gates: dict[str, HostGate] = {}
         self._lock = threading.Lock()

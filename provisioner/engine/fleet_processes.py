@@ -6,8 +6,8 @@ Planning a merchant costs the interpreter ~10 ms of CPU (loading, resolving, two
 plan), so past a few dozen merchants one interpreter is the limit, not Centra. Processes are forked,
 so they start with everything the run has prepared (modules, presets, the operation), and only from a
 process with no other thread, the one case where forking is safe. What Centra sees does not change:
-the run's caps (requests in flight, per host, each host's pacer budget) are divided between the
-processes, so together they never exceed them.
+the run's cap on requests in flight is one semaphore the processes share, and each host's cap and
+pacer budget are divided between them, so together they never exceed them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from provisioner.config import environments as envs
-from provisioner.engine.fleet_http import Gates
+from provisioner.engine.fleet_http import Gates, Slots
 from provisioner.errors import ProvisionerError
 
 PROCESSES_ENV = "PROVISION_FLEET_PROCESSES"  # a number of processes; 1 keeps a run in one process
@@ -65,10 +65,13 @@ def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart,
     """Plan `paths` in `processes` forked processes, each calling `plan_part` on its share; each merchant's
     outcome reaches `on_outcome` here, in this process, as it is known."""
     context = multiprocessing.get_context("fork")
+    # The run-wide cap on requests in flight is one semaphore for every process, not a part each: a
+    # process that still has merchants when another is done may then use the whole run's slots.
+    slots = context.BoundedSemaphore(limits.parallelism)
     readers: dict[Connection, Any] = {}
     for share in (paths[index::processes] for index in range(processes)):
         receiving, sending = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(sending, share, _divided(limits, processes), plan_part),
+        process = context.Process(target=_child, args=(sending, share, _divided(limits, processes, slots), plan_part),
                                   name="provision-plan", daemon=True)
         process.start()
         sending.close()  # the child's end: closed here, so the child's exit is seen as the end of its pipe
@@ -102,9 +105,11 @@ def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart,
             reader.close()
 
 
-def _divided(limits: Limits, processes: int) -> Gates:
+def _divided(limits: Limits, processes: int, slots: Slots | None = None) -> Gates:
+    """A process's gates: its part of each host's cap and budget (a host's merchants may be in any
+    process), its part of the run's slots to size its work by, and the run's shared slots, if given."""
     return Gates(max(1, limits.per_host // processes), max(1, limits.parallelism // processes),
-                 share=1 / processes)
+                 share=1 / processes, slots=slots)
 
 
 def _child(connection: Connection, paths: list[Path], gates: Gates, plan_part: PlanPart) -> None:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,26 @@ def test_what_was_written_before_the_processes_is_written_once(workdir: Path, se
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout == "before the run\n4 planned\n"  # stdout is a pipe here: fully buffered
+
+
+def _holding_part(paths: list[Path], on_outcome: fleet_processes.Callable[[object], None],
+                  on_wait: fleet_processes.Callable[[float, str], None], gates: Gates) -> None:
+    assert gates.in_flight is not None
+    for _ in paths:
+        gates.in_flight.acquire()
+        try:
+            started = time.monotonic()
+            time.sleep(0.2)
+            on_outcome((started, time.monotonic()))
+        finally:
+            gates.in_flight.release()
+
+
+def test_the_processes_share_the_runs_cap_on_requests_in_flight() -> None:
+    """With room for one request in the whole run, two processes take turns: a process holds no slots of
+    its own, so one that is still busy when the other is done can use them all."""
+    held: list[tuple[float, float]] = []
+    fleet_processes.plan([Path("merchants/a.yaml"), Path("merchants/b.yaml")], 2, Limits(parallelism=1, per_host=4),
+                         _holding_part, on_outcome=held.append, on_wait=lambda *_: None, gates=None)
+    first, second = sorted(held)
+    assert second[0] >= first[1] - 0.01  # one after the other, never both at once
