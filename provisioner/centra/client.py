@@ -75,11 +75,13 @@ class _StrictTransport(HTTPXTransport):
     def _prepare_result(self, response: httpx.Response) -> ExecutionResult:
         if response.status_code != 200:
             raise HttpStatus(response.status_code, response.headers, response.text[:500])
-        known = _INTROSPECTIONS.get(response.content)
+        key = _INTROSPECTIONS.key(response.content)
+        known = _INTROSPECTIONS.get(key) if key else None
         if known is not None:
             return known
         result = super()._prepare_result(response)
-        _INTROSPECTIONS.keep(response.content, result)
+        if key:
+            _INTROSPECTIONS.keep(key, result)
         return result
 
 
@@ -97,20 +99,22 @@ class _IntrospectionAnswers:
         self._lock = threading.Lock()
 
     @staticmethod
-    def _key(content: bytes) -> str | None:
-        return hashlib.sha256(content).hexdigest() if len(content) >= _IntrospectionAnswers.SMALLEST else None
+    def key(content: bytes) -> str | None:
+        """The digest of what may be an introspection answer (large, its data opening with `__schema`);
+        None for anything else, which is then not hashed at all (a catalogue page, say)."""
+        if len(content) < _IntrospectionAnswers.SMALLEST or b'"__schema"' not in content[:64]:
+            return None
+        return hashlib.sha256(content).hexdigest()
 
-    def get(self, content: bytes) -> ExecutionResult | None:
-        key = self._key(content)
+    def get(self, key: str) -> ExecutionResult | None:
         with self._lock:
-            known = self._answers.get(key) if key else None
+            known = self._answers.get(key)
         if known is None:
             return None
         return ExecutionResult(data=known.data, errors=None, extensions=dict(known.extensions or {}))
 
-    def keep(self, content: bytes, result: ExecutionResult) -> None:
-        key = self._key(content)
-        if key is None or result.errors or not isinstance(result.data, dict) or set(result.data) != {"__schema"}:
+    def keep(self, key: str, result: ExecutionResult) -> None:
+        if result.errors or not isinstance(result.data, dict) or set(result.data) != {"__schema"}:
             return
         with self._lock:
             self._answers[key] = result
