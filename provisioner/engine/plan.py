@@ -174,8 +174,9 @@ def binding(state: DesiredState, live: LiveState) -> Binding:
 
 
 def comparable(plan: Plan) -> dict[str, Any]:
-    """Everything a plan says except when it was written."""
-    return plan.model_dump(mode="json", exclude={"generated_at"})
+    """Everything a plan says except when it was written and its policy findings: those are worked out
+    again on the fresh plan, which `apply` enforces, and some depend on the day (a token's days left)."""
+    return plan.model_dump(mode="json", exclude={"generated_at", "findings"})
 
 
 def differences(saved: Plan, fresh: Plan) -> list[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -176,3 +177,20 @@ def test_an_api_change_that_does_not_stick_is_exit_8(project: Path, outputs: Out
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
     assert result.exit_code == ExitCode.NOT_CONVERGED
     assert "did not converge" in result.stderr and "acme/sandbox/api_token/Global-e integration" in result.stderr
+
+
+def test_a_saved_plan_still_applies_the_next_day(project: Path, outputs: Outputs,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its findings count a token's days left; a day later they differ, and the plan is no less current."""
+    from types import SimpleNamespace
+
+    from provisioner.engine import planning
+
+    converge(outputs, "acme")
+    assert outputs.run("plan", "acme", "--env", "sandbox", "--out", "plan.json").exit_code == 0
+    saved = json.loads(Path("plan.json").read_text())["plans"][0]["findings"]
+    assert any("expires in 30 days" in finding["message"] for finding in saved)
+    real = time.time
+    monkeypatch.setattr(planning, "time", SimpleNamespace(time=lambda: real() + 86_400 * 1.6))
+    result = outputs.run("apply", "plan.json", "--auto-approve")
+    assert result.exit_code == 0, result.output
