@@ -174,7 +174,8 @@ def main() -> None:
                 in_flight = min(args.parallelism, size)
                 ideal = figures["requests"] * args.latency_ms / 1000 / in_flight
                 ratio = figures["wall"] / ideal
-                flag = "  (target ≤ 1.5)" if size == 100 and args.parallelism == fleet.DEFAULT_PARALLELISM else ""
+                flag = (f"  (target ≤ {TARGET_RATIO})" if size == 100 and args.parallelism == fleet.DEFAULT_PARALLELISM
+                        else "")
                 print(f"{size:>9}{figures['wall']:>8.2f}{figures['cpu']:>14.2f}{figures['server_cpu']:>14.2f}"
                       f"{figures['requests'] / size:>14.1f}"
                       f"{figures['peak_kib'] / 1024:>10.0f}{ideal:>9.2f}{ratio:>7.2f}"

@@ -92,7 +92,7 @@ class _Outcome:
         return replace(self, choice=replace(self.choice, source=None, broken=None))
 
 
-def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWait | None) -> _Outcome:
+def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWait) -> _Outcome:
     """Load (in the pool too, so parsing overlaps other merchants' requests), choose, plan."""
     choice = fleet_select.choose(path, environment)
     outcome = _Outcome(choice)
@@ -103,8 +103,7 @@ def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWa
         assert choice.source is not None
 
         def waiting(seconds: float, label: str, where: str = f"{choice.merchant}/{name}") -> None:
-            if on_wait is not None:
-                on_wait(seconds, f"{where}: {label}")
+            on_wait(seconds, f"{where}: {label}")
 
         try:
             state = resolve.resolve(choice.source, name)
