@@ -8,9 +8,9 @@ import shlex
 from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import yaml
-from click.testing import CliRunner
 
 from provisioner.cli.main import cli
 
@@ -44,9 +44,20 @@ def test_every_provision_command_they_run_exists_with_its_options(path: Path) ->
     for words in commands:
         names = [w for w in words if not w.startswith("-")]
         path_to_command = names[:2] if names[0] == "github" else names[:1]
-        help_text = CliRunner().invoke(cli, [*path_to_command, "--help"]).output
+        command: click.Command | None = cli
+        for name in path_to_command:
+            assert isinstance(command, click.Group)
+            command = command.get_command(click.Context(command), name)
+        assert command is not None, f"{path.name}: provision {' '.join(path_to_command)} does not exist"
+        options = {option for param in command.params for option in param.opts}
         for option in (w.split("=")[0] for w in words if w.startswith("--")):
-            assert option in help_text, f"{path.name}: provision {' '.join(path_to_command)} has no {option}"
+            assert option in options, f"{path.name}: provision {' '.join(path_to_command)} has no {option}"
+
+
+@pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
+def test_a_failing_provision_fails_its_step_even_through_a_pipe(path: Path) -> None:
+    """`shell: bash` runs steps with `-o pipefail`; GitHub's default (`bash -e`) would take `tee`'s status."""
+    assert yaml.safe_load(path.read_text())["defaults"]["run"]["shell"] == "bash"
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
