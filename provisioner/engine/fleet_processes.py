@@ -57,7 +57,8 @@ def count(environment: str, merchants: int, limits: Limits) -> int:
         wanted = int(chosen)
     else:
         wanted = min(len(os.sched_getaffinity(0)), merchants // MERCHANTS_PER_PROCESS)
-    return max(1, min(wanted, merchants, limits.parallelism))
+    # Each process gets at least one request per host: more processes than a host's cap would exceed it.
+    return max(1, min(wanted, merchants, limits.parallelism, limits.per_host))
 
 
 def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart, *,

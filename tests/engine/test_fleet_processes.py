@@ -74,10 +74,12 @@ def test_processes_are_used_only_where_forking_is_safe_and_worth_it(monkeypatch:
     assert fleet_processes.count("qa", 1000, limits) == 4
     assert fleet_processes.count("sandbox", 1000, limits) == 1  # the sandbox lives in this process
     assert fleet_processes.count("qa", 1000, Limits(parallelism=2, per_host=4)) == 2
+    assert fleet_processes.count("qa", 1000, Limits(parallelism=16, per_host=2)) == 2  # a host's cap holds
     monkeypatch.setenv(fleet_processes.PROCESSES_ENV, "1")
     assert fleet_processes.count("qa", 1000, limits) == 1
     monkeypatch.setenv(fleet_processes.PROCESSES_ENV, "8")
     assert fleet_processes.count("qa", 3, limits) == 3
+    assert fleet_processes.count("qa", 1000, limits) == 4  # 8 processes would give a host 8 requests at once
     idle = threading.Event()
     other = threading.Thread(target=idle.wait, args=(5,))
     other.start()
