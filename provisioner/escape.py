@@ -46,6 +46,17 @@ def md_text(text: object) -> str:
     return _MD_PATTERN.sub(lambda m: _MD_SPECIAL[m.group(0)], terminal(text))
 
 
+_MD_UNESCAPE = {escaped: char for char, escaped in _MD_SPECIAL.items()}
+_MD_ESCAPED = re.compile("|".join(re.escape(escaped) for escaped in _MD_UNESCAPE))
+
+
+def md_plain(text: str) -> str:
+    """The text `md_text` was given (its control characters still shown), read back from its output: to
+    quote markdown text of the tool's own (a runbook's heading) in another document, escaped once there
+    rather than twice. Safe on any text, as what it returns is escaped again before it is written."""
+    return _MD_ESCAPED.sub(lambda m: _MD_UNESCAPE[m.group(0)], text)
+
+
 def md_code(text: object, *, in_table: bool = False) -> str:
     """An inline code span holding `text` literally: HTML and mentions are inert inside one; the fence is
     longer than any backtick run in the text, and `|` is escaped where a table would split on it."""

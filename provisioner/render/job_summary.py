@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from provisioner.escape import md_fence, md_text
+from provisioner.escape import md_fence, md_plain, md_text
 
 _STEP = re.compile(r"^## (\d+)\. (.+)$", re.M)
 _TITLE = re.compile(r"^# (.+)$", re.M)
@@ -25,7 +25,9 @@ def render(paths: list[Path], applied: str | None = None) -> str:
         text = path.read_text(encoding="utf-8")
         title = _TITLE.search(text)
         steps = _STEP.findall(text)
-        out += [f"### {md_text(title.group(1) if title else path.stem)} ({len(steps)} step(s), `{path.name}`)", ""]
-        out += [f"{number}. {md_text(step)}" for number, step in steps]
+        # The runbook's headings are markdown already: read back to their text, then escaped once here.
+        heading = md_plain(title.group(1)) if title else path.stem
+        out += [f"### {md_text(heading)} ({len(steps)} step(s), `{path.name}`)", ""]
+        out += [f"{number}. {md_text(md_plain(step))}" for number, step in steps]
         out.append("")
     return "\n".join(out) + "\n"

@@ -133,6 +133,13 @@ def test_escapes_keep_one_line_and_no_live_markup(name: str) -> None:
     assert "|" not in escape.md_text(name).replace("\\|", "")
 
 
+@pytest.mark.parametrize("name", [EVIL, "a|b", "`code`", "<script>", "line\r\nbreak", "\\[x]*&amp;&#64;"])
+def test_markdown_text_reads_back_to_what_was_escaped_and_escapes_again_safely(name: str) -> None:
+    assert escape.md_plain(escape.md_text(name)) == escape.terminal(name)
+    hostile = escape.md_text(escape.md_plain(name))  # any text, not only ours: escaped again before use
+    assert "<" not in hostile and "\n" not in hostile and "@" not in hostile
+
+
 def test_a_live_permission_name_cannot_forge_the_catalogue_warning(project: Path, outputs: Outputs) -> None:
     """Plans keep what the store said; each sink escapes it (text on the terminal, markdown in a comment)."""
     sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": "Other", "integration": "other",

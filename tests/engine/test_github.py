@@ -137,3 +137,13 @@ def test_a_workflow_command_in_the_apply_log_never_reaches_the_summary() -> None
     log = "Plan: 1 to create\n::add-mask::planted-token-value-8d1e\n  ::set-output name=x::planted-2\ndone: created\n"
     text = job_summary.render([], log)
     assert "planted" not in text and "Plan: 1 to create" in text and "done: created" in text
+
+
+def test_the_job_summary_escapes_a_real_runbooks_headings_once(tmp_path: Path) -> None:
+    from provisioner.escape import md_text
+
+    title = "Add the plugin Checkout & DTC [EU] <b>x</b> | @team `v2` \\ *"
+    runbook = tmp_path / "acme.qa.runbook.md"
+    runbook.write_text(f"# Runbook: acme in qa\n\n## 1. {md_text(title)}\n")  # as runbook.render writes it
+    text = job_summary.render([runbook])
+    assert f"1. {md_text(title)}\n" in text  # not &amp;amp; or \\\[ : escaped once
