@@ -46,6 +46,16 @@ class Unknown:
     permission: str | None  # None when the target's schema, not the token, is the reason
     message: str
 
+    @property
+    def reason(self) -> str:
+        return unknown_reason(self.permission, self.message)
+
+
+def unknown_reason(permission: str | None, message: str | None) -> str:
+    """Why a section is unknown: a missing permission, or what the target's schema lacks (raw text: each
+    renderer escapes it for its sink)."""
+    return f"the token lacks {permission}" if permission else message or "unreadable"
+
 
 @dataclass
 class LiveState:

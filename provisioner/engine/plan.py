@@ -19,7 +19,7 @@ from provisioner.config.resolve import DesiredState
 from provisioner.engine import diff
 from provisioner.engine import ledger as ledgers
 from provisioner.engine.ledger import Ledger
-from provisioner.engine.live import LiveState, fingerprint
+from provisioner.engine.live import LiveState, fingerprint, unknown_reason
 from provisioner.errors import ProvisionerError
 from provisioner.policy.findings import Finding
 from provisioner.policy.risk import assess
@@ -71,9 +71,7 @@ class SectionState(_Model):
     @property
     def reason(self) -> str:
         """Why the section is unknown: a missing permission, or what the target's schema lacks."""
-        if self.permission:
-            return f"the token lacks {self.permission}"
-        return self.message or "unreadable"  # raw, like every plan field: each renderer escapes for its sink
+        return unknown_reason(self.permission, self.message)
 
 
 class Binding(_Model):

@@ -89,8 +89,7 @@ def _cart_read(state: DesiredState, live: LiveState) -> list[Check]:
     if name is None:
         return [Check("checkout plugin", False, "global_e.checkout_plugin names none")]
     if "plugin" in live.unknown:
-        needs = live.unknown["plugin"].permission
-        return [Check(f"checkout plugin '{name}'", False, f"plugins unreadable: needs {needs}")]
+        return [Check(f"checkout plugin '{name}'", False, f"plugins unreadable: {live.unknown['plugin'].reason}")]
     found = live.objects.get("plugin", {}).get(name)
     if found is None:
         return [Check(f"checkout plugin '{name}'", False, "not in the store")]
@@ -117,7 +116,7 @@ def _integration_api(state: DesiredState, live: LiveState, now: float) -> list[C
         return [Check("Global-e token", False, "the merchant file declares none")]
     subject = f"token '{token.description}'"
     if "api_token" in live.unknown:
-        return [Check(subject, False, f"tokens unreadable: needs {live.unknown['api_token'].permission}")]
+        return [Check(subject, False, f"tokens unreadable: {live.unknown['api_token'].reason}")]
     found = live.objects.get("api_token", {}).get(token.description)
     if found is None:
         return [Check(subject, False, "not in the store")]

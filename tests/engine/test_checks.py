@@ -112,3 +112,13 @@ def test_doctor_names_a_section_the_targets_schema_cannot_answer(project: Path, 
     assert "tax_groups       managed      NOT READABLE: the target's schema has no Query field listing TaxGroup" \
         in result.output
     assert "plugins          managed      readable" in result.output
+
+
+def test_verify_says_why_plugins_are_unreadable_when_the_schema_is_the_reason(project: Path,
+                                                                              outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    sandbox_call("acme", "PUT", "/_sandbox/schema", {"drop": ["Query.storePlugins"]})
+    result = outputs.run("verify", "acme", "--env", "sandbox")
+    assert result.exit_code == 1
+    assert "plugins unreadable: the target's schema has no Query field listing StorePlugin" in result.output
+    assert "None" not in result.output
