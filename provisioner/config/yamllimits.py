@@ -76,7 +76,8 @@ def decode(raw: bytes, filename: str) -> tuple[str | None, list[Diagnostic]]:
     try:
         return raw.decode("utf-8"), []
     except UnicodeDecodeError as exc:
-        line, col = line_col(raw[:exc.start].decode("utf-8", errors="replace"), exc.start)
+        before = raw[:exc.start].decode("utf-8", errors="replace")  # columns count characters, not bytes
+        line, col = line_col(before, len(before))
         return None, [Diagnostic(filename, line, col, f"not UTF-8 text (byte 0x{raw[exc.start]:02x}); save the "
                                                       "file as UTF-8")]
 
