@@ -51,8 +51,8 @@ def cases() -> dict[str, Case]:
         "mapping as a key": Case((VALID + "? {a: b}\n: 1\n").encode(), after, 3, "mapping key must be a plain"),
         "not UTF-8": Case(VALID.replace("GlobalE Store", "Glob\xe5l").encode("latin-1"), 3, 12, "not UTF-8 text"),
         # columns count characters: the Nordic letters before the bad byte are two bytes each in UTF-8
-        "not UTF-8 after UTF-8": Case(VALID.encode().replace(b"GlobalE Store", "\u00f8\u00f8\u00f8 ".encode() + b"\xff"),
-                                      3, 12, "not UTF-8 text"),
+        "not UTF-8 after UTF-8": Case(VALID.encode().replace(b"GlobalE Store", b"\xc3\xb8" * 3 + b" \xff"), 3, 12,
+                                      "not UTF-8 text"),
         "UTF-16 without a BOM": Case(VALID.encode("utf-16-le"), 1, 2, "is not allowed"),
         "NUL byte": Case(VALID.replace("GlobalE Store", "Global\x00Store").encode(), 3, 14, "is not allowed"),
         "escape character": Case(VALID.replace("GlobalE Store", "Global\x1bStore").encode(), 3, 14,
