@@ -69,11 +69,13 @@ def rotate(merchant: str, environment: str, description: str, *, sink: str | Non
     rotation = Rotation(description)
     # The same lock as apply: a rotation and an apply at once would each create a token.
     with locking.hold(state.merchant, state.environment, "rotate"), target.connect(state) as client:
+        # Read first, as a plan does: the read refreshes a cached schema Centra has moved on from, and the
+        # mutations are then found in the schema it read with.
+        current, _ = live.read_current(client, list(KINDS), {api_tokens.KIND.kind})
         caps = discovery.discover(client)
         if caps.create_token is None:
             raise ProvisionerError("this Centra exposes no mutation to create tokens: rotate it by hand in AMS "
                                    "(System > API Tokens); nothing was changed")
-        current, _ = live.read_current(client, list(KINDS), {api_tokens.KIND.kind})
         unreadable = current.unknown.get(api_tokens.KIND.kind)
         if unreadable is not None and unreadable.permission:
             raise AuthError(f"reading tokens needs {unreadable.permission}")
@@ -112,8 +114,8 @@ def revoke_old(merchant: str, environment: str, description: str, token_id: int)
     state = planning.desired(merchant, environment)
     rotation = Rotation(description, old_id=token_id)
     with locking.hold(state.merchant, state.environment, "rotate --revoke"), target.connect(state) as client:
-        caps = discovery.discover(client)
         valid = _valid_ids(client, description)
+        caps = discovery.discover(client)
         if token_id not in valid:
             raise ProvisionerError(f"token {token_id} is not a valid token '{description}'; nothing was changed")
         if token_id == valid[-1]:
