@@ -300,6 +300,11 @@ class Sections(Model):
     api_tokens: ApiTokenSection = None
     event_listeners: EventListenerSection = None
 
+    @property
+    def expiry_warning_days(self) -> int:
+        """`policy.token_expiry_warning_days`, or its default when the file sets no policy."""
+        return (self.policy or Policy()).token_expiry_warning_days
+
 
 SECTION_NAMES = ("plugins", "attribute_types", "tax_groups", "api_tokens", "event_listeners")
 

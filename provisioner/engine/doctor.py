@@ -33,7 +33,7 @@ def diagnose(merchant: str, environment: str) -> Diagnosis:
         read, _ = live.read_current(client, list(KINDS), {kind.kind for kind in KINDS})
         caps = discovery.discover(client)  # from the schema just read with (cached: no request)
         limits = client.run("rate_limits").data["rateLimits"]
-        window = state.spec.policy.token_expiry_warning_days if state.spec.policy else 14
+        window = state.spec.expiry_warning_days
         own = lifetime.own_token(client, target.own_token(state), window)
     result = Diagnosis(read.app_version, managed={k.section for k in KINDS if k.desired(state) is not None},
                        token=own)

@@ -6,7 +6,6 @@ The document names where the secrets are; it never holds them."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,7 +100,7 @@ def _deliver(state: DesiredState, values: dict[str, str], sink: str | None) -> t
 
 def handover(merchant: str, environment: str, *, out: Path | None, sink: str | None,
              token_from: str | None) -> Handover:
-    if sink == "env" and not (os.environ.get("GITHUB_ENV") or os.environ.get("PROVISION_ENV_FILE")):
+    if sink == "env" and not sinks.ci_variables_available():
         raise ProvisionerError("--secret-sink env needs $GITHUB_ENV (or $PROVISION_ENV_FILE)")
     planned = planning.plan(merchant, environment)
     state = planned.state

@@ -17,10 +17,8 @@ from provisioner.policy import global_e
 from provisioner.policy.lifetime import describe
 from provisioner.resources import plugins
 
+
 # What Global-e's Integration API calls use: confirming and cancelling an order.
-ORDER_PERMISSIONS = ("Order:read", "Order:write")
-
-
 @dataclass(frozen=True)
 class Check:
     subject: str
@@ -120,12 +118,12 @@ def _integration_api(state: DesiredState, live: LiveState, now: float) -> list[C
     found = live.objects.get("api_token", {}).get(token.description)
     if found is None:
         return [Check(subject, False, "not in the store")]
-    missing = [p for p in ORDER_PERMISSIONS if p not in found["permissions"]]
+    missing = [p for p in global_e.STAGE_PERMISSIONS if p not in found["permissions"]]
     checks = [Check(f"{subject} valid", bool(found["valid"]), "valid" if found["valid"] else "revoked or expired"),
               Check(f"{subject} permissions", not missing,
-                    f"lacks {', '.join(missing)}" if missing else f"holds {', '.join(ORDER_PERMISSIONS)}")]
+                    f"lacks {', '.join(missing)}" if missing else f"holds {', '.join(global_e.STAGE_PERMISSIONS)}")]
     if found.get("_expires_at") is not None:
-        window = state.spec.policy.token_expiry_warning_days if state.spec.policy else 14
+        window = state.spec.expiry_warning_days
         lifetime = describe("it", float(found["_expires_at"]), window, now)
         checks.append(Check(f"{subject} lifetime", lifetime.severity == "info", lifetime.message))
     return checks

@@ -116,7 +116,7 @@ def widening_check(ctx: Context) -> Iterator[Hit]:
 
 
 def expiry_check(ctx: Context) -> Iterator[Hit]:
-    window = ctx.state.spec.policy.token_expiry_warning_days if ctx.state.spec.policy else 14
+    window = ctx.state.spec.expiry_warning_days
     live = ctx.live.get("api_token", {})
     for token in _tokens(ctx):
         expires = (live.get(token.description) or {}).get("_expires_at")

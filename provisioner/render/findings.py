@@ -3,7 +3,6 @@ so they are escaped for the terminal or for markdown (with the helpers every ren
 
 from __future__ import annotations
 
-from provisioner.escape import md_text as markdown_text
 from provisioner.escape import terminal
 from provisioner.policy.findings import Finding
 
@@ -21,15 +20,3 @@ def text_lines(findings: list[Finding]) -> list[str]:
         if finding.severity != "info" and not finding.waived:
             lines.append(f"       fix: {terminal(finding.fix)}")
     return lines
-
-
-def markdown_lines(findings: list[Finding]) -> list[str]:
-    if not findings:
-        return []
-    out = ["| severity | rule | finding | fix |", "|---|---|---|---|"]
-    for finding in findings:
-        severity = f"~~{finding.severity}~~ waived: {markdown_text(finding.waived)}" if finding.waived else (
-            f"**{finding.severity}**" if finding.severity == "critical" else finding.severity)
-        out.append(f"| {severity} | `{finding.rule}` | {markdown_text(finding.message)} | "
-                   f"{markdown_text(finding.fix)} |")
-    return [*out, ""]

@@ -198,7 +198,7 @@ def _heading(group: Group, environment: str, names: int, _: int = 0) -> list[str
 def _full(group: Group, environment: str, names: int, diff_lines: int) -> list[str]:
     diff: list[str] = []
     for change in group.first.pending:
-        symbol = SYMBOLS[change.action][0].replace("~", "!")
+        symbol = SYMBOLS[change.action].replace("~", "!")
         diff.append(f"{symbol} {change.kind} \"{terminal(change.name)}\" ({change.executor}, {change.risk})")
         diff.extend(f"{symbol}     {line}" for line in field_lines(change))
     if len(diff) > diff_lines:
@@ -298,8 +298,11 @@ class Shares:
     skipped: float = 0.05
 
 
-def render(document: PlanDocument, *, plan_at: str | None = None, budget: int = BUDGET,
-           shares: Shares = Shares()) -> str:
+SHARES = Shares()
+
+
+def render(document: PlanDocument, *, plan_at: str | None = None) -> str:
+    budget, shares = BUDGET, SHARES
     where = f"the full JSON plan is in {md_text(plan_at)}" if plan_at else "the full JSON plan has every change"
     title = md_code(document.environment) + (f" (shard {document.shard})" if document.shard else "")
     head = [marker(document.environment), f"## provision plan · {title}", "", *_summary(document)]
