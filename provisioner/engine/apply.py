@@ -9,7 +9,7 @@ from pathlib import Path
 
 from provisioner.centra.client import CentraClient, MutationRejected
 from provisioner.engine import executors, journal, locking, planning, policies, runbook, sinks, target
-from provisioner.engine.plan import Change, Plan, differences, read_plan
+from provisioner.engine.plan import Change, Plan, differences
 from provisioner.errors import (
     AuthError,
     NotConvergedError,
@@ -121,7 +121,8 @@ def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.De
 def apply(merchant: str | None, environment: str | None, options: Options, *, saved: Path | None = None,
           saved_plan: Plan | None = None, on_wait: Callable[[float, str], None] | None = None,
           delivery: sinks.Delivery | None = None) -> Report:
-    """`saved_plan`: one plan of a plan document read from `saved` (the fleet applies them one by one).
+    """`saved_plan`: one plan of the plan document read from `saved` (`fleet_document.read`), applied
+    exactly, or refused if stale; without it, MERCHANT in ENVIRONMENT is planned and applied.
     `delivery`: where the fleet's created tokens go, shared by its merchants (default: this run's own)."""
     if delivery is not None:
         return _apply(merchant, environment, options, saved, saved_plan, on_wait, delivery)
@@ -142,15 +143,13 @@ def apply(merchant: str | None, environment: str | None, options: Options, *, sa
 def _apply(merchant: str | None, environment: str | None, options: Options, saved: Path | None,
            saved_plan: Plan | None, on_wait: Callable[[float, str], None] | None,
            delivery: sinks.Delivery) -> Report:
-    if saved_plan is None and saved is not None:
-        saved_plan = read_plan(saved)
     state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
                              saved_plan.environment if saved_plan else str(environment))
     with locking.hold(state.merchant, state.environment, "apply"), target.connect(state, on_wait=on_wait) as client:
         # Planned under the lock: what this run creates is read after any other run has finished.
         planned = planning.plan_with(client, state)
-        if saved_plan is not None and saved is not None:
-            stale = _stale(saved, saved_plan, planned.plan)
+        if saved_plan is not None:
+            stale = _stale(saved or Path("the saved plan"), saved_plan, planned.plan)
             if stale is not None:
                 raise stale
         sections = planned.plan.sections

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from provisioner.engine.plan import MAX_PLAN_BYTES, Plan
+from provisioner.engine.plan import Plan
 from provisioner.errors import ExitCode, ProvisionerError
 
 # 3: a document of plans, errors and skipped merchants. Plan files up to version 2 were one bare plan;
@@ -76,6 +76,9 @@ class PlanDocument(_Model):
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+MAX_PLAN_BYTES = 64 * 1024 * 1024
 
 
 def most_severe(codes: Iterable[int]) -> int:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from functools import cache
 from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from provisioner.centra.capabilities import Capabilities
 from provisioner.config.environments import normalise_url
@@ -20,7 +19,6 @@ from provisioner.engine import diff
 from provisioner.engine import ledger as ledgers
 from provisioner.engine.ledger import Ledger
 from provisioner.engine.live import LiveState, fingerprint, unknown_reason
-from provisioner.errors import ProvisionerError
 from provisioner.policy.findings import Finding
 from provisioner.policy.risk import assess
 from provisioner.reference import catalogue
@@ -119,34 +117,6 @@ class Plan(_Model):
     def write(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
-
-
-MAX_PLAN_BYTES = 64 * 1024 * 1024
-
-
-def read_plan(path: Path) -> Plan:
-    """A saved plan, or one line saying why not (exit 1): unreadable, not UTF-8, not JSON, not a plan."""
-    try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_PLAN_BYTES + 1)
-        if len(raw) > MAX_PLAN_BYTES:
-            raise ValueError(f"larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB")
-        return Plan.model_validate_json(raw.decode("utf-8"))
-    except OSError as exc:
-        why = exc.strerror or type(exc).__name__
-    except UnicodeDecodeError as exc:
-        why = f"not UTF-8 (byte {exc.start})"
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the document"
-        why = f"{where}: {first['msg']}"
-    except ValueError as exc:
-        why = str(exc)
-    raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(why)})")
-
-
-def _one_line(text: str) -> str:
-    return re.sub(r"[\x00-\x1f\x7f]+", " ", text)[:200]
 
 
 @cache

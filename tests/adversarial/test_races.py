@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from provisioner.engine import apply as applying
-from provisioner.engine import locking
+from provisioner.engine import fleet_document, locking
 from provisioner.errors import ProvisionerError, StalePlanError
 from tests.adversarial.conftest import ServedMerchant
 
@@ -48,8 +48,9 @@ def _apply_at_once(saved: Path | None) -> list[Any]:
         options = applying.Options(auto_approve=True)
         barrier.wait()
         try:
+            saved_plan = fleet_document.read(saved).plans[0] if saved else None
             results[slot] = applying.apply(None if saved else "acme", None if saved else "served", options,
-                                           saved=saved)
+                                           saved=saved, saved_plan=saved_plan)
         except ProvisionerError as exc:
             results[slot] = exc
 
