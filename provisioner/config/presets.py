@@ -6,6 +6,7 @@ environments name it: merging never changes the cached node trees, it builds new
 from __future__ import annotations
 
 import difflib
+import threading
 from collections.abc import Iterator
 from functools import cache
 from importlib import resources
@@ -40,8 +41,18 @@ def parsed(name: str) -> tuple[yaml.MappingNode | None, tuple[Diagnostic, ...]]:
     return node, (*problems, *duplicate_identities(node, path_of(name)))
 
 
+_DATA_LOCK = threading.Lock()
+
+
 def data(name: str) -> Any:
-    """One preset as plain data (placeholders left as text), from the cached node tree."""
+    """One preset as plain data (placeholders left as text), built once and shared: callers only read it.
+    Under a lock, as a fleet's workers all ask for it at once and would each build it."""
+    with _DATA_LOCK:
+        return _data(name)
+
+
+@cache
+def _data(name: str) -> Any:
     node, _ = parsed(name)
     return construct(node) if node is not None else None
 
@@ -49,6 +60,7 @@ def data(name: str) -> Any:
 def clear_cache() -> None:
     available.cache_clear()
     parsed.cache_clear()
+    _data.cache_clear()
 
 
 def nodes(root: yaml.Node, filename: str, diagnostics: list[Diagnostic]) -> Iterator[yaml.MappingNode]:

@@ -4,9 +4,7 @@ of them is told which and why it matters."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 
 from provisioner.config import presets
@@ -29,19 +27,10 @@ LOCAL_VAT = "GE Local VAT"
 STAGE_PERMISSIONS = ("Order:read", "Order:write")
 
 
-_REFERENCE_LOCK = threading.Lock()
-
-
 def reference() -> dict[str, Any]:
     """The global-e preset as plain data (placeholders left as text)."""
-    # Under a lock: a fleet's workers all reach here at once, and would each build it.
-    with _REFERENCE_LOCK:
-        return _parsed_reference()
-
-
-@cache
-def _parsed_reference() -> dict[str, Any]:
-    return dict(presets.data("global-e"))
+    found: dict[str, Any] = presets.data("global-e")
+    return found
 
 
 def _reference_item(section: str, key: str, value: str) -> dict[str, Any]:

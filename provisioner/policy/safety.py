@@ -3,9 +3,7 @@ silently changes Global-e host) and least privilege (no token beyond what its pr
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -63,17 +61,7 @@ def webhook_host_change_check(ctx: Context) -> Iterator[Hit]:
                 yield Hit(f"the webhook '{hook.name}' moves from {old_host} to {new_host}")
 
 
-_PRESET_TOKENS_LOCK = threading.Lock()
-
-
 def _preset_tokens(name: str) -> dict[str, Any]:
-    # Under a lock: a fleet's workers all reach here at once, and would each build it.
-    with _PRESET_TOKENS_LOCK:
-        return _parsed_preset_tokens(name)
-
-
-@cache
-def _parsed_preset_tokens(name: str) -> dict[str, Any]:
     data = presets.data(name) or {}
     return {str(t["description"]): t for t in data.get("api_tokens") or [] if isinstance(t, dict)}
 
