@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from provisioner.config.yamlnodes import compose_data_file, construct, duplicate_identities, get, position
+from provisioner.config.yamlnodes import compose_file, construct, duplicate_identities, get, position
 from provisioner.errors import Diagnostic
 
 
@@ -35,7 +35,7 @@ def path_of(name: str) -> str:
 @cache
 def parsed(name: str) -> tuple[yaml.MappingNode | None, tuple[Diagnostic, ...]]:
     """One preset's node tree and its problems (none, for the presets shipped)."""
-    node, problems = compose_data_file(Path(path_of(name)))
+    node, problems = compose_file(Path(path_of(name)))
     if not isinstance(node, yaml.MappingNode):
         return None, tuple(problems)
     return node, (*problems, *duplicate_identities(node, path_of(name)))

@@ -333,15 +333,11 @@ def duplicate_identities(node: yaml.Node, filename: str, parent_key: str = "") -
 
 
 # PyYAML's C parser (libyaml), where it is installed: the same node tree with the same marks (file,
-# line, column), several times faster. The package's own data (presets) is composed by libyaml whole;
-# merchant files by libyaml's events under LimitedComposer, so the nesting and alias limits still hold.
-C_LOADER: type[yaml.CSafeLoader] | None = None
+# line, column), several times faster, its events composed under LimitedComposer so the nesting and
+# alias limits still hold.
 LIMITED_C_LOADER: Callable[[io.StringIO], Any] | None = None
 if getattr(yaml, "__with_libyaml__", False):
     from yaml._yaml import CParser
-
-    class StrictCLoader(yaml.CSafeLoader):
-        yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
 
     class LimitedCLoader(LimitedComposer, CParser, yaml.resolver.Resolver):
         yaml_implicit_resolvers = StrictLoader.yaml_implicit_resolvers
@@ -351,23 +347,4 @@ if getattr(yaml, "__with_libyaml__", False):
             LimitedComposer.__init__(self)
             yaml.resolver.Resolver.__init__(self)
 
-    C_LOADER = StrictCLoader
     LIMITED_C_LOADER = LimitedCLoader
-
-
-def compose_data_file(path: Path) -> tuple[yaml.Node | None, list[Diagnostic]]:
-    """`compose_file` for trusted package data: the C parser where available."""
-    if C_LOADER is None:
-        return compose_file(path)
-    stream = io.StringIO(path.read_text(encoding="utf-8"))
-    stream.name = str(path)  # libyaml names its marks after the stream
-    loader = C_LOADER(stream)
-    try:
-        root = loader.get_single_node()
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Diagnostic(str(path), line, col, f"invalid YAML: {exc.problem or exc}")]
-    finally:
-        loader.dispose()
-    return root, list(_duplicate_keys(root, str(path))) if root is not None else []

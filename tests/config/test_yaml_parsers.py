@@ -16,7 +16,7 @@ from provisioner.config import presets, yamlnodes
 from provisioner.config.yamllimits import LimitError
 
 REPO = Path(__file__).resolve().parents[2]
-pytestmark = pytest.mark.skipif(yamlnodes.C_LOADER is None, reason="PyYAML without libyaml")
+pytestmark = pytest.mark.skipif(yamlnodes.LIMITED_C_LOADER is None, reason="PyYAML without libyaml")
 
 
 def _walk(node: yaml.Node) -> Iterator[tuple[str, str, object, int, int, int, int]]:
@@ -35,12 +35,11 @@ def _walk(node: yaml.Node) -> Iterator[tuple[str, str, object, int, int, int, in
 @pytest.mark.parametrize("path", sorted((REPO / "merchants").glob("*.yaml")) + [
     Path(presets.path_of(name)) for name in presets.available()], ids=lambda p: p.name)
 def test_same_tree_and_marks_for_every_shipped_file(path: Path) -> None:
-    (fast, fast_problems), (slow, slow_problems) = yamlnodes.compose_data_file(path), _in_python(path)
-    limited, limited_problems = yamlnodes.compose_file(path)
-    assert isinstance(fast, yaml.Node) and isinstance(slow, yaml.Node) and isinstance(limited, yaml.Node)
-    assert list(_walk(fast)) == list(_walk(slow)) == list(_walk(limited))
-    assert fast.start_mark.name == slow.start_mark.name == limited.start_mark.name == str(path)
-    assert fast_problems == slow_problems == limited_problems == []
+    (fast, fast_problems), (slow, slow_problems) = yamlnodes.compose_file(path), _in_python(path)
+    assert isinstance(fast, yaml.Node) and isinstance(slow, yaml.Node)
+    assert list(_walk(fast)) == list(_walk(slow))
+    assert fast.start_mark.name == slow.start_mark.name == str(path)
+    assert fast_problems == slow_problems == []
 
 
 def _in_python(path: Path) -> tuple[yaml.Node | None, list[object]]:
@@ -53,20 +52,19 @@ def _in_python(path: Path) -> tuple[yaml.Node | None, list[object]]:
 def test_same_values_duplicate_keys_and_unicode_positions(tmp_path: Path, text: str) -> None:
     path = tmp_path / "f.yaml"
     path.write_text(text, encoding="utf-8")
-    (fast, fast_problems), (slow, slow_problems) = yamlnodes.compose_data_file(path), _in_python(path)
-    limited, limited_problems = yamlnodes.compose_file(path)
-    assert isinstance(fast, yaml.Node) and isinstance(slow, yaml.Node) and isinstance(limited, yaml.Node)
-    assert list(_walk(fast)) == list(_walk(slow)) == list(_walk(limited))
-    assert yamlnodes.construct(fast) == yamlnodes.construct(slow) == yamlnodes.construct(limited)
-    assert fast_problems == slow_problems == limited_problems
+    (fast, fast_problems), (slow, slow_problems) = yamlnodes.compose_file(path), _in_python(path)
+    assert isinstance(fast, yaml.Node) and isinstance(slow, yaml.Node)
+    assert list(_walk(fast)) == list(_walk(slow))
+    assert yamlnodes.construct(fast) == yamlnodes.construct(slow)
+    assert fast_problems == slow_problems
 
 
 @pytest.mark.parametrize("text", ["a: [1, 2\nb: 3\n", "a: 1\n b: 2\n", "a: 'open\n", "- a\nb: 1\n"])
 def test_syntax_errors_are_placed_on_the_same_line(tmp_path: Path, text: str) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text(text, encoding="utf-8")
-    (fast, fast_problems), (slow, slow_problems) = yamlnodes.compose_data_file(path), _in_python(path)
-    assert yamlnodes.compose_file(path) == (slow, slow_problems)  # a refusal is explained by PyYAML's parser
+    (fast, fast_problems), (slow, slow_problems) = yamlnodes.compose_file(path), _in_python(path)
+    assert (fast, fast_problems) == (slow, slow_problems)  # a refusal is explained by PyYAML's parser
     assert fast is None and slow is None
     assert [(p.file, p.line) for p in fast_problems] == [(p.file, p.line) for p in slow_problems]
     assert all(p.message.startswith("invalid YAML") for p in fast_problems)
