@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import console, example, note_wait
+from provisioner.cli.terminal import confirmer, console, example, note_wait
 from provisioner.escape import terminal
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
@@ -18,12 +17,6 @@ if TYPE_CHECKING:
     from provisioner.engine import apply as applying
     from provisioner.engine import fleet_apply
     from provisioner.engine.plan import Plan
-
-
-def _terminal_confirm() -> Callable[[str], bool] | None:
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        return None
-    return lambda question: click.confirm(question, default=False)
 
 
 @click.command(epilog=example("provision apply acme --env qa", "provision apply plan.json --auto-approve"))
@@ -64,7 +57,7 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
         console().echo(text.render(plan, paint=console().paint()), nl=False)
 
     options = applying.Options(auto_approve=auto_approve, allow_deletes=allow_deletes, runbook_out=runbook_out,
-                               secret_sink=secret_sink, confirm=_terminal_confirm(), on_plan=show)
+                               secret_sink=secret_sink, confirm=confirmer(), on_plan=show)
     if document is None or saved is None:
         _print(applying.apply(target, environment, options, on_wait=note_wait))
         return
@@ -121,11 +114,7 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
     PATHS limit it to some settings (e.g. plugin_settings/GE Order API); default: every one."""
     from provisioner.engine import attest as attesting
 
-    confirm = _terminal_confirm()
-    if yes:
-        def confirm_all(_: str) -> bool:
-            return True
-        confirm = confirm_all
+    confirm = confirmer(yes=yes)
     if confirm is None:
         raise click.UsageError("attest asks per item on a terminal; pass --yes in scripts")
     asking = confirm

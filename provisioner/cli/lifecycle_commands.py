@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import confirmer, example
 from provisioner.errors import ProvisionerError
 from provisioner.escape import terminal
 
 # The engine is imported when a command runs, so that --help stays fast.
-
-
-def _ask(question: str) -> bool:
-    return click.confirm(question, default=False)
 
 
 @click.command(epilog=example('provision rotate acme "Global-e integration" --env prod'))
@@ -40,11 +35,8 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
         done = rotating.revoke_old(merchant, environment, token, revoke_id)
         click.echo(f"revoked the superseded token '{terminal(token)}' (id {done.revoked[0]})")
         return
-    def confirmed(_: str) -> bool:
-        return True
-    interactive = _ask if sys.stdin.isatty() and sys.stdout.isatty() else None
-    result = rotating.rotate(merchant, environment, token, sink=secret_sink,
-                             confirm=confirmed if consumer_has_it else interactive, runbook_out=runbook_out)
+    result = rotating.rotate(merchant, environment, token, sink=secret_sink, confirm=confirmer(yes=consumer_has_it),
+                             runbook_out=runbook_out)
     click.echo(f"created the successor of '{terminal(token)}' (id {result.new_id}); its value is in "
                f"{result.delivered_to}")
     if result.index is not None:

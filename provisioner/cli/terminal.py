@@ -223,3 +223,13 @@ def note_wait(seconds: float, why: str) -> None:
 def example(*commands: str) -> str:
     """A command's help epilog, so that `--help` ends with an example."""
     return "\b\nExample:\n" + "\n".join(f"  {command}" for command in commands)
+
+
+def confirmer(*, yes: bool = False) -> Callable[[str], bool] | None:
+    """How a command asks a yes/no question: always yes (`--yes` and its kin), on a terminal by asking,
+    and nowhere else (None: the command then refuses, or leaves the step to a runbook)."""
+    if yes:
+        return lambda _question: True
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return None
+    return lambda question: click.confirm(question, default=False)

@@ -142,13 +142,13 @@ def test_colour_choice(monkeypatch: pytest.MonkeyPatch, env: dict[str, str], fla
 
 
 def test_apply_shows_the_plan_then_asks(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def terminal_confirm() -> object:
+    def terminal_confirm(*, yes: bool = False) -> object:
         def confirm(question: str) -> bool:
             click.echo(f"ASKED {question}")
             return False
         return confirm
 
-    monkeypatch.setattr(apply_commands, "_terminal_confirm", terminal_confirm)
+    monkeypatch.setattr(apply_commands, "confirmer", terminal_confirm)
     result = CliRunner().invoke(cli, ["apply", "acme", "--env", "sandbox"])
     assert result.exit_code == 1 and "not confirmed; nothing was changed" in result.stderr
     plan_at, asked_at = result.stdout.index("Plan: 10 to create"), result.stdout.index("ASKED Apply 1 api change")
@@ -205,3 +205,11 @@ def test_plan_all_on_a_terminal_shows_a_merchants_rate_limit_wait(project: Path)
     last = frames[-1].split("\n")[0]  # the bar's last frame, then the plans
     assert "planning" in last and "3/3" in last and "waiting" not in last
 
+
+
+def test_a_question_is_answered_yes_asked_on_a_terminal_or_not_asked_at_all() -> None:
+    from provisioner.cli.terminal import confirmer
+
+    always = confirmer(yes=True)
+    assert always is not None and always("Revoke it?") is True
+    assert confirmer() is None  # pytest's stdin is no terminal: the command refuses or leaves a runbook step
