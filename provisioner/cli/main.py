@@ -109,6 +109,8 @@ class Provision(click.Group):
             # expected, so one line; the file name and the system's reason, never a traceback.
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"error: {terminal(where)}{terminal(exc.strerror or type(exc).__name__)}", err=True)
+            # With --debug, where it came from: an OSError without a path the user gave may be a bug.
+            logging.getLogger("provisioner").debug("the error's origin", exc_info=exc)
             ctx.exit(1)
         except KeyboardInterrupt:
             click.echo("interrupted", err=True)

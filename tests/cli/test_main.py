@@ -219,3 +219,10 @@ def test_piped_output_has_no_escape_sequence(project: Path) -> None:
         assert result.returncode == 0, result.stderr
         assert "\x1b" not in result.stdout and "\x1b" not in result.stderr and "\r" not in result.stderr
         assert result.stderr == ""
+
+
+def test_with_debug_a_refused_path_also_shows_where_it_was_raised(project: Path) -> None:
+    Path("taken").write_text("a file, not a folder\n")
+    result = CliRunner().invoke(cli, ["--debug", "plan", "acme", "--env", "sandbox", "--out", "taken/plan.json"])
+    assert result.exit_code == 1 and "error: taken" in result.stderr
+    assert "the error's origin" in result.stderr and "Traceback" in result.stderr

@@ -106,6 +106,8 @@ def test_each_host_has_its_own_small_pool_until_its_last_client_is_done() -> Non
     assert pool.transport("http://127.0.0.1:8002") is not shop
     assert shop._pool._max_connections == 3  # the host's in-flight cap, not the run's
     assert pool._tls is None  # plain http never loads the CA bundle
+    plain = pool.transport("http://127.0.0.1:8002")._pool._ssl_context
+    assert plain is shop._pool._ssl_context  # one (never used) context for every plain origin
     pool.release("http://127.0.0.1:8001")
     assert pool.transport("http://127.0.0.1:8001") is shop  # another client still uses the host
     pool.release("http://127.0.0.1:8001")
