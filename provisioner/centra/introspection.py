@@ -105,7 +105,7 @@ class SchemaCache:
 
     def __init__(self, directory: Path = CACHE_DIR, max_age: float = MAX_AGE_SECONDS,
                  clock: Callable[[], float] = time.time) -> None:
-        self.directory, self.max_age, self.clock = directory, max_age, clock
+        self.max_age, self.clock = max_age, clock
         self.store = SchemaStore(directory)
         self._memory: dict[str, TargetSchema] = {}
         self._locks: dict[str, threading.Lock] = {}

@@ -74,7 +74,7 @@ def _environment(ctx: Context) -> Iterator[Diagnostic]:
     url = spec.get("centra_url")
     if isinstance(url, str) and url.strip().lower().startswith("http://") and not _loopback(envs.domain_of(url)):
         yield ctx.problem([*spec_path, "centra_url"], f"environments.{env}.centra_url: plain http is only for a "
-                          "sandbox on this machine (127.0.0.1, ::1, localhost); the token would cross the network "
+                          "sandbox on this machine (127.0.0.1, localhost); the token would cross the network "
                           "in clear — use https")
     if ctx.tier == "prod" and ctx.centra_domain.endswith(envs.QA_CENTRA_SUFFIX):
         yield ctx.problem([*spec_path, "centra_url"], f"environments.{env}.centra_url: a production environment "
