@@ -19,7 +19,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from provisioner.centra.client import CentraClient
-from provisioner.engine import catalog
+from provisioner.engine.lifecycle import catalog
 from provisioner.sandbox.fixture import FixtureSpec
 from provisioner.sandbox.instance import open_sandbox
 from provisioner.sandbox.server import make_server

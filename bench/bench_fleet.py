@@ -28,8 +28,8 @@ from graphql import get_introspection_query
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from provisioner.engine import fleet  # noqa: E402 - after the path is set for a plain `python bench/...`
-from provisioner.engine.fleet_http import Gates  # noqa: E402
+from provisioner.engine.fleet import planner as fleet  # noqa: E402 - after the path is set for a plain `python bench/...`
+from provisioner.engine.fleet.hosts import Gates  # noqa: E402
 from provisioner.sandbox import faults  # noqa: E402
 from provisioner.sandbox.fixture import FixtureSpec  # noqa: E402
 from provisioner.sandbox.instance import Sandbox, open_sandbox  # noqa: E402

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from provisioner.engine import planning  # noqa: E402 - after the path is set for a plain `python bench/...`
+from provisioner.engine.plan import planning  # noqa: E402 - after the path is set for a plain `python bench/...`
 
 RUNS = 5
 

@@ -1,4 +1,4 @@
-"""The machine-readable part of a runbook, shared by the writer (`engine/runbook.py`) and the simulated
+"""The machine-readable part of a runbook, shared by the writer (`engine/apply/runbook.py`) and the simulated
 operator (`sandbox/operator.py`), so neither imports the other.
 
 A runbook carries one header line and one line per step, each an HTML comment holding JSON on a single

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from provisioner import schemas
+from provisioner.render import schemas
 from tests.conftest import REPO
 
 

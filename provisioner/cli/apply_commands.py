@@ -14,9 +14,9 @@ from provisioner.escape import terminal
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
 if TYPE_CHECKING:
-    from provisioner.engine import apply as applying
-    from provisioner.engine import fleet_apply
-    from provisioner.engine.plan import Plan
+    from provisioner.engine.apply import merchant as applying
+    from provisioner.engine.fleet import applier as fleet_apply
+    from provisioner.engine.plan.model import Plan
 
 
 @click.command(epilog=example("provision apply acme --env qa", "provision apply plan.json --auto-approve"))
@@ -34,8 +34,9 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
     """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json), merchant by merchant.
 
     The plan is shown first; on a terminal, apply then asks before changing anything."""
-    from provisioner.engine import apply as applying
-    from provisioner.engine import fleet_apply, fleet_document
+    from provisioner.engine.apply import merchant as applying
+    from provisioner.engine.fleet import applier as fleet_apply
+    from provisioner.engine.plan import document as fleet_document
     from provisioner.render import fleet_text, text
 
     saved = Path(target) if target.endswith(".json") else None
@@ -112,7 +113,7 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
     """Confirm settings the API cannot read; records their hashes in the ledger.
 
     PATHS limit it to some settings (e.g. plugin_settings/GE Order API); default: every one."""
-    from provisioner.engine import attest as attesting
+    from provisioner.engine.apply import attest as attesting
 
     confirm = confirmer(yes=yes)
     if confirm is None:

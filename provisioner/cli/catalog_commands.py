@@ -14,7 +14,7 @@ from provisioner.engine import limits
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
 if TYPE_CHECKING:
-    from provisioner.engine import catalog as catalogue
+    from provisioner.engine.lifecycle import catalog as catalogue
 
 
 @click.group(epilog=example("provision catalog export acme --env prod --out catalog.csv"))
@@ -31,7 +31,7 @@ def catalog() -> None:
               show_default=True)
 def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
     """Write one CSV row per product size of MERCHANT's store."""
-    from provisioner.engine import catalog as catalogue
+    from provisioner.engine.lifecycle import catalog as catalogue
 
     to_stdout = str(out) == "-"
     sink: Path | TextIO = sys.stdout if to_stdout else out

@@ -20,7 +20,7 @@ def verify(merchant: str, environment: str) -> None:
 
     Plugins must be present and active, the Order API must accept the secret the file references, and
     for Global-e each stage of the order lifecycle must be ready. Exit 0 only when everything is."""
-    from provisioner.engine import verify as verifying
+    from provisioner.engine.lifecycle import verify as verifying
 
     result = verifying.verify(merchant, environment)
     for check in result.checks:
@@ -49,7 +49,7 @@ def doctor(merchant: str, environment: str) -> None:
 
     Whether it can read every section MERCHANT manages, which writes the target exposes, and what
     is left of the rate limits."""
-    from provisioner.engine import doctor as doctoring
+    from provisioner.engine.lifecycle import doctor as doctoring
 
     found = doctoring.diagnose(merchant, environment)
     click.echo(f"Centra {found.app_version or '(version not reported)'}")

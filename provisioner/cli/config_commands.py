@@ -55,7 +55,7 @@ def resolve(merchant: str, environment: str, fmt: str) -> None:
 @click.option("--check", is_flag=True, help="Exit 1 if schemas/ is not current, instead of writing it.")
 def schema(check: bool) -> None:
     """Write (or check) schemas/: merchant files and JSON plans."""
-    from provisioner import schemas
+    from provisioner.render import schemas
 
     root = Path.cwd()
     if check:

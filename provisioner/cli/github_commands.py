@@ -23,7 +23,7 @@ def github_group() -> None:
 @click.option("--pr", "number", type=click.IntRange(1), required=True, help="Pull request number.")
 def comment(body: Path, number: int) -> None:
     """Post BODY (a report) on the pull request, updating the comment with the same marker if there is one."""
-    from provisioner.engine import github
+    from provisioner.gitops import github
 
     click.echo(github.upsert_comment(github.Repository.from_environment(), number, body.read_text(encoding="utf-8")))
 
@@ -36,7 +36,8 @@ def comment(body: Path, number: int) -> None:
 def issue(body: Path, title: str, plan_path: Path) -> None:
     """Open or update one drift issue with BODY while stores drift (or merchants fail to plan); close it once
     every store matches its file again."""
-    from provisioner.engine import fleet_document, github
+    from provisioner.engine.plan import document as fleet_document
+    from provisioner.gitops import github
 
     document = fleet_document.read(plan_path)
     click.echo(github.upsert_issue(github.Repository.from_environment(), title, body.read_text(encoding="utf-8"),

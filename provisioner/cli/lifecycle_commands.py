@@ -29,7 +29,7 @@ from provisioner.escape import terminal
 def rotate(merchant: str, token: str, environment: str, secret_sink: str | None, consumer_has_it: bool,
            revoke_id: int | None, runbook_out: Path | None) -> None:
     """Replace TOKEN (its description) of MERCHANT with a new one; revoke the old one after the handover."""
-    from provisioner.engine import rotate as rotating
+    from provisioner.engine.lifecycle import rotate as rotating
 
     if revoke_id is not None:
         done = rotating.revoke_old(merchant, environment, token, revoke_id)
@@ -60,7 +60,8 @@ def secret() -> None:
 @click.option("--replace", is_flag=True, help="Overwrite a secret file that already holds a value.")
 def secret_new(merchant: str, name: str, environment: str, replace: bool) -> None:
     """Generate the secret NAME (a key of `secrets:`) into where its reference reads it; never shown."""
-    from provisioner.engine.secret_new import new_secret, source_of
+    from provisioner.config.secrets import source_of
+    from provisioner.engine.lifecycle.secret_new import new_secret
 
     made = new_secret(merchant, environment, name, replace=replace)
     click.echo(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown")
@@ -78,7 +79,7 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
 def handover(merchant: str, environment: str, out: Path | None, secret_sink: str | None,
              token_from: str | None) -> None:
     """Write what Global-e needs for MERCHANT in ENV; the secrets go to a sink, never into the document."""
-    from provisioner.engine import handover as handing_over
+    from provisioner.engine.lifecycle import handover as handing_over
 
     done = handing_over.handover(merchant, environment, out=out, sink=secret_sink, token_from=token_from)
     click.echo(f"handover: {done.markdown} and {done.json} (references only)")
@@ -93,7 +94,7 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
 @click.option("--force", is_flag=True, help="Replace --out if it exists (e.g. the two-line connection file).")
 def export_command(merchant: str, environment: str, out: Path | None, force: bool) -> None:
     """Read MERCHANT's live store in ENV and write it as a merchant file (what the API can read)."""
-    from provisioner.engine import export as exporting
+    from provisioner.engine.lifecycle import export as exporting
 
     if out is not None and str(out) != "-" and out.exists() and not force:
         # a hand-written merchant file holds presets, global_e and secrets the store cannot tell: never lost silently

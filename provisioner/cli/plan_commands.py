@@ -15,8 +15,8 @@ from provisioner.engine import limits
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
 if TYPE_CHECKING:
-    from provisioner.engine import fleet
-    from provisioner.engine import fleet_document as documents
+    from provisioner.engine.fleet import planner as fleet
+    from provisioner.engine.plan import document as documents
 
 FORMATS = ["text", "markdown", "json"]
 
@@ -25,8 +25,8 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
          detailed_exitcode: bool, fail_on: str | None) -> None:
     """Print the document as asked (with `--out -` the document goes to stdout and the rendering to
     stderr), failures to stderr, and exit with the run's code."""
-    from provisioner.engine import fleet_document as documents
-    from provisioner.engine import policies
+    from provisioner.engine.plan import document as documents
+    from provisioner.engine.plan import policies
     from provisioner.errors import ProvisionerError
     from provisioner.render import fleet_text, markdown
 
@@ -91,8 +91,8 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
     then the most severe: 5, 8, 3 (auth), 4 (invalid file), 7, 6 (--fail-on), 1, then 2 (changes, with
     --detailed-exitcode), then 0.
     """
-    from provisioner.engine import fleet
-    from provisioner.engine.fleet_select import Shard
+    from provisioner.engine.fleet import planner as fleet
+    from provisioner.engine.fleet.selection import Shard
 
     if directory is not None:
         os.chdir(directory)
@@ -123,7 +123,7 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
 def report(plans: tuple[Path, ...], fmt: str, out: Path | None, plan_at: str | None, detailed_exitcode: bool,
            fail_on: str | None) -> None:
     """Merge the JSON plans of shards into the report one run would have given (PLAN.json...)."""
-    from provisioner.engine import fleet_document as documents
+    from provisioner.engine.plan import document as documents
 
     document = documents.merge([documents.read(path) for path in plans])
     emit(document, fmt, out=out, plan_at=plan_at, verbose=False, detailed_exitcode=detailed_exitcode,

@@ -50,7 +50,7 @@ def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
 @click.option("--rate-tier", type=click.Choice(sorted(ratelimit.TIERS)), help="Centra rate-limit tier.")
 def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str | None) -> None:
     """Restore MERCHANT's sandbox to its fixture."""
-    from provisioner.engine import sandbox_reset
+    from provisioner.engine.lifecycle import sandbox_reset
 
     path = sandbox_reset.reset(merchant, db, products=products, rate_tier=rate_tier)
     click.echo(f"sandbox {path} reset (with its ledger and journal)")

@@ -2,7 +2,7 @@
 
 Generated from the same pydantic models `provision validate` uses. Items may be partial in a
 merchant file (presets fill the rest), so `required` is kept only where a file must say it itself;
-completeness is checked by `provision validate` on the merged result. (provisioner/schemas.py writes
+completeness is checked by `provision validate` on the merged result. (provisioner/render/schemas.py writes
 it to schemas/, with the plan's.)"""
 
 from __future__ import annotations

@@ -23,6 +23,14 @@ class SecretUnavailable(ProvisionerError):
     pass
 
 
+def source_of(reference: str) -> str:
+    """Where a person finds a secret's value, for the runbook (the reference, never the value)."""
+    scheme, _, target = reference.partition(":")
+    if scheme == "file":
+        return f"the file {target}"
+    return f"the environment variable {target}"
+
+
 def reveal(ref: str) -> str:
     scheme, _, name = ref.partition(":")
     if scheme == "env":

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from provisioner.engine.fleet_document import PlanDocument
-from provisioner.engine.plan import Change, Plan
+from provisioner.engine.plan.document import PlanDocument
+from provisioner.engine.plan.model import Change, Plan
 from provisioner.policy.findings import Finding
 
 RISK_ORDER = {"critical": 0, "warning": 1, "info": 2}

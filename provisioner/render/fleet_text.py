@@ -4,7 +4,7 @@ were skipped, and a one-line fleet summary when there is more than one merchant.
 
 from __future__ import annotations
 
-from provisioner.engine.fleet_document import MerchantError, PlanDocument
+from provisioner.engine.plan.document import MerchantError, PlanDocument
 from provisioner.errors import ExitCode
 from provisioner.escape import terminal, terminal_lines
 from provisioner.render import text

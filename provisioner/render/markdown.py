@@ -14,8 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from provisioner.engine.fleet_document import PlanDocument
-from provisioner.engine.plan import Plan
+from provisioner.engine.plan.document import PlanDocument
+from provisioner.engine.plan.model import Plan
 from provisioner.escape import md_code, md_text, terminal
 from provisioner.render.fleet_groups import Attention, Group, SharedFinding, attention, findings, groups, label
 from provisioner.render.text import SYMBOLS, field_lines

@@ -10,7 +10,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from provisioner.engine.plan import Change, Plan
+from provisioner.engine.plan.model import Change, Plan
 from provisioner.escape import terminal
 from provisioner.render import findings
 

@@ -16,8 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from provisioner.engine import apply as applying
-from provisioner.engine import fleet_document, locking
+from provisioner.engine.apply import locking
+from provisioner.engine.apply import merchant as applying
+from provisioner.engine.plan import document as fleet_document
 from provisioner.errors import ProvisionerError, StalePlanError
 from tests.adversarial.conftest import ServedMerchant
 
@@ -83,7 +84,7 @@ def test_two_applies_at_once_create_one_token_ten_times_over(served_acme: Served
 
 def test_one_saved_plan_applied_twice_at_once_runs_once(served_acme: ServedMerchant,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from provisioner.engine import planning
+    from provisioner.engine.plan import planning
 
     monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "60")
     for _ in range(3):
@@ -121,7 +122,7 @@ def test_a_held_lock_fails_after_a_bounded_wait_naming_the_holder(served_acme: S
 
 
 def test_a_rotation_waits_for_the_same_lock(served_acme: ServedMerchant, monkeypatch: pytest.MonkeyPatch) -> None:
-    from provisioner.engine import rotate
+    from provisioner.engine.lifecycle import rotate
 
     monkeypatch.setenv("PROVISION_LOCK_TIMEOUT", "0.2")
     with locking.hold("acme", "served", "apply"), pytest.raises(ProvisionerError, match="locked by apply"):
@@ -183,6 +184,6 @@ def test_attest_waits_for_the_same_lock_and_records_nothing(served_acme: ServedM
         result = CliRunner().invoke(cli, ["attest", "acme", "--env", "served", "--yes"])
     assert result.exit_code == 1, result.output
     assert f"locked by apply (pid {os.getpid()}" in result.stderr and "Traceback" not in result.stderr
-    from provisioner.engine import ledger
+    from provisioner.engine.state import ledger
 
     assert not ledger.ledger_path("acme", "served").exists()

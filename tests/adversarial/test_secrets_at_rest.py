@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from provisioner.config import secrets
-from provisioner.engine import ledger as ledgers
-from provisioner.engine import planning, target
+from provisioner.engine.plan import planning, target
+from provisioner.engine.state import ledger as ledgers
 from provisioner.resources import KINDS
 from tests.engine.conftest import PLANTED, Outputs, converge
 

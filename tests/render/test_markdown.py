@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.engine.fleet_document import MerchantError, PlanDocument, Skipped
-from provisioner.engine.plan import Binding, Change, FieldChangeModel, Plan
+from provisioner.engine.plan.document import MerchantError, PlanDocument, Skipped
+from provisioner.engine.plan.model import Binding, Change, FieldChangeModel, Plan
 from provisioner.render import markdown
 from tests.engine.conftest import Outputs
 from tests.engine.fleet_fixtures import Served, merchant_yaml, served_centra

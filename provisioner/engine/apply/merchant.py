@@ -1,0 +1,182 @@
+"""`provision apply`: under the merchant's lock, plan, guard, confirm, run the api changes in order,
+write the runbook for the rest, then plan again to prove convergence (docs/architecture.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from provisioner.centra.client import CentraClient, MutationRejected
+from provisioner.engine.apply import executors, locking, runbook, sinks
+from provisioner.engine.plan import planning, policies, target
+from provisioner.engine.plan.model import Change, Plan, differences
+from provisioner.engine.state import journal
+from provisioner.errors import (
+    AuthError,
+    NotConvergedError,
+    PartialApplyError,
+    PolicyBlockedError,
+    ProvisionerError,
+    StalePlanError,
+)
+from provisioner.resources import KINDS, api_tokens
+
+ORDER = {kind.kind: index for index, kind in enumerate(KINDS)}
+
+
+@dataclass
+class Options:
+    auto_approve: bool = False
+    allow_deletes: bool = False
+    runbook_out: Path | None = None
+    secret_sink: str | None = None
+    confirm: Callable[[str], bool] | None = None  # None: no terminal to ask on
+    on_plan: Callable[[Plan], None] | None = None  # shown the plan before anything is asked or changed
+
+
+@dataclass
+class Report:
+    plan: Plan
+    done: list[str] = field(default_factory=list)
+    secrets: list[str] = field(default_factory=list)  # where each created token went, never a value
+    runbook: Path | None = None
+    runbook_steps: int = 0
+    resumed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    final: Plan | None = None
+
+
+def _stale(path: Path, saved: Plan, fresh: Plan) -> StalePlanError | None:
+    """Any difference between the saved plan and the plan made now, whatever its cause."""
+    found = differences(saved, fresh)
+    if not found:
+        return None
+    shown = ", ".join(found[:8]) + (f" and {len(found) - 8} more" if len(found) > 8 else "")
+    if any(f.startswith("fingerprints.") for f in found):
+        why = "the live store changed since the plan"
+    elif any(f.startswith(("binding.", "centra_url", "tier")) for f in found):
+        why = "the plan was made for another target, store, merchant file or tool version"
+    else:
+        why = "the plan file was edited, or the merchant file now implies other changes"
+    return StalePlanError(f"{path}: {why} ({shown}); nothing was changed — plan again")
+
+
+def _guard(plan: Plan, options: Options) -> None:
+    deletes = [c.address for c in plan.pending if c.action == "delete" and not _is_rotation(c)]
+    if deletes and not options.allow_deletes:
+        raise PolicyBlockedError("the plan deletes " + ", ".join(deletes) + "; pass --allow-deletes to allow it")
+    api = [c for c in plan.pending if c.executor == "api"]
+    critical = [c for c in plan.pending if c.risk == "critical"]
+    if not (api or critical) or options.auto_approve:
+        return
+    if options.confirm is None:
+        raise ProvisionerError("refusing to apply without a terminal to confirm on; review the plan and pass "
+                               "--auto-approve (nothing was changed)")
+    question = f"Apply {len(api)} api change(s)" + (f", {len(critical)} critical" if critical else "") + "?"
+    if not options.confirm(question):
+        raise ProvisionerError("not confirmed; nothing was changed")
+
+
+def _is_rotation(change: Change) -> bool:
+    return any(reason.startswith(planning.ROTATION) for reason in change.reasons)
+
+
+def _rotation_warnings(plan: Plan) -> list[str]:
+    return [f"{c.address}: {c.reasons[0][len(planning.ROTATION):]}; a new token goes to the sink and token id "
+            f"{c.after['replaces_id']} is revoked" for c in plan.changes
+            if _is_rotation(c) and c.action == "create" and c.after is not None]
+
+
+def created_tokens(plan: Plan) -> list[tuple[str, str, str]]:
+    """The tokens applying `plan` creates (each has a value for the sink), as (merchant, env, description)."""
+    return [(plan.merchant, plan.environment, c.name) for c in plan.pending
+            if c.executor == "api" and c.kind == api_tokens.KIND.kind and c.action == "create"]
+
+
+def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.Delivery, report: Report,
+             record: journal.Journal) -> None:
+    state = planned.state
+    api: list[Change] = sorted((c for c in planned.plan.pending if c.executor == "api"),
+                               key=lambda c: (ORDER[c.kind], c.address))
+    for index, change in enumerate(api):
+        record.record(change.address, change.action, "started")
+        try:
+            outcome = executors.execute(client, planned.capabilities, state, planned.live, change)
+        except ProvisionerError as exc:
+            # Refused means nothing changed; anything else on a create may have committed.
+            known = isinstance(exc, MutationRejected) or change.action != "create"
+            record.record(change.address, change.action, "failed" if known else "unknown", str(exc))
+            not_done = [c.address for c in api[index:]]
+            raise PartialApplyError(
+                f"{change.address}: {exc}\n  done: {', '.join(report.done) or 'nothing'}\n"
+                f"  not done: {', '.join(not_done)}\n  run apply again to continue") from None
+        if outcome.secret is not None:
+            record.record(change.address, change.action, "created", outcome.summary)
+            where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
+            report.secrets.append(f"{change.name}: token value stored in {where}")
+        record.record(change.address, change.action, "done", outcome.summary)
+        report.done.append(outcome.summary)
+    record.finish()
+
+
+def apply(merchant: str | None, environment: str | None, options: Options, *, saved: Path | None = None,
+          saved_plan: Plan | None = None, on_wait: Callable[[float, str], None] | None = None,
+          delivery: sinks.Delivery | None = None) -> Report:
+    """`saved_plan`: one plan of the plan document read from `saved` (`fleet_document.read`), applied
+    exactly, or refused if stale; without it, MERCHANT in ENVIRONMENT is planned and applied.
+    `delivery`: where the fleet's created tokens go, shared by its merchants (default: this run's own)."""
+    if delivery is not None:
+        return _apply(merchant, environment, options, saved, saved_plan, on_wait, delivery)
+    own = sinks.Delivery(options.secret_sink)
+    try:
+        report = _apply(merchant, environment, options, saved, saved_plan, on_wait, own)
+    except ProvisionerError as exc:
+        index = own.finish()
+        if index is not None:  # tokens made before the failure: say where they are
+            exc.args = (f"{exc}\n  {index}",)
+        raise
+    index = own.finish()
+    if index is not None:
+        report.secrets.append(index)
+    return report
+
+
+def _apply(merchant: str | None, environment: str | None, options: Options, saved: Path | None,
+           saved_plan: Plan | None, on_wait: Callable[[float, str], None] | None,
+           delivery: sinks.Delivery) -> Report:
+    state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
+                             saved_plan.environment if saved_plan else str(environment))
+    with locking.hold(state.merchant, state.environment, "apply"), target.connect(state, on_wait=on_wait) as client:
+        # Planned under the lock: what this run creates is read after any other run has finished.
+        planned = planning.plan_with(client, state)
+        if saved_plan is not None:
+            stale = _stale(saved or Path("the saved plan"), saved_plan, planned.plan)
+            if stale is not None:
+                raise stale
+        sections = planned.plan.sections
+        if sections and all(s.state == "unknown" for s in sections.values()):
+            raise AuthError("the token can read none of the managed sections (" + ", ".join(
+                f"{name}: needs {s.permission}" for name, s in sections.items()) + "); nothing was changed")
+        record = journal.open_journal(state.merchant, state.environment)
+        report = Report(planned.plan)
+        report.resumed = [f"{e['address']} ({e['status']})" for e in record.previous_run()]
+        report.warnings.extend(_rotation_warnings(planned.plan))
+        if options.on_plan is not None:
+            options.on_plan(planned.plan)
+        if not planned.plan.pending:
+            record.finish()
+            report.final = planned.plan
+            return report
+        policies.enforce_for_apply(planned.plan)
+        delivery.check_distinct(created_tokens(planned.plan))
+        _guard(planned.plan, options)
+        _run_api(client, planned, delivery, report, record)
+        if any(c.executor != "api" for c in planned.plan.pending):
+            report.runbook, report.runbook_steps = runbook.write(state, planned.plan, options.runbook_out)
+        final = planning.plan_with(client, state).plan
+        report.final = final
+        left = [c.address for c in final.pending if c.executor == "api"]
+        if left:
+            raise NotConvergedError("apply did not converge; still planned through the API: " + ", ".join(left))
+    return report

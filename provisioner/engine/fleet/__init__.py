@@ -1,0 +1,6 @@
+"""Many merchants at once: `selection` chooses merchants and their environments (names, tiers,
+`--changed-since`, shards); `planner` plans them concurrently under per-host and run-wide caps (through
+the private `hosts` gates and, for a large fleet, `processes`); `applier` applies a plan document
+merchant by merchant."""
+
+__all__ = ["applier", "planner", "selection"]

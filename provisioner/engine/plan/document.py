@@ -1,0 +1,162 @@
+"""The plan document: one JSON shape for one merchant or a whole fleet — the plans made, the merchants
+that failed (with their reason and exit code) and the merchants skipped. Shards of a run are documents
+too; `merge` puts them back together in the order an unsharded run would have written."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from provisioner.engine.plan.model import Plan
+from provisioner.errors import ExitCode, ProvisionerError
+
+# 3: a document of plans, errors and skipped merchants. Plan files up to version 2 were one bare plan;
+# `read` still accepts a bare plan of the current plan version.
+FORMAT_VERSION = 3
+
+# The exit code of a run that met several outcomes: the first of these that occurred. A store left
+# half-changed comes first, then what needs a person with credentials, then the files, then the rest.
+PRECEDENCE = (ExitCode.PARTIAL_APPLY, ExitCode.NOT_CONVERGED, ExitCode.AUTH, ExitCode.INVALID_CONFIG,
+              ExitCode.STALE_PLAN, ExitCode.POLICY, ExitCode.ERROR, ExitCode.CHANGES, ExitCode.OK)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MerchantError(_Model):
+    merchant: str
+    environment: str | None = None
+    exit_code: int = Field(description="the exit code this failure alone would have given")
+    reason: str
+
+
+class Skipped(_Model):
+    merchant: str
+    reason: str
+
+
+class PlanDocument(_Model):
+    format_version: Literal[3] = 3
+    environment: str = Field(description="the environment asked for: a name or a tier (qa, prod)")
+    shard: str | None = Field(default=None, description="I/N when this document is one shard of a run")
+    plans: list[Plan] = Field(default_factory=list)
+    errors: list[MerchantError] = Field(default_factory=list)
+    skipped: list[Skipped] = Field(default_factory=list)
+    identifiers: dict[str, dict[str, str]] = Field(
+        default_factory=dict, description="per merchant/environment: its own names, hosts and ids by role, so "
+                                          "reports can tell change sets that differ only by them")
+
+    def sort(self) -> PlanDocument:
+        self.plans.sort(key=lambda p: (p.merchant, p.environment))
+        self.errors.sort(key=lambda e: (e.merchant, e.environment or ""))
+        self.skipped.sort(key=lambda s: s.merchant)
+        return self
+
+    @property
+    def merchants(self) -> set[str]:
+        return ({p.merchant for p in self.plans} | {e.merchant for e in self.errors}
+                | {s.merchant for s in self.skipped})
+
+    def changed(self) -> list[Plan]:
+        return [p for p in self.plans if p.has_changes()]
+
+    def exit_code(self, *, detailed: bool) -> int:
+        """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode."""
+        codes = [e.exit_code for e in self.errors]
+        if detailed and self.changed():
+            codes.append(ExitCode.CHANGES)
+        return most_severe(codes)
+
+    def write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+
+
+MAX_PLAN_BYTES = 64 * 1024 * 1024
+
+
+def most_severe(codes: Iterable[int]) -> int:
+    """By PRECEDENCE; a code outside the contract counts as a plain error."""
+    present = {code if code in _KNOWN else ExitCode.ERROR for code in codes}
+    return int(next(code for code in PRECEDENCE if code in present or code == ExitCode.OK))
+
+
+_KNOWN = {int(code) for code in ExitCode}
+
+
+def read(path: Path) -> PlanDocument:
+    """A plan document, or a bare plan file (one merchant's plan, as written before documents) as a document
+    of one; or one line saying why not (exit 1)."""
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_PLAN_BYTES + 1)
+        if len(raw) > MAX_PLAN_BYTES:
+            raise ValueError(f"larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB")
+        data: Any = json.loads(raw.decode("utf-8"))
+    except OSError as exc:
+        raise ProvisionerError(f"{path}: not a plan file ({exc.strerror or type(exc).__name__})") from None
+    except ValueError as exc:  # JSON and UTF-8 errors included
+        raise ProvisionerError(f"{path}: not a plan file ({_one_line(str(exc))})") from None
+    try:
+        if isinstance(data, dict) and "plans" in data:
+            return _each_once(path, PlanDocument.model_validate(data))
+        plan = Plan.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the document"
+        raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(where)}: "
+                               f"{_one_line(first['msg'])})") from None
+    return PlanDocument(environment=plan.environment, plans=[plan])
+
+
+def _each_once(path: Path, document: PlanDocument) -> PlanDocument:
+    """A merchant and environment planned twice is an edited document: refused before any plan is applied."""
+    seen: set[tuple[str, str]] = set()
+    for plan in document.plans:
+        if (plan.merchant, plan.environment) in seen:
+            raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(plan.merchant)}/"
+                                   f"{_one_line(plan.environment)} is planned twice); nothing was changed")
+        seen.add((plan.merchant, plan.environment))
+    return document
+
+
+def _one_line(text: str) -> str:
+    return re.sub(r"[\x00-\x1f\x7f]+", " ", text)[:200]
+
+
+def merge(documents: list[PlanDocument]) -> PlanDocument:
+    """Shards back into one run: the same environment, every merchant once."""
+    if not documents:
+        raise ProvisionerError("no plan document to merge")
+    environments = sorted({d.environment for d in documents})
+    if len(environments) > 1:
+        raise ProvisionerError(f"the plans are for different environments ({', '.join(environments)}); "
+                               "report one environment at a time")
+    merged = PlanDocument(environment=environments[0])
+    seen: dict[str, str] = {}
+    for index, document in enumerate(documents):
+        label = document.shard or f"document {index + 1}"
+        for merchant in sorted(document.merchants):
+            if merchant in seen:
+                raise ProvisionerError(f"{merchant} is in both {seen[merchant]} and {label}; were the shards "
+                                       "made with the same --shard N?")
+            seen[merchant] = label
+        merged.plans.extend(document.plans)
+        merged.errors.extend(document.errors)
+        merged.skipped.extend(document.skipped)
+        merged.identifiers.update(document.identifiers)
+    return merged.sort()
+
+
+def json_schema() -> dict[str, Any]:
+    schema = PlanDocument.model_json_schema()
+    schema["$id"] = "https://provisioner.invalid/schemas/plan.schema.json"
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "provision plan"
+    return schema
