@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "Read MERCHANT's live store in ENV and write it as a merchant file."),
     "github": ("provisioner.cli.github_commands:github_group",
                "For GitHub Actions workflows: comments, drift issues, job summaries."),
+    "gitops": ("provisioner.cli.gitops_commands:gitops_group",
+               "For the apply workflows: the merge applies exactly what was reviewed."),
 }
 
 

@@ -1,99 +1,92 @@
-"""What the GitHub workflows need beyond `plan`, `report` and `apply`, kept here so it is tested rather
-than written as shell in YAML: one pull-request comment per report (found again by its hidden marker and
-updated in place) and one issue for drift (opened, updated, closed when the stores match again)."""
+"""The comments and issues the workflows keep on GitHub, each found again by two things a stranger cannot
+forge: it was written by the workflow's own identity (`Repository.login`), and its body starts with our
+hidden marker. A marker elsewhere in a body (quoted, or inside a name) finds nothing; the label on an
+issue is for people and finds nothing either, so removing it never yields a duplicate."""
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
-import httpx
+from provisioner.errors import ProvisionerError
+from provisioner.gitops.rest import Repository, Session, using
 
-from provisioner.errors import AuthError, ProvisionerError
+__all__ = ["DRIFT_LABEL", "Repository", "find_issue", "keep_issue", "marker_of", "notice", "upsert_comment",
+           "upsert_issue"]
 
-API_VERSION = "2022-11-28"
-MAX_PAGES = 50  # 5,000 comments or issues; a marker older than that is not worth finding
 DRIFT_LABEL = "provision-drift"
-_MARKER = re.compile(r"<!-- provision:[^\n]*?-->")
-
-
-@dataclass(frozen=True)
-class Repository:
-    api: str
-    name: str  # owner/repo
-    token: str
-
-    @classmethod
-    def from_environment(cls) -> Repository:
-        """The repository and token the workflow runs with ($GITHUB_REPOSITORY, $GITHUB_TOKEN or $GH_TOKEN)."""
-        token = os.environ.get("GITHUB_TOKEN") or os.environ.get("GH_TOKEN")
-        name = os.environ.get("GITHUB_REPOSITORY")
-        if not token or not name:
-            raise ProvisionerError("GITHUB_REPOSITORY and GITHUB_TOKEN (or GH_TOKEN) must be set; this runs in a "
-                                   "GitHub Actions job")
-        return cls(os.environ.get("GITHUB_API_URL", "https://api.github.com").rstrip("/"), name, token)
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.api, timeout=30, headers={
-            "Authorization": f"Bearer {self.token}", "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION})
+_MARKER = re.compile(r"<!-- provision:[a-z-]+(?: [a-z_]+=[A-Za-z0-9_.:/-]+)* -->")
 
 
 def marker_of(body: str) -> str:
-    found = _MARKER.search(body)
+    """The marker a body starts with (our renderers write it first; foreign text never can)."""
+    found = _MARKER.match(body)
     if found is None:
-        raise ProvisionerError("the body has no provision marker (<!-- provision:… -->); write it with "
-                               "`provision plan --format markdown` or `provision report`")
+        raise ProvisionerError("the body does not start with a provision marker (<!-- provision:… -->); write "
+                               "it with `provision plan --format markdown` or `provision report`")
     return found.group(0)
 
 
-def _checked(response: httpx.Response) -> Any:
-    if response.status_code in (401, 403):
-        raise AuthError(f"GitHub refused the request (HTTP {response.status_code}); the job's token needs "
-                        "pull-requests: write or issues: write")
-    if response.status_code >= 400:
-        raise ProvisionerError(f"GitHub answered HTTP {response.status_code} to {response.request.method} "
-                               f"{response.request.url.path}")
-    return response.json()
+def notice(marker: str, text: str) -> str:
+    """A body that replaces a report when the run that should have written it failed."""
+    if _MARKER.fullmatch(marker) is None:
+        raise ProvisionerError(f"not a provision marker: {marker[:80]!r}")
+    return f"{marker}\n{text}\n"
 
 
-def _pages(http: httpx.Client, path: str, params: dict[str, str]) -> Iterator[dict[str, Any]]:
-    for page in range(1, MAX_PAGES + 1):
-        items = _checked(http.get(path, params={**params, "per_page": "100", "page": str(page)}))
-        yield from items
-        if len(items) < 100:
-            return
+def _ours(item: dict[str, Any], repository: Repository, marker: str) -> bool:
+    user = item.get("user")
+    login = user.get("login") if isinstance(user, dict) else None
+    body = item.get("body")
+    return login == repository.login and isinstance(body, str) and body.startswith(marker)
 
 
-def upsert_comment(repository: Repository, number: int, body: str) -> str:
-    """Update the pull request's comment that carries the body's marker, or add one. Answers what it did."""
+def upsert_comment(repository: Repository, number: int, body: str, *, session: Session | None = None) -> str:
+    """Update the pull request's comment of ours that starts with the body's marker, or add one."""
     marker = marker_of(body)
-    prefix = f"/repos/{repository.name}/issues"
-    with repository.client() as http:
-        existing = next((c for c in _pages(http, f"{prefix}/{number}/comments", {}) if marker in (c.get("body") or "")),
-                        None)
+    with using(repository, session) as github:
+        path = f"{github.prefix}/issues/{number}/comments"
+        existing = next((c for c in github.items(path) if _ours(c, repository, marker)), None)
         if existing is not None:
-            _checked(http.patch(f"{prefix}/comments/{existing['id']}", json={"body": body}))
-            return f"updated comment {existing['id']} on #{number}"
-        created = _checked(http.post(f"{prefix}/{number}/comments", json={"body": body}))
-        return f"added comment {created['id']} on #{number}"
+            github.object("PATCH", f"{github.prefix}/issues/comments/{int(existing['id'])}", json={"body": body})
+            return f"updated comment {int(existing['id'])} on #{number}"
+        created = github.object("POST", path, json={"body": body})
+        return f"added comment {created.get('id')} on #{number}"
+
+
+def find_issue(github: Session, marker: str) -> dict[str, Any] | None:
+    """Our issue for `marker`, open or closed (an open one first, else the newest)."""
+    found = [i for i in github.items(f"{github.prefix}/issues", {"state": "all", "creator": github.repository.login})
+             if "pull_request" not in i and _ours(i, github.repository, marker)]
+    found.sort(key=lambda i: (i.get("state") == "open", int(i.get("number") or 0)), reverse=True)
+    return found[0] if found else None
+
+
+def keep_issue(repository: Repository, title: str, body: str, *, open_: bool, label: str | None = None,
+               session: Session | None = None) -> str:
+    """One issue per marker: opened (or reopened) and updated while `open_`, closed once it is not."""
+    marker = marker_of(body)
+    with using(repository, session) as github:
+        existing = find_issue(github, marker)
+        if existing is None:
+            if not open_:
+                return "nothing to report, no issue open"
+            fields: dict[str, Any] = {"title": title, "body": body}
+            if label:
+                fields["labels"] = [label]
+            created = github.object("POST", f"{github.prefix}/issues", json=fields)
+            return f"opened issue #{created.get('number')}"
+        number = int(existing["number"])
+        was_open = existing.get("state") == "open"
+        if not open_ and not was_open:
+            return f"nothing to report; issue #{number} stays closed"
+        update: dict[str, Any] = {"title": title, "body": body, "state": "open" if open_ else "closed"}
+        github.object("PATCH", f"{github.prefix}/issues/{number}", json=update)
+        if open_:
+            return f"{'updated' if was_open else 'reopened'} issue #{number}"
+        return f"closed issue #{number}"
 
 
 def upsert_issue(repository: Repository, title: str, body: str, *, drifted: bool) -> str:
-    """One open issue per marker: opened or updated while the stores drift, closed once they match."""
-    marker = marker_of(body)
-    prefix = f"/repos/{repository.name}/issues"
-    with repository.client() as http:
-        existing = next((i for i in _pages(http, prefix, {"state": "open", "labels": DRIFT_LABEL})
-                         if marker in (i.get("body") or "") and "pull_request" not in i), None)
-        if existing is None and not drifted:
-            return "no drift, no open drift issue"
-        if existing is None:
-            created = _checked(http.post(prefix, json={"title": title, "body": body, "labels": [DRIFT_LABEL]}))
-            return f"opened issue #{created['number']}"
-        update: dict[str, Any] = {"title": title, "body": body} if drifted else {"state": "closed", "body": body}
-        _checked(http.patch(f"{prefix}/{existing['number']}", json=update))
-        return f"{'updated' if drifted else 'closed'} issue #{existing['number']}"
+    """The drift issue: open while stores drift (or merchants fail to plan), closed once they match."""
+    return keep_issue(repository, title, body, open_=drifted, label=DRIFT_LABEL)

@@ -32,22 +32,40 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+BOT = {"login": "github-actions[bot]", "type": "Bot"}
+STRANGER = {"login": "mallory", "type": "User"}
+
+
 def test_a_report_updates_its_own_comment_and_leaves_others(actions: None, tmp_path: Path) -> None:
     body = tmp_path / "comment.md"
     body.write_text(BODY + "new")
-    first_page = [{"id": n, "body": "unrelated"} for n in range(100)]
-    second_page = [{"id": 501, "body": markdown.marker("prod") + " old prod"},
-                   {"id": 502, "body": markdown.marker("qa") + " old qa"}]
+    first_page = [{"id": n, "body": "unrelated", "user": BOT} for n in range(100)]
+    second_page = [{"id": 500, "body": markdown.marker("qa") + " a stranger's copy", "user": STRANGER},
+                   {"id": 501, "body": markdown.marker("prod") + " old prod", "user": BOT},
+                   {"id": 502, "body": "quoted: " + markdown.marker("qa"), "user": BOT},
+                   {"id": 503, "body": markdown.marker("qa") + " old qa", "user": BOT}]
     with respx.mock(base_url=API, assert_all_called=True) as mock:
         listing = mock.get("/repos/shop/fleet/issues/7/comments").mock(
             side_effect=[httpx.Response(200, json=first_page), httpx.Response(200, json=second_page)])
-        patch = mock.patch("/repos/shop/fleet/issues/comments/502").mock(return_value=httpx.Response(200, json={}))
+        patch = mock.patch("/repos/shop/fleet/issues/comments/503").mock(return_value=httpx.Response(200, json={}))
         code, output = run("comment", str(body), "--pr", "7")
-    assert code == 0 and "updated comment 502 on #7" in output
+    assert code == 0 and "updated comment 503 on #7" in output
     assert [call.request.url.params["page"] for call in listing.calls] == ["1", "2"]
     assert json.loads(patch.calls.last.request.content) == {"body": BODY + "new"}
     assert patch.calls.last.request.headers["authorization"] == "Bearer planted-github-token-0c7d"
     assert "planted-github-token" not in output
+
+
+def test_a_marker_in_a_stranger_s_comment_or_mid_body_is_never_updated(actions: None, tmp_path: Path) -> None:
+    body = tmp_path / "comment.md"
+    body.write_text(BODY)
+    hijack = [{"id": 1, "body": markdown.marker("qa") + " by mallory", "user": STRANGER},
+              {"id": 2, "body": "text " + markdown.marker("qa"), "user": BOT}]
+    with respx.mock(base_url=API, assert_all_called=True) as mock:
+        mock.get("/repos/shop/fleet/issues/7/comments").mock(return_value=httpx.Response(200, json=hijack))
+        post = mock.post("/repos/shop/fleet/issues/7/comments").mock(return_value=httpx.Response(201, json={"id": 9}))
+        code, output = run("comment", str(body), "--pr", "7")
+    assert code == 0 and "added comment 9" in output and post.called
 
 
 def test_a_first_report_adds_a_comment(actions: None, tmp_path: Path) -> None:
@@ -62,15 +80,18 @@ def test_a_first_report_adds_a_comment(actions: None, tmp_path: Path) -> None:
 
 def test_a_body_without_marker_or_a_refusing_github_is_a_clear_error(actions: None, tmp_path: Path) -> None:
     body = tmp_path / "comment.md"
-    body.write_text("just text")
-    with respx.mock(base_url=API) as mock:
-        code, output = run("comment", str(body), "--pr", "7")
-        assert code == 1 and "no provision marker" in output and not mock.calls
+    for text in ("just text", "text first\n" + BODY):
+        body.write_text(text)
+        with respx.mock(base_url=API) as mock:
+            code, output = run("comment", str(body), "--pr", "7")
+            assert code == 1 and "does not start with a provision marker" in output and not mock.calls
     body.write_text(BODY)
     with respx.mock(base_url=API) as mock:
-        mock.get("/repos/shop/fleet/issues/7/comments").mock(return_value=httpx.Response(403, json={}))
+        mock.get("/repos/shop/fleet/issues/7/comments").mock(
+            return_value=httpx.Response(403, json={"message": "Resource not accessible by integration"}))
         code, output = run("comment", str(body), "--pr", "7")
-    assert code == 3 and "pull-requests: write" in output and "Traceback" not in output
+    assert code == 3 and "permissions:" in output and "Resource not accessible" in output
+    assert "Traceback" not in output
 
 
 def test_outside_actions_it_says_what_is_missing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -95,7 +116,7 @@ def plan_document(path: Path, *, changed: bool = False, failed: bool = False) ->
     return path
 
 
-def test_drift_opens_then_updates_then_closes_one_issue(actions: None, tmp_path: Path) -> None:
+def test_drift_opens_updates_closes_and_reopens_one_issue(actions: None, tmp_path: Path) -> None:
     body = tmp_path / "drift.md"
     body.write_text(BODY + "drift")
     drifted = str(plan_document(tmp_path / "drifted.json", changed=True))
@@ -103,12 +124,14 @@ def test_drift_opens_then_updates_then_closes_one_issue(actions: None, tmp_path:
     clean = str(plan_document(tmp_path / "clean.json"))
     title = "Live stores drifted from the merchant files (qa)"
     with respx.mock(base_url=API, assert_all_called=True) as mock:
-        mock.get("/repos/shop/fleet/issues").mock(return_value=httpx.Response(200, json=[
-            {"number": 3, "body": markdown.marker("qa"), "pull_request": {}}]))  # a PR is not the issue
+        listing = mock.get("/repos/shop/fleet/issues").mock(return_value=httpx.Response(200, json=[
+            {"number": 3, "body": BODY, "user": BOT, "state": "open", "pull_request": {}},  # a PR is not the issue
+            {"number": 4, "body": BODY, "user": STRANGER, "state": "open"}]))  # nor a stranger's copy
         opened = mock.post("/repos/shop/fleet/issues").mock(return_value=httpx.Response(201, json={"number": 12}))
         assert run("issue", str(body), "--title", title, "--plan", drifted) == (0, "opened issue #12\n")
     assert json.loads(opened.calls.last.request.content)["labels"] == [github.DRIFT_LABEL]
-    open_issue = [{"number": 12, "body": BODY + "old"}]
+    assert listing.calls.last.request.url.params["state"] == "all"  # found by marker and author, not by label
+    open_issue = [{"number": 12, "body": BODY + "old", "user": BOT, "state": "open", "labels": []}]
     with respx.mock(base_url=API, assert_all_called=True) as mock:
         mock.get("/repos/shop/fleet/issues").mock(return_value=httpx.Response(200, json=open_issue))
         patch = mock.patch("/repos/shop/fleet/issues/12").mock(return_value=httpx.Response(200, json={}))
@@ -117,9 +140,19 @@ def test_drift_opens_then_updates_then_closes_one_issue(actions: None, tmp_path:
         assert run("issue", str(body), "--title", title, "--plan", failing) == (0, "updated issue #12\n")
         assert run("issue", str(body), "--title", title, "--plan", clean) == (0, "closed issue #12\n")
     assert json.loads(patch.calls.last.request.content)["state"] == "closed"
+    closed_issue = [{**open_issue[0], "state": "closed"}]
+    with respx.mock(base_url=API, assert_all_called=True) as mock:
+        mock.get("/repos/shop/fleet/issues").mock(return_value=httpx.Response(200, json=closed_issue))
+        patch = mock.patch("/repos/shop/fleet/issues/12").mock(return_value=httpx.Response(200, json={}))
+        assert run("issue", str(body), "--title", title, "--plan", drifted) == (0, "reopened issue #12\n")
+    assert json.loads(patch.calls.last.request.content)["state"] == "open"
+    with respx.mock(base_url=API, assert_all_called=True) as mock:
+        mock.get("/repos/shop/fleet/issues").mock(return_value=httpx.Response(200, json=closed_issue))
+        assert run("issue", str(body), "--title", title, "--plan", clean) == (
+            0, "nothing to report; issue #12 stays closed\n")
     with respx.mock(base_url=API, assert_all_called=True) as mock:
         mock.get("/repos/shop/fleet/issues").mock(return_value=httpx.Response(200, json=[]))
-        assert run("issue", str(body), "--title", title, "--plan", clean) == (0, "no drift, no open drift issue\n")
+        assert run("issue", str(body), "--title", title, "--plan", clean) == (0, "nothing to report, no issue open\n")
 
 
 def test_the_job_summary_lists_each_runbook_step_escaped(tmp_path: Path) -> None:

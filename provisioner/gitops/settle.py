@@ -1,0 +1,38 @@
+"""The reviewed way forward for a waiting merchant: a fresh plan, shown to the environment's reviewers,
+then applied exactly (never re-planned: the engine refuses it if the store moved again, exit 7). The
+merchants it applied leave the tracking issue; the rest stay."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from provisioner.engine.apply import merchant as applying
+from provisioner.engine.fleet import applier
+from provisioner.engine.plan import document as documents
+from provisioner.gitops import tracking
+from provisioner.gitops.outcomes import Outcome, Run
+from provisioner.gitops.rest import Repository
+
+
+def apply_reviewed(repository: Repository, path: Path, environment: str, *, secret_sink: str | None,
+                   allow_deletes: bool, run_url: str | None) -> Run:
+    document = documents.read(path)
+    options = applying.Options(auto_approve=True, allow_deletes=allow_deletes, secret_sink=secret_sink)
+    result = applier.apply_document(document, path, options)
+    run = Run(environment, head="reviewed", record_before=None)
+    for applied in result.results:
+        if applied.error is not None:
+            run.outcomes.append(Outcome(applied.merchant, "failed", applied.error.reason,
+                                        exit_code=applied.error.exit_code))
+        elif applied.report is not None:
+            run.outcomes.append(Outcome(applied.merchant, "applied" if applied.report.plan.pending else "unchanged",
+                                        done=list(applied.report.done), secrets=list(applied.report.secrets)))
+    run.outcomes += [Outcome(e.merchant, "failed", e.reason, exit_code=e.exit_code) for e in document.errors]
+    with repository.session() as session:
+        waiting = tracking.read(session, environment)
+        failed = {o.merchant for o in run.outcomes if o.status == "failed"}
+        for outcome in run.outcomes:
+            if outcome.merchant not in failed:
+                waiting.pop(outcome.merchant, None)
+        run.notes.append(tracking.update(repository, environment, waiting, run_url=run_url, session=session))
+    return run
