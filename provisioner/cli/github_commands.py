@@ -28,6 +28,23 @@ def comment(body: Path, number: int) -> None:
     click.echo(github.upsert_comment(github.Repository.from_environment(), number, body.read_text(encoding="utf-8")))
 
 
+@github_group.command(epilog=example('provision github notice --pr 42 --env qa --run-url "$RUN_URL"'))
+@click.option("--pr", "number", type=click.IntRange(1), required=True, help="Pull request number.")
+@click.option("--env", "environment", required=True, help="The tier whose plan comment the notice replaces.")
+@click.option("--run-url", required=True, help="The run whose log says what failed.")
+def notice(number: int, environment: str, run_url: str) -> None:
+    """Replace the pull request's plan comment for ENV with a notice that this run could not make the plan,
+    so an outdated plan is never left looking current."""
+    from provisioner.escape import md_text
+    from provisioner.gitops import github
+    from provisioner.render import markdown
+
+    text = (f"## provision plan · {md_text(environment)}\n\n**No plan**: the run that should have made it failed, "
+            f"so nothing here may be approved or applied. See {md_text(run_url)}, fix it, and push again.")
+    body = github.notice(markdown.marker(environment), text)
+    click.echo(github.upsert_comment(github.Repository.from_environment(), number, body))
+
+
 @github_group.command(epilog=example('provision github issue drift.md --plan drift-qa.json --title "Drift (qa)"'))
 @_BODY
 @click.option("--title", required=True)

@@ -112,19 +112,25 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
 
 
 @click.command(epilog=example("provision report plans/qa-*.json --out qa.json > comment.md"))
-@click.argument("plans", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("plans", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="markdown", show_default=True)
+@click.option("--expect-shards", type=click.IntRange(1, 256), metavar="N",
+              help="Fail (exit 1, no report) unless the documents are exactly shards 1/N to N/N.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
               help="Also write the merged JSON plan document here; - for stdout.")
 @click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
               help="Exit 6 when an unwaived policy finding is at least this severe.")
-def report(plans: tuple[Path, ...], fmt: str, out: Path | None, plan_at: str | None, detailed_exitcode: bool,
-           fail_on: str | None) -> None:
+def report(plans: tuple[Path, ...], fmt: str, expect_shards: int | None, out: Path | None, plan_at: str | None,
+           detailed_exitcode: bool, fail_on: str | None) -> None:
     """Merge the JSON plans of shards into the report one run would have given (PLAN.json...)."""
+    from provisioner.engine.fleet.selection import Shard
     from provisioner.engine.plan import document as documents
 
-    document = documents.merge([documents.read(path) for path in plans])
+    read = [documents.read(path) for path in plans]
+    if expect_shards is not None:
+        Shard.check_complete([d.shard for d in read], expect_shards)
+    document = documents.merge(read)
     emit(document, fmt, out=out, plan_at=plan_at, verbose=False, detailed_exitcode=detailed_exitcode,
          fail_on=fail_on)

@@ -33,8 +33,8 @@ def provision_lines(script: str) -> list[list[str]]:
     return found
 
 
-def test_there_are_the_three_workflows() -> None:
-    assert [p.name for p in WORKFLOWS] == ["apply.yml", "drift.yml", "plan.yml"]
+def test_there_are_the_four_workflows() -> None:
+    assert [p.name for p in WORKFLOWS] == ["apply.yml", "drift.yml", "plan.yml", "reviewed-apply.yml"]
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)
@@ -43,7 +43,7 @@ def test_every_provision_command_they_run_exists_with_its_options(path: Path) ->
     assert commands
     for words in commands:
         names = [w for w in words if not w.startswith("-")]
-        path_to_command = names[:2] if names[0] == "github" else names[:1]
+        path_to_command = names[:2] if names[0] in ("github", "gitops") else names[:1]
         command: click.Command | None = cli
         for name in path_to_command:
             assert isinstance(command, click.Group)

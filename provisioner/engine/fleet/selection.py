@@ -43,6 +43,20 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
+    @staticmethod
+    def check_complete(shards: list[str | None], expected: int) -> None:
+        """Every shard 1..expected present exactly once: a report of fewer would look like a whole fleet."""
+        present = sorted(s for s in shards if s is not None)
+        missing = [f"{i}/{expected}" for i in range(1, expected + 1) if f"{i}/{expected}" not in present]
+        foreign = [s for s in present if not s.endswith(f"/{expected}")]
+        if missing or foreign or len(present) != len(shards):
+            said = ", ".join(missing) or "none"
+            raise ProvisionerError(f"the report needs shards 1..{expected}; missing: {said}"
+                                   + (f"; unexpected: {', '.join(foreign)}" if foreign else "")
+                                   + ("; a document that is not a shard was given" if len(present) != len(shards)
+                                      else "")
+                                   + " (a plan job failed or was cancelled: see its log); no report was made")
+
     def holds(self, merchant: str) -> bool:
         # A hash of the name, not its place in a list: adding a merchant moves no other one.
         digest = hashlib.sha256(merchant.encode("utf-8")).digest()
