@@ -106,6 +106,8 @@ def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed
     if merchant in held_back:
         return Outcome(merchant, "waiting", held_back[merchant], planned_by[-1].number if planned_by else None)
     if not planned_by:
+        if _nothing_to_do(merchant, request.environment):
+            return Outcome(merchant, "unchanged", "nothing to apply (no plan was needed)")
         why = next((p.why_none for p in reversed(pulls) if p.why_none), "")
         return Outcome(merchant, "waiting", "no reviewed plan covers this change" + (f" ({why})" if why else ""),
                        pulls[-1].number if pulls else None)
@@ -126,6 +128,18 @@ def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed
         if outcome.status in ("waiting", "failed"):
             break
     return outcome
+
+
+def _nothing_to_do(merchant: str, tier: str) -> bool:
+    """A changed file that asks nothing of any store of this tier (a comment, a new merchant without a
+    store of the tier, a section the store already matches) needs no review to be left alone."""
+    choice = selection.choose(selection.named([merchant])[0], tier)
+    if choice.broken is not None:
+        return False
+    try:
+        return all(not planning.plan(merchant, environment).plan.pending for environment in choice.environments)
+    except ProvisionerError:
+        return False
 
 
 def _apply_one(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome) -> None:

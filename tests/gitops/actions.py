@@ -10,14 +10,12 @@ upload/download-artifact go through the fake GitHub's artifact store, setup-pyth
 from __future__ import annotations
 
 import fnmatch
-import io
 import itertools
 import json
 import os
 import re
 import subprocess
 import sys
-import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -43,10 +41,11 @@ class StepResult:
 
 @dataclass
 class Artifacts:
-    """What upload-artifact stored, by name: the zip and the run it belongs to (the fake GitHub serves it)."""
+    """What upload-artifact stored, by name: its files and the run it belongs to (the fake GitHub serves
+    them, zipped, as GitHub does)."""
 
-    register: Callable[[str, int, str, bytes], None]  # name, run id, head sha, zip bytes
-    fetch: Callable[[int], dict[str, bytes]]  # run id -> {name: zip bytes} of that run
+    register: Callable[[str, int, str, dict[str, bytes]], None]  # name, run id, head sha, files
+    fetch: Callable[[int], dict[str, dict[str, bytes]]]  # run id -> {artifact name: files} of that run
 
 
 @dataclass
@@ -184,13 +183,9 @@ class Runner:
                 found.update({p.name: p.read_bytes() for p in sorted(workspace.glob(pattern)) if p.is_file()})
         if not found:
             return 0  # if-no-files-found: ignore (the workflows say so)
-        bundle = io.BytesIO()
-        with zipfile.ZipFile(bundle, "w") as archive:
-            for member, data in found.items():
-                archive.writestr(member, data)
         event = context["github"]["event"]
         head = (event.get("pull_request") or {}).get("head", {}).get("sha") or context["github"]["sha"]
-        self.artifacts.register(str(given["name"]), run.run_id, head, bundle.getvalue())
+        self.artifacts.register(str(given["name"]), run.run_id, head, found)
         return 0
 
     def _download(self, run: Run, given: dict[str, Any], workspace: Path) -> int:
@@ -200,12 +195,12 @@ class Runner:
         matched = {n: z for n, z in self.artifacts.fetch(run.run_id).items() if fnmatch.fnmatchcase(n, pattern)}
         if not matched:
             return 1  # download-artifact fails when nothing matches
-        for artifact, data in matched.items():
+        for artifact, files in matched.items():
             # merge-multiple (or one artifact by name): files straight into path; else a folder per artifact
             into = target if given.get("merge-multiple") or given.get("name") else target / artifact
             into.mkdir(parents=True, exist_ok=True)
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                archive.extractall(into)
+            for member, data in files.items():
+                (into / member).write_bytes(data)
         return 0
 
 
@@ -231,7 +226,7 @@ def _key_values(path: Path) -> dict[str, str]:
     for line in lines:
         if "<<" in line and ("=" not in line or line.index("<<") < line.index("=")):
             name, delimiter = line.split("<<", 1)
-            found[name] = "\n".join(itertools.takewhile(lambda text: text != delimiter, lines))
+            found[name] = "\n".join(itertools.takewhile(delimiter.__ne__, lines))
         elif "=" in line:
             name, value = line.split("=", 1)
             found[name] = value

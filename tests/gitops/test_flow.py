@@ -1,0 +1,144 @@
+"""The GitOps flow end to end: the shipped workflows' own steps (read from .github/workflows/), run in
+order against Centra stores served on 127.0.0.1 and a fake of GitHub's REST API. What a merge applies is
+exactly what its pull request's plan showed; nothing merged is silently left out."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.gitops.world import ORDER_SECRET, World, world
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Iterator[World]:
+    with world(tmp_path, ["acme", "bravo", "cargo"]) as made:
+        made.push_main("the fleet", {"README": "merchant files\n", **made.merchant("acme", []),
+                                     **made.merchant("bravo", []), **made.merchant("cargo", [])})
+        # the first push of a new repository: no record, no pull request; nothing to apply but the files
+        first = made.apply()
+        assert first.ok(), first.output
+        yield made
+
+
+def descriptions(made: World, merchant: str) -> set[str]:
+    return {t["name"] for t in made.stores[merchant].tokens()} - {"Provisioner (sandbox admin)"}
+
+
+def reviewed_api_changes(made: World) -> set[str]:
+    """The api changes of the last reviewed qa plan (the PR's plan-qa artifact)."""
+    document = json.loads(made.artifact_files("plan-qa")[-1]["plan-qa.json"])
+    return {c["address"] for p in document["plans"] for c in p["changes"]
+            if c["executor"] == "api" and c["action"] != "no-op"}
+
+
+def test_a_merge_applies_exactly_the_reviewed_plan(fleet: World) -> None:
+    number = fleet.open_pull(fleet.merchant("acme", ["Reader one", "Reader two"]))
+    planned = fleet.plan(number)
+    assert planned.ok(), planned.output
+    comment = fleet.comments(number)
+    assert len(comment) == 2 and all(c.startswith("<!-- provision:plan environment=") for c in comment)
+    assert "Reader one" in comment[0] + comment[1]
+    merged = fleet.merge(number)
+    applied = fleet.apply(merged)
+    assert applied.ok(), applied.output
+    assert descriptions(fleet, "acme") == {"Reader one", "Reader two"}
+    assert fleet.record("qa") == merged and fleet.record("prod") == merged
+    told = [c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa")]
+    assert len(told) == 1 and "`acme` **applied**" in told[0]
+    assert reviewed_api_changes(fleet) == {"acme/qa/api_token/Reader one", "acme/qa/api_token/Reader two"}
+    issue = fleet.tracking_issue("qa")
+    assert issue is None or issue.state == "closed"
+
+
+def test_a_store_edited_between_review_and_merge_waits_for_a_reviewed_plan(fleet: World) -> None:
+    number = fleet.open_pull(fleet.merchant("bravo", ["Reader"]))
+    assert fleet.plan(number).ok()
+    fleet.stores["bravo"].ams("POST", "tokens", {"name": "Reader", "permissions": ["Order:read", "Product:read"]})
+    applied = fleet.apply(fleet.merge(number))
+    assert applied.ok(), applied.output  # waiting is not a failure: the record moves on, the issue holds it
+    assert [t["permissions"] for t in fleet.stores["bravo"].tokens() if t["name"] == "Reader"] == [
+        ["Order:read", "Product:read"]], "nothing applied for the merchant"
+    told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
+    assert "`bravo` **waiting**" in told and "no longer holds" in told
+    issue = fleet.tracking_issue("qa")
+    assert issue is not None and issue.state == "open" and "`bravo`" in (issue.body or "")
+    reviewed = fleet.reviewed_apply("qa")
+    assert reviewed.ok(), reviewed.output
+    assert "bravo" in next(s for j, s in reviewed.summaries.items() if j.startswith("plan"))
+    assert [t["permissions"] for t in fleet.stores["bravo"].tokens() if t["name"] == "Reader"] == [["Order:read"]]
+    issue = fleet.tracking_issue("qa")
+    assert issue is not None and issue.state == "closed"
+
+
+def test_three_merges_while_an_apply_runs_are_all_applied_by_the_next_run(fleet: World) -> None:
+    merged = []
+    for name in ("acme", "bravo", "cargo"):
+        number = fleet.open_pull(fleet.merchant(name, [f"{name} reader"]))
+        assert fleet.plan(number).ok()
+        merged.append(fleet.merge(number))
+    # the runs for the first two merges were cancelled by the concurrency group: only the last one runs
+    applied = fleet.apply(merged[-1])
+    assert applied.ok(), applied.output
+    assert all(descriptions(fleet, name) == {f"{name} reader"} for name in ("acme", "bravo", "cargo"))
+    assert fleet.record("qa") == merged[-1]
+
+
+def test_an_apply_that_fails_half_way_is_retried_and_converges(fleet: World) -> None:
+    number = fleet.open_pull(fleet.merchant("cargo", ["First", "Second"]))
+    assert fleet.plan(number).ok()
+    merged = fleet.merge(number)
+    fleet.stores["cargo"].ams("PUT", "faults", {"fail_mutation": {"nth": 2, "mode": "error"}})
+    failed = fleet.apply(merged)
+    assert not failed.ok() and "exit 5" in failed.summaries[next(iter(failed.summaries))]
+    assert descriptions(fleet, "cargo") == {"First"}
+    assert fleet.record("qa") != merged, "never past a failure"
+    retried = fleet.apply(merged, event_name="schedule")
+    assert retried.ok(), retried.output
+    assert descriptions(fleet, "cargo") == {"First", "Second"}
+    assert fleet.record("qa") == merged
+
+
+def test_a_critical_finding_fails_the_pull_request_check(fleet: World) -> None:
+    files = fleet.merchant("acme", [])
+    text = files["merchants/acme.yaml"].replace("api_tokens: []", "api_tokens:\n  - description: Root\n"
+                                                "    organization: acme\n    integration: acme-root\n"
+                                                "    store_types: all\n    email: root@acme.example\n"
+                                                "    permissions: {read: [Order:read], write: [], admin: true}")
+    number = fleet.open_pull({"merchants/acme.yaml": text})
+    planned = fleet.plan(number)
+    assert not planned.ok()
+    assert any(job.startswith("comment") and result == "failure" for job, result in planned.jobs.items())
+
+
+def test_a_deletion_is_applied_only_with_the_opt_in_label(fleet: World) -> None:
+    fleet.stores["acme"].ams("POST", "tokens", {"name": "Stale", "permissions": ["Order:read"]})
+    number = fleet.open_pull(fleet.merchant("acme", ["Reader"], exclusive=True))
+    assert fleet.plan(number).ok()
+    assert fleet.apply(fleet.merge(number)).ok()
+    assert "Stale" in descriptions(fleet, "acme"), "no label: the deletion is not applied"
+    issue = fleet.tracking_issue("qa")
+    assert issue is not None and "provision:allow-deletes" in (issue.body or "")
+    second = fleet.open_pull({**fleet.merchant("acme", ["Reader"], exclusive=True), "NOTE": "again\n"})
+    fleet.github.label(second, "provision:allow-deletes")
+    assert fleet.plan(second).ok()
+    assert fleet.apply(fleet.merge(second)).ok()
+    assert descriptions(fleet, "acme") == {"Reader"}
+
+
+def test_a_created_token_reaches_the_secret_store_and_no_log(fleet: World) -> None:
+    number = fleet.open_pull(fleet.merchant("bravo", ["Reader"]))
+    assert fleet.plan(number).ok()
+    applied = fleet.apply(fleet.merge(number))
+    assert applied.ok(), applied.output
+    names = fleet.github.secret_names(environment="qa")
+    assert len(names) == 1
+    name = names[0]
+    value = fleet.github.secret(name, environment="qa")
+    assert "BRAVO" in name and len(value) > 20
+    written = fleet.everything_written(applied)
+    assert value not in written and ORDER_SECRET not in written
+    assert name in written  # the output names where the value went
