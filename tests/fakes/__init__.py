@@ -1,0 +1,1 @@
+"""Fakes of outside services (GitHub REST API) served on 127.0.0.1 for tests."""
