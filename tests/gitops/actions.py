@@ -165,7 +165,7 @@ class Runner:
                "GITHUB_RUN_ID": str(run.run_id), "GITHUB_SHA": context["github"]["sha"],
                "GITHUB_ENV": str(files["env"]), "GITHUB_OUTPUT": str(files["output"]),
                "GITHUB_STEP_SUMMARY": str(files["summary"]), **self.extra_env, **_key_values(files["env"])}
-        env.update({k: str(substitute(v, context, "success")) for k, v in (step.get("env") or {}).items()})
+        env.update({k: _text(substitute(v, context, "success")) for k, v in (step.get("env") or {}).items()})
         done = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], cwd=workspace,
                               env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False)
         run.steps.append(StepResult(label, str(name), done.returncode, done.stdout, done.stderr))
@@ -242,7 +242,7 @@ def substitute(value: Any, context: dict[str, Any], status: str) -> Any:
     if not isinstance(value, str) or "${{" not in value:
         return value
     whole = re.fullmatch(r"\$\{\{(.*?)\}\}", value.strip(), re.S)
-    if whole:
+    if whole and value.count("${{") == 1:
         return evaluate(whole.group(1), context, status)
     return re.sub(r"\$\{\{(.*?)\}\}", lambda m: _text(evaluate(m.group(1), context, status)), value)
 

@@ -114,18 +114,27 @@ def test_a_critical_finding_fails_the_pull_request_check(fleet: World) -> None:
     assert any(job.startswith("comment") and result == "failure" for job, result in planned.jobs.items())
 
 
-def test_a_deletion_is_applied_only_with_the_opt_in_label(fleet: World) -> None:
+def test_a_deletion_waits_without_the_opt_in_label(fleet: World) -> None:
     fleet.stores["acme"].ams("POST", "tokens", {"name": "Stale", "permissions": ["Order:read"]})
     number = fleet.open_pull(fleet.merchant("acme", ["Reader"], exclusive=True))
     assert fleet.plan(number).ok()
     assert fleet.apply(fleet.merge(number)).ok()
-    assert "Stale" in descriptions(fleet, "acme"), "no label: the deletion is not applied"
+    assert descriptions(fleet, "acme") == {"Stale"}, "no label: nothing of the merchant's plan is applied"
     issue = fleet.tracking_issue("qa")
     assert issue is not None and "provision:allow-deletes" in (issue.body or "")
-    second = fleet.open_pull({**fleet.merchant("acme", ["Reader"], exclusive=True), "NOTE": "again\n"})
-    fleet.github.label(second, "provision:allow-deletes")
-    assert fleet.plan(second).ok()
-    assert fleet.apply(fleet.merge(second)).ok()
+    refused = fleet.reviewed_apply("qa")  # the reviewed way forward, without allowing deletions
+    assert not refused.ok() and descriptions(fleet, "acme") == {"Stale"}
+    allowed = fleet.reviewed_apply("qa", allow_deletes=True)
+    assert allowed.ok(), allowed.output
+    assert descriptions(fleet, "acme") == {"Reader"}
+
+
+def test_a_deletion_is_applied_with_the_opt_in_label(fleet: World) -> None:
+    fleet.stores["acme"].ams("POST", "tokens", {"name": "Stale", "permissions": ["Order:read"]})
+    number = fleet.open_pull(fleet.merchant("acme", ["Reader"], exclusive=True))
+    assert fleet.plan(number).ok()
+    fleet.github.label(number, "provision:allow-deletes")  # a maintainer, after review, before the merge
+    assert fleet.apply(fleet.merge(number)).ok()
     assert descriptions(fleet, "acme") == {"Reader"}
 
 

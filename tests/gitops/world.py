@@ -71,8 +71,9 @@ class World:
 
     # --- git -----------------------------------------------------------------------------------------
     def git(self, *args: str) -> str:
-        done = subprocess.run(["git", "-C", str(self.work), *args], capture_output=True, text=True, check=True,
+        done = subprocess.run(["git", "-C", str(self.work), *args], capture_output=True, text=True, check=False,
                               timeout=60)
+        assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
         return done.stdout.strip()
 
     def commit(self, message: str, files: dict[str, str]) -> str:
@@ -86,7 +87,8 @@ class World:
 
     def push_main(self, message: str, files: dict[str, str]) -> str:
         """A commit straight onto main (no pull request): the first push of a new repository."""
-        self.git("checkout", "--quiet", "main")
+        if (self.work / ".git" / "refs" / "heads" / "main").exists():
+            self.git("checkout", "--quiet", "main")
         sha = self.commit(message, files)
         self.git("push", "--quiet", "origin", "main")
         self.github.add_commits_from_git(self.work)

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from provisioner.errors import ProvisionerError
+from provisioner.secretstores.base import SecretStore
+from provisioner.secretstores.spec import is_store_spec, open_store
 
 SECRETS_DIR = Path(".provision/secrets")
 SEPARATOR = "__"
@@ -33,8 +35,11 @@ def ci_variables_available() -> bool:
     return bool(os.environ.get("GITHUB_ENV") or os.environ.get("PROVISION_ENV_FILE"))
 
 
+STORE_NAME = "PROVISION_TOKEN"  # the first part of a token's name in a secret store
+
+
 def check(sink: str | None) -> None:
-    if sink is None:
+    if sink is None or is_store_spec(sink):
         return
     if not re.fullmatch(r"env:[A-Za-z_][A-Za-z0-9_]{0,127}", sink):
         raise ProvisionerError(f"--secret-sink must be env:NAME, not {sink.split(':')[0][:20]!r}:…")
@@ -112,16 +117,25 @@ class Delivery:
         check(sink)
         self.sink = sink
         self.delivered: list[str] = []  # variable names (env sink) or file paths, in the order written
+        # A secret store (GitHub Actions secrets, AWS Secrets Manager): checked once, before any create.
+        self._store: SecretStore | None = open_store(sink) if sink is not None and is_store_spec(sink) else None
+        self._store_checked = False
 
     def destination(self, merchant: str, environment: str, description: str) -> str:
         if self.sink is None:
             return str(token_path(merchant, environment, description))
+        if self._store is not None:
+            return self._store.where(token_variable(STORE_NAME, merchant, environment, description))
         return token_variable(self.sink, merchant, environment, description)
 
     def check_distinct(self, tokens: Iterable[tuple[str, str, str]]) -> None:
         """Refuse tokens (merchant, environment, description) that would share a place, with one another
         or with a token this run already delivered; called before any of them is created."""
         seen = {where: "a token this run already stored" for where in self.delivered}
+        tokens = list(tokens)
+        if tokens and self._store is not None and not self._store_checked:
+            self._store.check()  # unreachable, or no right to write: refused before anything is created
+            self._store_checked = True
         for merchant, environment, description in tokens:
             where = self.destination(merchant, environment, description)
             token = f"{merchant}/{environment} token '{description}'"
@@ -136,6 +150,8 @@ class Delivery:
         where = self.destination(merchant, environment, description)
         if self.sink is None:
             answer = store(value, merchant=merchant, environment=environment, description=description, sink=None)
+        elif self._store is not None:
+            answer = self._store.put(token_variable(STORE_NAME, merchant, environment, description), value)
         else:
             answer = _to_env_file(where, value)
         self.delivered.append(where)
@@ -144,6 +160,9 @@ class Delivery:
     def finish(self) -> str | None:
         """With an env sink, list the variables written in NAME__VARIABLES (space-separated; once, at the
         end of the run, so a large fleet appends it once); answer a line saying so."""
+        if self._store is not None:
+            self._store.close()
+            return None
         if self.sink is None or not self.delivered:
             return None
         index = index_variable(self.sink)
