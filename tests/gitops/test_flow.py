@@ -102,6 +102,34 @@ def test_an_apply_that_fails_half_way_is_retried_and_converges(fleet: World) -> 
     assert fleet.record("qa") == merged
 
 
+def test_a_run_that_cannot_plan_replaces_the_comment_with_a_notice(fleet: World) -> None:
+    number = fleet.open_pull(fleet.merchant("acme", ["Reader"]))
+    assert fleet.plan(number).ok()
+    fleet.git("checkout", "--quiet", fleet.pulls[number]["branch"])
+    broken = fleet.commit("typo", {"merchants/acme.yaml": "merchant: acme\nstore: [unclosed\n"})
+    fleet.git("push", "--quiet", "--force", "origin", fleet.pulls[number]["branch"])
+    fleet.pulls[number]["head"] = broken
+    fleet.github.issue(number).pull.head_sha = broken  # type: ignore[union-attr]
+    failed = fleet.plan(number)
+    assert not failed.ok()
+    comments = [c for c in fleet.comments(number) if c.startswith("<!-- provision:plan environment=qa")]
+    assert len(comments) == 1 and "**No plan**" in comments[0] and "Reader" not in comments[0]
+    assert "https://github.test/shop/fleet/actions/runs/" in comments[0]
+
+
+def test_a_report_with_a_missing_shard_is_refused(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from provisioner.cli.main import cli
+    from provisioner.engine.plan.document import PlanDocument
+
+    for shard in ("1/4", "2/4", "4/4"):
+        PlanDocument(environment="qa", shard=shard).write(tmp_path / f"qa-{shard[0]}.json")
+    result = CliRunner().invoke(cli, ["report", *sorted(str(p) for p in tmp_path.glob("*.json")),
+                                      "--expect-shards", "4"])
+    assert result.exit_code == 1 and "missing: 3/4" in result.output and "<!--" not in result.output
+
+
 def test_a_critical_finding_fails_the_pull_request_check(fleet: World) -> None:
     files = fleet.merchant("acme", [])
     text = files["merchants/acme.yaml"].replace("api_tokens: []", "api_tokens:\n  - description: Root\n"
