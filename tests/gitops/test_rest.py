@@ -83,9 +83,8 @@ def test_refusals_say_what_github_said_escaped_and_cut(fake: FakeGitHub) -> None
     said = str(caught.value)
     assert "HTTP 422" in said and "validation failed" in said and "more characters cut" in said
     assert "\n" not in said and len(said) < 900
-    with pytest.raises(AuthError):
-        with session(fake, Clock(), token="not-a-token") as github_session:
-            github_session.object("GET", f"/repos/{REPOSITORY}/issues/1")
+    with pytest.raises(AuthError), session(fake, Clock(), token="not-a-token") as github_session:
+        github_session.object("GET", f"/repos/{REPOSITORY}/issues/1")
 
 
 def git(directory: Path, *args: str) -> str:
