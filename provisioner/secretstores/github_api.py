@@ -110,7 +110,7 @@ class Operation:
         left = self.ends_at - self.api.clocks.monotonic()
         if left <= 0:
             raise ProvisionerError(f"GitHub did not answer in time while {self.what} (deadline "
-                                   f"{self.api.deadline:.0f}s)")
+                                   f"{self.api.deadline:g}s)")
         return left
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Reply:
@@ -169,7 +169,7 @@ class Operation:
                                    " try again later")
         if self.api.clocks.monotonic() + seconds > self.ends_at:
             raise ProvisionerError(f"GitHub's {limit} asks to wait {seconds:.0f}s while {self.what}, past the "
-                                   f"deadline of {self.api.deadline:.0f}s; try again later")
+                                   f"deadline of {self.api.deadline:g}s; try again later")
         self.waits += 1
         self.api.clocks.sleep(seconds)
 
@@ -178,7 +178,7 @@ class Operation:
             raise ProvisionerError(f"{reason} while {self.what}, {failures + 1} times; try again later")
         pause = 2.0 ** failures
         if self.api.clocks.monotonic() + pause > self.ends_at:
-            raise ProvisionerError(f"{reason} while {self.what}, and the deadline of {self.api.deadline:.0f}s "
+            raise ProvisionerError(f"{reason} while {self.what}, and the deadline of {self.api.deadline:g}s "
                                    "leaves no time to try again")
         self.api.clocks.sleep(pause)
         return failures + 1
