@@ -26,7 +26,7 @@ from nacl.public import PublicKey, SealedBox
 
 from provisioner.errors import ProvisionerError
 from provisioner.secretstores.base import SecretStore, checked_value, foreign
-from provisioner.secretstores.github_api import Clocks, GitHubApi, Operation
+from provisioner.secretstores.github_api import WRITER, Clocks, GitHubApi, Operation
 
 TOKEN_VARIABLE = "PROVISION_SECRETS_TOKEN"
 DEFAULT_API = "https://api.github.com"
@@ -103,9 +103,8 @@ class GitHubSecrets(SecretStore):
         token = environ.get(TOKEN_VARIABLE, "").strip()
         if not token:
             raise ProvisionerError(f"the github: secret sink needs a token that may write Actions secrets in "
-                                   f"{TOKEN_VARIABLE} (the job's GITHUB_TOKEN cannot write secrets): a fine-grained "
-                                   "token with 'Secrets: Read and write', a classic token with the repo scope, or a "
-                                   "GitHub App token with secrets: write, passed from a secret")
+                                   f"{TOKEN_VARIABLE}, passed from a secret: {WRITER} (the job's GITHUB_TOKEN "
+                                   "cannot write secrets)")
         repository = environ.get("GITHUB_REPOSITORY", "").strip()
         if not repository:
             raise ProvisionerError("the github: secret sink needs GITHUB_REPOSITORY (owner/name), which GitHub "

@@ -24,6 +24,9 @@ from provisioner.secretstores.base import foreign
 API_VERSION = "2022-11-28"
 MAX_BODY = 1 << 20  # GitHub's answers here are a few hundred bytes; anything past a MiB is not GitHub
 SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
+WRITER = ("fine-grained, with the repository permissions 'Secrets' (and, for an environment's secrets, "
+          "'Environments') set to Read and write; classic, with the repo scope; or a GitHub App's with those "
+          "permissions")
 SERVER_RETRIES = 2  # a 5xx or a broken connection: the requests here are idempotent (PUT, GET, DELETE)
 
 
@@ -190,11 +193,9 @@ class Operation:
             return AuthError(f"GitHub did not accept the token in {source} (HTTP 401{said}) while {self.what}: it "
                              "is unknown, expired or revoked")
         if reply.status == 403:
-            return AuthError(f"the token in {source} may not do this (HTTP 403{said}) while {self.what}: writing "
-                             "Actions secrets needs a fine-grained token with the repository permission 'Secrets: "
-                             "Read and write' (plus 'Environments: Read' for environment secrets), a classic token "
-                             "with the repo scope, or a GitHub App with secrets: write. The job's own "
-                             "GITHUB_TOKEN can never write secrets")
+            return AuthError(f"the token in {source} may not do this (HTTP 403{said}) while {self.what}. A token "
+                             f"that may write Actions secrets is {WRITER}; the job's own GITHUB_TOKEN can never "
+                             "write secrets")
         if reply.status == 404:
             return ProvisionerError(f"GitHub answered 404 Not Found while {self.what}: {missing or 'it does not exist'}"
                                     f" or the token in {source} cannot see it")

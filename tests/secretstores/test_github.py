@@ -144,7 +144,7 @@ def test_the_job_s_github_token_is_a_403_that_names_the_permission(github: FakeG
     with store(github, clock, token=github.BOT_TOKEN) as sink, pytest.raises(AuthError) as refused:
         sink.check()
     message = str(refused.value)
-    assert "HTTP 403" in message and "'Secrets: Read and write'" in message
+    assert "HTTP 403" in message and "'Secrets' (and, for an environment's secrets, 'Environments')" in message
     assert "GITHUB_TOKEN can never write secrets" in message
     assert secret_requests(github) == [("GET", "/repos/octo-org/merchants/environments/qa/secrets/public-key", 403)]
 
