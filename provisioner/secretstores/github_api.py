@@ -199,6 +199,9 @@ class Operation:
         if reply.status == 404:
             return ProvisionerError(f"GitHub answered 404 Not Found while {self.what}: {missing or 'it does not exist'}"
                                     f" or the token in {source} cannot see it")
+        if reply.status in (301, 302, 307, 308):
+            return ProvisionerError(f"GitHub answered HTTP {reply.status} while {self.what}: the repository was "
+                                    "renamed or moved; set GITHUB_REPOSITORY to its new owner/name")
         if reply.status == 422:
             return ProvisionerError(f"GitHub refused the request as invalid (HTTP 422{said}) while {self.what}")
         return ProvisionerError(f"GitHub answered HTTP {reply.status}{said} while {self.what}")

@@ -61,8 +61,10 @@ def parse(spec: str) -> StoreSpec:
 def open_store(spec: str, *, environ: Mapping[str, str] | None = None, clocks: Clocks | None = None,
                deadline: float = 300.0) -> SecretStore:
     """The store the spec names, with its credentials found (GitHub: PROVISION_SECRETS_TOKEN,
-    GITHUB_REPOSITORY, GITHUB_API_URL from `environ`, default os.environ; AWS: boto3's own lookup).
-    Nothing is sent until `check()` or `put()`; errors here name what is missing."""
+    GITHUB_REPOSITORY, GITHUB_API_URL from `environ`, default os.environ; AWS: boto3's own lookup in
+    os.environ and the AWS profile). Nothing is sent until `check()` or `put()`; errors here name what is
+    missing. `deadline` (seconds for one check or put, rate-limit waits included) and `clocks` apply to
+    GitHub; boto3 bounds its own requests (timeouts and three attempts)."""
     parsed = parse(spec)
     if parsed.kind == "github":
         return GitHubSecrets.from_environment(parsed.environment, os.environ if environ is None else environ,

@@ -67,6 +67,11 @@ containing a string): `secondary_rate_limit()` (403 or 429, with `retry-after` u
 `primary_rate_limit()` (403 with x-ratelimit-remaining: 0 and x-ratelimit-reset), `fail()` (any status
 and message, e.g. a 422 or a 502), `object_instead_of_list()` (a list endpoint answers an object where its
 list was). `requests` logs every request (method, path, query, status, login), the last 10,000.
+
+Where things are: this module serves and dispatches (identity, permissions, faults, rate-limit headers);
+github_seed.py seeds and reads the state (FakeGitHub inherits it); github_state.py holds the state;
+github_issues.py, github_pulls.py, github_actions.py (refs, commits, runs, artifacts, deployments) and
+github_secrets.py (secrets, environments) hold the routes; github_http.py the server and pagination.
 """
 
 from __future__ import annotations

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import base64
 import io
+import subprocess
 import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -147,6 +149,22 @@ def test_git_refs_as_github_moves_them(github: FakeGitHub) -> None:
     assert http.patch(f"{REPO}/git/refs/provision/applied/qa", json={"sha": BASE, "force": True}).status_code == 200
     assert http.patch(f"{REPO}/git/refs/heads/none", json={"sha": BASE}).json()["message"] == \
         "Reference does not exist"
+
+
+def test_commits_of_a_real_checkout_let_its_refs_move_forward(github: FakeGitHub, tmp_path: Path) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com",
+                               *args], check=True, capture_output=True, text=True, timeout=30).stdout.strip()
+    git("init", "-q")
+    git("commit", "-q", "--allow-empty", "-m", "first")
+    first = git("rev-parse", "HEAD")
+    git("commit", "-q", "--allow-empty", "-m", "second")
+    second = git("rev-parse", "HEAD")
+    assert github.add_commits_from_git(tmp_path) == 2
+    http = client(github)
+    assert http.post(f"{REPO}/git/refs", json={"ref": "refs/heads/applied", "sha": first}).status_code == 201
+    assert http.patch(f"{REPO}/git/refs/heads/applied", json={"sha": second}).json()["object"]["sha"] == second
+    assert http.patch(f"{REPO}/git/refs/heads/applied", json={"sha": first}).status_code == 422
 
 
 def test_artifacts_by_name_and_run_and_their_zip(github: FakeGitHub) -> None:

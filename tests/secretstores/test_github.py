@@ -120,6 +120,19 @@ def test_without_a_token_that_may_write_secrets_the_error_says_which_variable(gi
     assert github.BOT_TOKEN not in str(missing.value)
 
 
+@pytest.mark.parametrize("token", [f"{PLANTED} trailing", f"{PLANTED}\nsecond-line", f"{PLANTED}é"])
+def test_a_token_that_cannot_be_a_header_is_refused_without_showing_it(github: FakeGitHub, token: str) -> None:
+    with pytest.raises(ProvisionerError, match="holds characters no GitHub token has") as refused:
+        open_store("github:repo", environ={**github_environ(github), "PROVISION_SECRETS_TOKEN": token})
+    assert PLANTED not in str(refused.value)
+
+
+def test_a_moved_repository_says_to_use_its_new_name(github: FakeGitHub, clock: FakeClocks) -> None:
+    github.fail(1, status=301, message="Moved Permanently")
+    with store(github, clock) as sink, pytest.raises(ProvisionerError, match="renamed or moved; set GITHUB_REPO"):
+        sink.put(NAME, PLANTED)
+
+
 def test_repository_and_api_url_are_checked(github: FakeGitHub) -> None:
     environ = github_environ(github)
     with pytest.raises(ProvisionerError, match="needs GITHUB_REPOSITORY"):
