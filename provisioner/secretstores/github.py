@@ -26,7 +26,7 @@ from nacl.public import PublicKey, SealedBox
 
 from provisioner.errors import ProvisionerError
 from provisioner.secretstores.base import SecretStore, checked_value, foreign
-from provisioner.secretstores.github_api import Clocks, GitHubApi, Operation
+from provisioner.secretstores.github_api import WRITER, Clocks, GitHubApi, Operation
 
 TOKEN_VARIABLE = "PROVISION_SECRETS_TOKEN"
 DEFAULT_API = "https://api.github.com"
@@ -34,6 +34,7 @@ MAX_VALUE_BYTES = 48 * 1024  # GitHub: "Secrets are limited to 48 KB in size"
 PROBE_NAME = "PROVISION_SINK_CHECK"  # written and deleted by check(); never a token's name
 _REPOSITORY = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}")
 _NAME = re.compile(r"[A-Za-z0-9_]+")
+_TOKEN = re.compile(r"[\x21-\x7e]{1,1024}")  # it travels in a header: printable ASCII, one word
 _ENVIRONMENT_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -103,9 +104,11 @@ class GitHubSecrets(SecretStore):
         token = environ.get(TOKEN_VARIABLE, "").strip()
         if not token:
             raise ProvisionerError(f"the github: secret sink needs a token that may write Actions secrets in "
-                                   f"{TOKEN_VARIABLE} (the job's GITHUB_TOKEN cannot write secrets): a fine-grained "
-                                   "token with 'Secrets: Read and write', a classic token with the repo scope, or a "
-                                   "GitHub App token with secrets: write, passed from a secret")
+                                   f"{TOKEN_VARIABLE}, passed from a secret: {WRITER} (the job's GITHUB_TOKEN "
+                                   "cannot write secrets)")
+        if not _TOKEN.fullmatch(token):
+            raise ProvisionerError(f"{TOKEN_VARIABLE} holds characters no GitHub token has (spaces, line breaks or "
+                                   "non-ASCII); pass the token alone (value not shown)")
         repository = environ.get("GITHUB_REPOSITORY", "").strip()
         if not repository:
             raise ProvisionerError("the github: secret sink needs GITHUB_REPOSITORY (owner/name), which GitHub "

@@ -24,6 +24,9 @@ from provisioner.secretstores.base import foreign
 API_VERSION = "2022-11-28"
 MAX_BODY = 1 << 20  # GitHub's answers here are a few hundred bytes; anything past a MiB is not GitHub
 SECONDARY_WAIT = 60.0  # GitHub: "wait for at least one minute before retrying"
+WRITER = ("fine-grained, with the repository permissions 'Secrets' (and, for an environment's secrets, "
+          "'Environments') set to Read and write; classic, with the repo scope; or a GitHub App's with those "
+          "permissions")
 SERVER_RETRIES = 2  # a 5xx or a broken connection: the requests here are idempotent (PUT, GET, DELETE)
 
 
@@ -110,7 +113,7 @@ class Operation:
         left = self.ends_at - self.api.clocks.monotonic()
         if left <= 0:
             raise ProvisionerError(f"GitHub did not answer in time while {self.what} (deadline "
-                                   f"{self.api.deadline:.0f}s)")
+                                   f"{self.api.deadline:g}s)")
         return left
 
     def _send(self, method: str, path: str, body: dict[str, Any] | None) -> Reply:
@@ -169,7 +172,7 @@ class Operation:
                                    " try again later")
         if self.api.clocks.monotonic() + seconds > self.ends_at:
             raise ProvisionerError(f"GitHub's {limit} asks to wait {seconds:.0f}s while {self.what}, past the "
-                                   f"deadline of {self.api.deadline:.0f}s; try again later")
+                                   f"deadline of {self.api.deadline:g}s; try again later")
         self.waits += 1
         self.api.clocks.sleep(seconds)
 
@@ -178,7 +181,7 @@ class Operation:
             raise ProvisionerError(f"{reason} while {self.what}, {failures + 1} times; try again later")
         pause = 2.0 ** failures
         if self.api.clocks.monotonic() + pause > self.ends_at:
-            raise ProvisionerError(f"{reason} while {self.what}, and the deadline of {self.api.deadline:.0f}s "
+            raise ProvisionerError(f"{reason} while {self.what}, and the deadline of {self.api.deadline:g}s "
                                    "leaves no time to try again")
         self.api.clocks.sleep(pause)
         return failures + 1
@@ -190,14 +193,15 @@ class Operation:
             return AuthError(f"GitHub did not accept the token in {source} (HTTP 401{said}) while {self.what}: it "
                              "is unknown, expired or revoked")
         if reply.status == 403:
-            return AuthError(f"the token in {source} may not do this (HTTP 403{said}) while {self.what}: writing "
-                             "Actions secrets needs a fine-grained token with the repository permission 'Secrets: "
-                             "Read and write' (plus 'Environments: Read' for environment secrets), a classic token "
-                             "with the repo scope, or a GitHub App with secrets: write. The job's own "
-                             "GITHUB_TOKEN can never write secrets")
+            return AuthError(f"the token in {source} may not do this (HTTP 403{said}) while {self.what}. A token "
+                             f"that may write Actions secrets is {WRITER}; the job's own GITHUB_TOKEN can never "
+                             "write secrets")
         if reply.status == 404:
             return ProvisionerError(f"GitHub answered 404 Not Found while {self.what}: {missing or 'it does not exist'}"
                                     f" or the token in {source} cannot see it")
+        if reply.status in (301, 302, 307, 308):
+            return ProvisionerError(f"GitHub answered HTTP {reply.status} while {self.what}: the repository was "
+                                    "renamed or moved; set GITHUB_REPOSITORY to its new owner/name")
         if reply.status == 422:
             return ProvisionerError(f"GitHub refused the request as invalid (HTTP 422{said}) while {self.what}")
         return ProvisionerError(f"GitHub answered HTTP {reply.status}{said} while {self.what}")

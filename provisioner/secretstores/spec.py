@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -52,15 +53,18 @@ def parse(spec: str) -> StoreSpec:
         if rest.strip("/"):
             return StoreSpec("aws-sm", prefix=rest)
         raise ProvisionerError("secret sink aws-sm: needs a prefix for the secrets' names, e.g. aws-sm:provision/ci")
-    # Only the kind is shown: a value pasted by mistake in place of a spec must not reach the log.
-    raise ProvisionerError(f"secret sink {foreign(kind[:20], 20)!r}:…: must be {SPECS}")
+    # A value pasted by mistake in place of a spec must not reach the log: only a kind-like word is shown.
+    shown = f"{kind}:…" if re.fullmatch(r"[a-z][a-z0-9-]{0,11}", kind) and colon else "(not shown)"
+    raise ProvisionerError(f"secret sink {shown}: must be {SPECS}")
 
 
 def open_store(spec: str, *, environ: Mapping[str, str] | None = None, clocks: Clocks | None = None,
                deadline: float = 300.0) -> SecretStore:
     """The store the spec names, with its credentials found (GitHub: PROVISION_SECRETS_TOKEN,
-    GITHUB_REPOSITORY, GITHUB_API_URL from `environ`, default os.environ; AWS: boto3's own lookup).
-    Nothing is sent until `check()` or `put()`; errors here name what is missing."""
+    GITHUB_REPOSITORY, GITHUB_API_URL from `environ`, default os.environ; AWS: boto3's own lookup in
+    os.environ and the AWS profile). Nothing is sent until `check()` or `put()`; errors here name what is
+    missing. `deadline` (seconds for one check or put, rate-limit waits included) and `clocks` apply to
+    GitHub; boto3 bounds its own requests (timeouts and three attempts)."""
     parsed = parse(spec)
     if parsed.kind == "github":
         return GitHubSecrets.from_environment(parsed.environment, os.environ if environ is None else environ,

@@ -192,10 +192,11 @@ def make_server(app: App) -> ThreadingHTTPServer:
                 response = HttpError(413, "Payload Too Large").response()
                 self.close_connection = True
             else:
-                host, port = self.server.server_address[:2]
+                address = self.server.server_address
+                assert isinstance(address, tuple)
                 request = Request(self.command, parts.path, dict(parse_qsl(parts.query)),
                                   {k.lower(): v for k, v in self.headers.items()},
-                                  self.rfile.read(length) if length else b"", f"http://{host!s}:{port}")
+                                  self.rfile.read(length) if length else b"", f"http://{address[0]}:{address[1]}")
                 response = app(request)
             self.send_response(response.status)
             for name, value in response.headers.items():

@@ -1,6 +1,6 @@
-"""The fake GitHub's issues, pull requests, comments, labels and issue events (routes and JSON), as in
-GitHub's REST docs: issues and pull requests share numbers, the issues list returns pull requests too
-(with a `pull_request` key), bodies are limited to 65,536 characters."""
+"""The fake GitHub's issues, comments, labels and issue events (routes and JSON), as in GitHub's REST
+docs: issues and pull requests share numbers, the issues list returns pull requests too (with a
+`pull_request` key), bodies are limited to 65,536 characters."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from tests.fakes.github_state import HTML, Comment, Event, Issue, Repo, stamp
 
 if TYPE_CHECKING:
     from tests.fakes.github import FakeGitHub
+    from tests.fakes.github_seed import Seeding
 
 ROUTES = Routes()
 MAX_BODY_CHARS = 65536
@@ -35,23 +36,6 @@ def issue_json(fake: FakeGitHub, request: Request, repo: Repo, issue: Issue) -> 
     return data
 
 
-def pull_json(fake: FakeGitHub, request: Request, repo: Repo, issue: Issue) -> dict[str, Any]:
-    pull = issue.pull
-    assert pull is not None
-    data = issue_json(fake, request, repo, issue)
-    side = {"full_name": repo.full_name, "id": repo.id, "name": repo.full_name.split("/")[1]}
-    data.pop("pull_request")
-    data.update({
-        "url": f"{request.base_url}/repos/{repo.full_name}/pulls/{issue.number}",
-        "head": {"ref": pull.head_ref, "sha": pull.head_sha, "label": f"{repo.full_name.split('/')[0]}:{pull.head_ref}",
-                 "repo": side},
-        "base": {"ref": pull.base_ref, "sha": pull.base_sha, "repo": side},
-        "merged": pull.merged, "merged_at": stamp(pull.merged_at) if pull.merged_at else None,
-        "merge_commit_sha": pull.merge_commit_sha, "merged_by": pull.merged_by.json() if pull.merged_by else None,
-        "draft": pull.draft, "mergeable": None})
-    return data
-
-
 def comment_json(request: Request, repo: Repo, comment: Comment) -> dict[str, Any]:
     api = f"{request.base_url}/repos/{repo.full_name}"
     return {"id": comment.id, "node_id": f"IC_{comment.id}", "body": comment.body, "user": comment.user.json(),
@@ -61,7 +45,7 @@ def comment_json(request: Request, repo: Repo, comment: Comment) -> dict[str, An
             "author_association": "MEMBER"}
 
 
-def _issue(repo: Repo, params: dict[str, str]) -> Issue:
+def issue_of(repo: Repo, params: dict[str, str]) -> Issue:
     try:
         return repo.issues[int(params["number"])]
     except (KeyError, ValueError):
@@ -92,9 +76,9 @@ def _label_names(data: Any) -> list[str]:
     return [str(name) for name in names]
 
 
-def set_labels(fake: FakeGitHub, repo: Repo, issue: Issue, names: list[str], login: str) -> None:
+def set_labels(fake: Seeding, repo: Repo, issue: Issue, names: list[str], login: str) -> None:
     """Replace the issue's labels, recording who added or removed each (labeled / unlabeled events)."""
-    wanted = [repo.label(name).name for name in dict.fromkeys(names)]
+    wanted = list(dict.fromkeys(repo.label(name).name for name in names))  # "QA" and "qa" are one label
     now, actor = fake.now(), fake.users[login]
     for name in issue.labels:
         if name.lower() not in {w.lower() for w in wanted}:
@@ -106,7 +90,7 @@ def set_labels(fake: FakeGitHub, repo: Repo, issue: Issue, names: list[str], log
     issue.updated_at = now
 
 
-def set_state(fake: FakeGitHub, issue: Issue, state: str, reason: str | None, login: str) -> None:
+def set_state(fake: Seeding, issue: Issue, state: str, reason: str | None, login: str) -> None:
     if state == issue.state:
         return
     now = fake.now()
@@ -172,13 +156,13 @@ def create_issue(fake: FakeGitHub, request: Request, params: dict[str, str]) -> 
 @ROUTES.add("GET", "/repos/{owner}/{repo}/issues/{number}", "issues")
 def get_issue(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    return Response.json(200, issue_json(fake, request, repo, _issue(repo, params)))
+    return Response.json(200, issue_json(fake, request, repo, issue_of(repo, params)))
 
 
 @ROUTES.add("PATCH", "/repos/{owner}/{repo}/issues/{number}", "issues")
 def update_issue(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo, data = fake.repo_of(params), request.object()
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     title = _text(data, "title", "Issue", required=False)
     body = _text(data, "body", "Issue", required=False)
     state = data.get("state")
@@ -199,7 +183,7 @@ def update_issue(fake: FakeGitHub, request: Request, params: dict[str, str]) -> 
 @ROUTES.add("GET", "/repos/{owner}/{repo}/issues/{number}/comments", "issues")
 def list_comments(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     comments = [repo.comments[i] for i in issue.comments
                 if stamp(repo.comments[i].updated_at) >= request.query.get("since", "")]
     page, headers = paginate(request, comments)
@@ -209,7 +193,7 @@ def list_comments(fake: FakeGitHub, request: Request, params: dict[str, str]) ->
 @ROUTES.add("POST", "/repos/{owner}/{repo}/issues/{number}/comments", "issues")
 def create_comment(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo, data = fake.repo_of(params), request.object()
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     body = _text(data, "body", "IssueComment", required=True) or ""
     now = fake.now()
     comment = Comment(fake.next_id(), issue.number, body, fake.users[request.login or ""], now, now)
@@ -256,13 +240,13 @@ def _labels_answer(repo: Repo, issue: Issue) -> Response:
 @ROUTES.add("GET", "/repos/{owner}/{repo}/issues/{number}/labels", "issues")
 def list_issue_labels(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    return _labels_answer(repo, _issue(repo, params))
+    return _labels_answer(repo, issue_of(repo, params))
 
 
 @ROUTES.add("POST", "/repos/{owner}/{repo}/issues/{number}/labels", "issues")
 def add_labels(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     set_labels(fake, repo, issue, [*issue.labels, *_label_names(request.json())], request.login or "")
     return _labels_answer(repo, issue)
 
@@ -270,7 +254,7 @@ def add_labels(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Re
 @ROUTES.add("PUT", "/repos/{owner}/{repo}/issues/{number}/labels", "issues")
 def replace_labels(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     set_labels(fake, repo, issue, _label_names(request.json()), request.login or "")
     return _labels_answer(repo, issue)
 
@@ -278,14 +262,14 @@ def replace_labels(fake: FakeGitHub, request: Request, params: dict[str, str]) -
 @ROUTES.add("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels", "issues")
 def remove_all_labels(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    set_labels(fake, repo, _issue(repo, params), [], request.login or "")
+    set_labels(fake, repo, issue_of(repo, params), [], request.login or "")
     return Response(204)
 
 
 @ROUTES.add("DELETE", "/repos/{owner}/{repo}/issues/{number}/labels/{name}", "issues")
 def remove_label(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     name = params["name"].lower()
     if name not in {have.lower() for have in issue.labels}:
         raise HttpError(404, "Label does not exist")
@@ -296,7 +280,7 @@ def remove_label(fake: FakeGitHub, request: Request, params: dict[str, str]) -> 
 @ROUTES.add("GET", "/repos/{owner}/{repo}/issues/{number}/events", "issues")
 def list_events(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
     repo = fake.repo_of(params)
-    issue = _issue(repo, params)
+    issue = issue_of(repo, params)
     page, headers = paginate(request, issue.events)
     return Response.json(200, [{"id": e.id, "node_id": f"E_{e.id}", "event": e.event, "actor": e.actor.json(),
                                 "created_at": stamp(e.created_at),
@@ -320,37 +304,3 @@ def create_label(fake: FakeGitHub, request: Request, params: dict[str, str]) -> 
     label.color = str(data.get("color") or label.color)
     label.description = data.get("description")
     return Response.json(201, label.json())
-
-
-@ROUTES.add("GET", "/repos/{owner}/{repo}/pulls", "pull_requests")
-def list_pulls(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
-    repo = fake.repo_of(params)
-    state = request.query.get("state", "open")
-    if state not in (*STATES, "all"):
-        raise invalid("PullRequest", "state")
-    found = sorted((i for i in repo.issues.values() if i.pull and state in ("all", i.state)
-                    and request.query.get("base", i.pull.base_ref) == i.pull.base_ref),
-                   key=lambda issue: issue.number, reverse=True)
-    page, headers = paginate(request, found)
-    return Response.json(200, [pull_json(fake, request, repo, issue) for issue in page], headers)
-
-
-@ROUTES.add("GET", "/repos/{owner}/{repo}/pulls/{number}", "pull_requests")
-def get_pull(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
-    repo = fake.repo_of(params)
-    issue = _issue(repo, params)
-    if issue.pull is None:
-        raise not_found()
-    return Response.json(200, pull_json(fake, request, repo, issue))
-
-
-@ROUTES.add("GET", "/repos/{owner}/{repo}/commits/{sha}/pulls", "pull_requests")
-def pulls_of_commit(fake: FakeGitHub, request: Request, params: dict[str, str]) -> Response:
-    """GitHub: the merged pull requests that brought the commit in (by merge commit or head); for a commit
-    not merged, the open pull requests whose head it is."""
-    repo, sha = fake.repo_of(params), params["sha"]
-    pulls = [i for i in repo.issues.values() if i.pull]
-    merged = [i for i in pulls if i.pull and i.pull.merged and sha in (i.pull.merge_commit_sha, i.pull.head_sha)]
-    found = merged or [i for i in pulls if i.pull and i.state == "open" and i.pull.head_sha == sha]
-    page, headers = paginate(request, sorted(found, key=lambda issue: issue.number, reverse=True))
-    return Response.json(200, [pull_json(fake, request, repo, issue) for issue in page], headers)
