@@ -91,7 +91,8 @@ def flow(directory: Path, endpoints: list[dict[str, object]]) -> None:
     print(f"comment: {len(comment):,} characters (limit {COMMENT_LIMIT:,}) "
           f"{'OK' if len(comment) <= COMMENT_LIMIT else 'OVER THE LIMIT'}; it opens with: {first[:100]}")
     size = len(summary.encode("utf-8"))
-    print(f"job summary: {size:,} bytes (limit {SUMMARY_LIMIT:,}) {'OK' if size <= SUMMARY_LIMIT else 'OVER THE LIMIT'}")
+    verdict = "OK" if size <= SUMMARY_LIMIT else "OVER THE LIMIT"
+    print(f"job summary: {size:,} bytes (limit {SUMMARY_LIMIT:,}) {verdict}")
     if len(comment) > COMMENT_LIMIT or size > SUMMARY_LIMIT or failed:
         raise SystemExit(1)
 
