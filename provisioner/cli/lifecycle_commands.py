@@ -72,8 +72,9 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.option("--env", "environment", required=True, shell_complete=completion.environments)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the documents (default out/).")
-@click.option("--secret-sink", type=click.Choice(["env"]),
-              help="env: the secrets as CI variables (default: a 0600 bundle under .provision/secrets/).")
+@click.option("--secret-sink", metavar="env|STORE",
+              help="env: the secrets as CI variables; a secret store (github:env/ENV, github:repo, aws-sm:PREFIX); "
+                   "default: a 0600 bundle under .provision/secrets/.")
 @click.option("--token-from", metavar="REF", help="Where the Integration API token's value is (env:NAME or "
               "file:PATH); default: the file `apply` or `rotate` wrote.")
 def handover(merchant: str, environment: str, out: Path | None, secret_sink: str | None,

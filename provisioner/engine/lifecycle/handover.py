@@ -20,6 +20,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.escape import md_text as markdown_text
 from provisioner.policy import global_e
 from provisioner.resources import plugins
+from provisioner.secretstores.spec import SPECS, is_store_spec, open_store
 
 SECRET_NAMES = {"order_api_secret": "GE_ORDER_API_SECRET", "integration_api_token": "GE_INTEGRATION_API_TOKEN"}
 
@@ -91,9 +92,16 @@ def _deliver(state: DesiredState, values: dict[str, str], sink: str | None) -> t
             where[name] = sinks.store(value, merchant=state.merchant, environment=state.environment,
                                       description=name, sink=f"env:{variable}")
         return where, "environment variables " + ", ".join(SECRET_NAMES[n] for n in values)
+    if sink is not None and is_store_spec(sink):
+        # A secret store the team (and Global-e's onboarding) reads from: each value under its own name.
+        with open_store(sink) as store:
+            store.check()
+            where = {name: store.put(sinks.token_variable(SECRET_NAMES[name], state.merchant, state.environment,
+                                                          "handover"), value) for name, value in values.items()}
+        return where, store.label
     if sink is not None:
-        raise ProvisionerError(f"--secret-sink for a handover is `env` (variables {', '.join(SECRET_NAMES.values())})"
-                               " or omitted (a 0600 bundle)")
+        raise ProvisionerError(f"--secret-sink for a handover is `env` (variables {', '.join(SECRET_NAMES.values())}),"
+                               f" a secret store ({SPECS}) or omitted (a 0600 bundle)")
     bundle = sinks.SECRETS_DIR / f"{state.merchant}.{state.environment}.global-e-handover.json"
     sinks.write_private(bundle, json.dumps(values, indent=2) + "\n")
     return {name: f"{bundle} (mode 0600), key {name}" for name in values}, f"{bundle} (mode 0600)"

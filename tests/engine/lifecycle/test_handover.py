@@ -78,3 +78,24 @@ def test_ci_variables_need_somewhere_to_go(project: Path, outputs: Outputs, monk
     result = outputs.run("handover", "acme", "--env", "sandbox", "--secret-sink", "env")
     assert result.exit_code == ExitCode.ERROR and "$GITHUB_ENV" in result.stderr
     assert not Path("out").exists() and not Path(".provision/secrets").exists()
+
+
+def test_handover_to_a_github_secret_store(project: Path, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.fakes.github import FakeGitHub
+
+    converge(outputs, "acme")
+    token = TOKEN_SINK.read_text().strip()
+    with FakeGitHub("shop/fleet") as github:
+        github.add_environment("qa")
+        for name, value in github.env(token="unused", PROVISION_SECRETS_TOKEN=FakeGitHub.ADMIN_TOKEN).items():
+            monkeypatch.setenv(name, value)
+        result = outputs.run("handover", "acme", "--env", "sandbox", "--secret-sink", "github:env/qa")
+        assert result.exit_code == 0, result.output
+        names = github.secret_names(environment="qa")
+        assert names == ["GE_INTEGRATION_API_TOKEN__ACME__SANDBOX__HANDOVER",
+                         "GE_ORDER_API_SECRET__ACME__SANDBOX__HANDOVER"]
+        assert github.secret(names[0], environment="qa") == token
+    document = json.loads(Path("out/acme.sandbox.global-e-handover.json").read_text())
+    assert "GE_ORDER_API_SECRET__ACME__SANDBOX__HANDOVER" in document["secrets"]["order_api_secret"]
+    assert not Path(".provision/secrets/acme.sandbox.global-e-handover.json").exists()
+    scan_for_secrets(project, outputs, [PLANTED["ACME_ORDER_API_SECRET"], token])
