@@ -16,8 +16,9 @@ import yaml
 
 from provisioner.config import environments as envs
 from provisioner.config.fields import AllPermissionsExcept
-from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, ApiToken, MerchantFile, TokenPermissions
+from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, MerchantFile
 from provisioner.config.nodetree import locate, position
+from provisioner.config.section_items import ApiToken, TokenPermissions
 from provisioner.errors import Diagnostic
 from provisioner.reference import catalogue
 
