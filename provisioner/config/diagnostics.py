@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from provisioner.config.yamlnodes import IDENTITY_KEYS, locate, position
+from provisioner.config.nodetree import IDENTITY_KEYS, locate, position
 from provisioner.errors import Diagnostic
 
 _YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n"}

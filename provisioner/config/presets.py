@@ -15,7 +15,8 @@ from typing import Any
 
 import yaml
 
-from provisioner.config.yamlnodes import compose_file, construct, duplicate_identities, get, position
+from provisioner.config.nodetree import duplicate_identities, get, position
+from provisioner.config.yamlnodes import compose_file, construct
 from provisioner.errors import Diagnostic
 
 

@@ -3,7 +3,12 @@ logged or printed; errors name the reference only.
 
 `env:NAME` is read from the environment, or else from `PROVISION_TOKENS`: one variable holding
 `NAME=value` lines (how CI keeps every token in one secret). Those lines are parsed as data, never run
-as shell, so nothing a secret holds can execute or set any other variable."""
+as shell, so nothing a secret holds can execute or set any other variable.
+
+From every source a secret is one line of printable text: surrounding whitespace (the newline `echo`
+leaves) is dropped, and a value holding a control character, a line break or an invisible character
+is refused by its reference. Such a value could never be sent as an HTTP header: httpx refuses it with
+an error that quotes the header, token and all."""
 
 from __future__ import annotations
 
@@ -31,13 +36,22 @@ def source_of(reference: str) -> str:
     return f"the environment variable {target}"
 
 
+def _one_line(value: str) -> bool:
+    """Printable text only: no control character (tab, ESC, DEL, line breaks, C1), no line or paragraph
+    separator, no invisible format character."""
+    return value.isprintable()
+
+
 def reveal(ref: str) -> str:
     scheme, _, name = ref.partition(":")
     if scheme == "env":
-        value = os.environ.get(name) or token_list().get(name)
+        value = (os.environ.get(name) or "").strip() or token_list().get(name)
         if not value:
             raise SecretUnavailable(f"secret {ref} is not set (environment variable {name} is empty or missing, "
                                     f"and {TOKEN_LIST} has no line {name}=...)")
+        if not _one_line(value):
+            raise SecretUnavailable(f"secret {ref} is not one line of text (environment variable {name} holds a "
+                                    "control character, a line break or an invisible character; value not shown)")
         return value
     if scheme == "file":
         return _read_file(ref, Path(name).expanduser())
@@ -49,7 +63,9 @@ def token_list() -> dict[str, str]:
     `export ` prefix and one pair of quotes around the value are allowed. A malformed line is named by
     its number, never shown (it may hold a secret)."""
     found: dict[str, str] = {}
-    for number, raw in enumerate(os.environ.get(TOKEN_LIST, "").splitlines(), start=1):
+    # Lines end at \n (and \r\n) only: str.splitlines would also split a value at \x1c or U+2028 and
+    # read what follows as another NAME=value line.
+    for number, raw in enumerate(os.environ.get(TOKEN_LIST, "").split("\n"), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -57,7 +73,7 @@ def token_list() -> dict[str, str]:
         name, value = name.strip(), value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
-        if not equals or not _NAME.fullmatch(name) or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        if not equals or not _NAME.fullmatch(name) or not _one_line(value):
             raise SecretUnavailable(f"{TOKEN_LIST} line {number} is not NAME=value (a name of letters, digits "
                                     "and _, a value on one line)")
         found[name] = value
@@ -78,7 +94,7 @@ def _read_file(ref: str, path: Path) -> str:
         value = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise SecretUnavailable(f"secret {ref} is not UTF-8 text") from None
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    if not _one_line(value):
         raise SecretUnavailable(f"secret {ref} is not text (it holds control characters or line breaks)")
     if not value:
         raise SecretUnavailable(f"secret {ref} is an empty file")

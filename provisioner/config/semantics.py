@@ -16,8 +16,9 @@ import yaml
 
 from provisioner.config import environments as envs
 from provisioner.config.fields import AllPermissionsExcept
-from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, ApiToken, MerchantFile, TokenPermissions
-from provisioner.config.yamlnodes import locate, position
+from provisioner.config.models import CHECKOUT_PLUGIN_TYPES, MerchantFile
+from provisioner.config.nodetree import locate, position
+from provisioner.config.section_items import ApiToken, TokenPermissions
 from provisioner.errors import Diagnostic
 from provisioner.reference import catalogue
 
@@ -85,7 +86,7 @@ def _environment(ctx: Context) -> Iterator[Diagnostic]:
     global_e = ctx.data.get("global_e")
     declared = global_e.get("environment") if isinstance(global_e, dict) else None
     expected = "prod" if ctx.tier == "prod" else "qa-int"
-    if declared in envs.GLOBAL_E_HOSTS and declared != expected:
+    if isinstance(declared, str) and declared in envs.GLOBAL_E_HOSTS and declared != expected:
         yield ctx.problem(["global_e", "environment"], f"global_e.environment: '{declared}' points the {ctx.tier} "
                           f"environment '{env}' at Global-e {envs.GLOBAL_E_HOSTS[declared]} (expected '{expected}')")
 
@@ -129,8 +130,8 @@ def _unique_uris(ctx: Context) -> Iterator[Diagnostic]:
     seen: dict[tuple[Any, Any], Any] = {}
     for index, plugin in _items(ctx.data, "plugins"):
         key = (plugin.get("store"), plugin.get("uri"))
-        if key[1] is None:
-            continue
+        if key[1] is None or any(isinstance(part, list | dict) for part in key):
+            continue  # a list or mapping where a name belongs: the model reports it, it names no URI
         if key in seen:
             yield ctx.problem(["plugins", index, "uri"], f"plugins[{plugin.get('name')}].uri: '{key[1]}' is "
                               f"already used by plugin '{seen[key]}' in store '{key[0]}'")
@@ -147,7 +148,7 @@ def _permission_sides(ctx: Context) -> Iterator[Diagnostic]:
             names = chosen.get("all_except") if isinstance(chosen, dict) else chosen
             for offset, name in enumerate(names if isinstance(names, list) else []):
                 other = "write" if side == "read" else "read"
-                if name not in allowed and name in sides[other]:
+                if isinstance(name, str) and name not in allowed and name in sides[other]:
                     yield ctx.problem(["api_tokens", index, "permissions", side, offset],
                                       f"api_tokens[{token.get('description')}].permissions.{side}: '{name}' is "
                                       f"a {other} permission; list it under {other}")

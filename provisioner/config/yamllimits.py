@@ -1,6 +1,7 @@
 """Limits on hostile YAML input, checked while and after composing (see `yamlnodes.compose`): a size
-cap, the encodings YAML allows, nesting and alias limits, plain tags only, scalar keys, sane integers and
-a cap on what aliases expand to. Each refusal is a `file:line:col` diagnostic, found in milliseconds."""
+cap, the encodings YAML allows, nesting and alias limits, plain tags only (each on its kind of node),
+scalar keys, sane integers, values that parse as what they are tagged, merge keys over mappings only,
+and a cap on what aliases expand to. Each refusal is a `file:line:col` diagnostic, found in milliseconds."""
 
 from __future__ import annotations
 
@@ -19,6 +20,13 @@ MAX_EXPANDED_NODES = 200_000
 MAX_INT_DIGITS = 40
 ALLOWED_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in
                          ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge"))
+_MAP, _SEQ, _MERGE = (f"tag:yaml.org,2002:{t}" for t in ("map", "seq", "merge"))
+_SCALAR_TAGS = ALLOWED_TAGS - {_MAP, _SEQ, _MERGE}
+# Scalars whose text must parse (a tag can be written by hand, `!!int abc`, and a date can match the date
+# pattern and not exist, 2024-13-45): refused here with their position, not left to fail on construction.
+_PARSED = {"tag:yaml.org,2002:int": "an integer", "tag:yaml.org,2002:float": "a number",
+           "tag:yaml.org,2002:timestamp": "a date or time that exists"}
+_PARSER = yaml.constructor.SafeConstructor()  # only its scalar constructors are used: they keep no state
 
 
 class LimitError(yaml.MarkedYAMLError):
@@ -94,14 +102,24 @@ def refused(root: yaml.Node, filename: str) -> Iterator[Diagnostic]:
         if node.tag not in ALLOWED_TAGS:
             yield _at(filename, node, f"the tag {node.tag} is not allowed here (plain YAML values only)")
             continue
+        misfit = _misfit(node)
+        if misfit:
+            yield _at(filename, node, misfit)
+            continue
         if isinstance(node, yaml.ScalarNode):
             digits = str(node.value).lstrip("+-").replace("_", "")
             if node.tag.endswith(":int") and len(digits) > MAX_INT_DIGITS:
                 yield _at(filename, node, f"a {len(digits)}-digit integer is too long")
+            elif node.tag in _PARSED and not _parses(node):
+                yield _at(filename, node, f"not {_PARSED[node.tag]}; quote it if it is text")
         elif isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if not isinstance(key, yaml.ScalarNode):
                     yield _at(filename, key, "a mapping key must be a plain value, not a list or mapping")
+                elif key.tag == _MERGE:
+                    if not _mergeable(value):
+                        yield _at(filename, value, "a merge key (<<) takes a mapping or a list of mappings")
+                        continue
                 else:
                     stack.append(key)
                 stack.append(value)
@@ -110,6 +128,29 @@ def refused(root: yaml.Node, filename: str) -> Iterator[Diagnostic]:
     size = _expanded_size(root, {})
     if size > MAX_EXPANDED_NODES:
         yield _at(filename, root, f"expands to {size} values through aliases (at most {MAX_EXPANDED_NODES})")
+
+
+def _misfit(node: yaml.Node) -> str | None:
+    """A tag on the wrong kind of node (`!!str [a]`, `!!map x`), or a merge tag away from a key."""
+    if isinstance(node, yaml.ScalarNode):
+        return None if node.tag in _SCALAR_TAGS else f"the tag {node.tag} does not fit a single value"
+    if isinstance(node, yaml.MappingNode):
+        return None if node.tag == _MAP else f"the tag {node.tag} does not fit a mapping"
+    return None if node.tag == _SEQ else f"the tag {node.tag} does not fit a list"
+
+
+def _mergeable(value: yaml.Node) -> bool:
+    if isinstance(value, yaml.SequenceNode):
+        return all(isinstance(item, yaml.MappingNode) for item in value.value)
+    return isinstance(value, yaml.MappingNode)
+
+
+def _parses(node: yaml.ScalarNode) -> bool:
+    try:
+        _PARSER.yaml_constructors[node.tag](_PARSER, node)
+    except (ValueError, ArithmeticError, AttributeError):  # AttributeError: a `!!timestamp` with no date
+        return False
+    return True
 
 
 def _expanded_size(node: yaml.Node, memo: dict[int, int]) -> int:
