@@ -6,6 +6,7 @@ environments name it: merging never changes the cached node trees, it builds new
 from __future__ import annotations
 
 import difflib
+import os
 import threading
 from collections.abc import Iterator
 from functools import cache
@@ -20,7 +21,15 @@ from provisioner.config.yamlnodes import compose_file, construct
 from provisioner.errors import Diagnostic
 
 
+PRESETS_DIR_VARIABLE = "PROVISION_PRESETS_DIR"
+
+
 def directory() -> Path:
+    """The installed presets, or another checkout's (`$PROVISION_PRESETS_DIR`): CI plans a pull request's
+    presets, which are data, with the base branch's tool, whose code is trusted."""
+    chosen = os.environ.get(PRESETS_DIR_VARIABLE)
+    if chosen:
+        return Path(chosen)
     return Path(str(resources.files("provisioner.presets")))
 
 
