@@ -136,8 +136,7 @@ def _failed(document: PlanDocument, allowance: int) -> list[str]:
     section.add([f"### Failed ({len(document.errors)})", "", "| merchant | environment | exit | reason |",
                  "|---|---|---:|---|"])
     for index, error in enumerate(document.errors):
-        reason = "; ".join(line.strip() for line in error.reason.splitlines() if line.strip())
-        reason = reason if len(reason) <= REASON_CHARS else reason[:REASON_CHARS] + "…"
+        reason = cut("; ".join(line.strip() for line in error.reason.splitlines() if line.strip()), REASON_CHARS)
         line = [f"| {cell(error.merchant)} | {cell(error.environment) if error.environment else '–'} | "
                 f"{error.exit_code} | {md_text(reason)} |"]
         if not section.fits(line, reserve=300):
