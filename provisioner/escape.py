@@ -95,7 +95,7 @@ def terminal(text: object, *, limit: int = LINE_LIMIT) -> str:
 def terminal_lines(text: object, *, limit: int = TEXT_LIMIT) -> str:
     """Several lines of our own (an error with its details): line breaks kept, each line as `terminal`
     makes it, and at most `limit` characters in all."""
-    return "\n".join(terminal(line, limit=limit) for line in cut(str(text), limit).split("\n"))
+    return "\n".join(log_text(_shown(line)) for line in cut(str(text), limit).split("\n"))
 
 
 # Characters a JSON or YAML double-quoted string may hold raw but a terminal or log may act on; JSON
