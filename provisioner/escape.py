@@ -26,7 +26,7 @@ The neutralised forms, chosen so a reader still sees every character and nothing
 - `md_code` / `code_text` (code spans and fenced blocks, where nothing can be escaped): control
   characters as `terminal`, `##[` as `#\\x23[`, `<!--` as `<\\x21--`. A code span cannot begin a line.
 - `data_text` (JSON, YAML): the same data when parsed: `#\\u0023[`, and `\\u0085`-style escapes for
-  characters a terminal acts on.
+  characters a terminal acts on. `yaml_text` writes YAML so that this holds (see there).
 
 `terminal`'s `\\xNN` forms are how it already shows a character that would otherwise be interpreted, so
 the two command forms read the same way: the escaped character, not an invented marker, and no
@@ -109,6 +109,24 @@ def data_text(text: str) -> str:
     Both occur only inside strings there, where JSON and YAML read the escape as the same character."""
     escaped = _DATA_UNSAFE.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
     return escaped.replace(_OLD_COMMAND, "#\\u0023[")
+
+
+def yaml_text(document: object) -> str:
+    """YAML a terminal or a CI log can show, that reads back as the same data. Nothing is folded onto a
+    line of its own (PyYAML folds long and multi-line strings, and a folded line may begin with `::`), and
+    every string `terminal` would not show as it is (a line break, a control or reordering character,
+    `##[`, a leading `::`) is double-quoted, where `data_text` can write its characters as escapes."""
+    import yaml  # only commands that write YAML need it
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+        unsafe = terminal(value, limit=len(value)) != value
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if unsafe else None)
+
+    Dumper.add_representer(str, string)
+    return data_text(yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=float("inf")))
 
 
 _MD_SPECIAL = {"\\": "\\\\", "`": "\\`", "|": "\\|", "[": "\\[", "]": "\\]", "*": "\\*",

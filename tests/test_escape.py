@@ -159,6 +159,27 @@ def test_data_leaves_everything_else_as_it_is() -> None:
     assert escape.data_text(text) == text
 
 
+YAML_CASES = {
+    "multi-line": "a\n::error::x\n  ::warning::y",
+    "folded at 80 columns before": "word " * 30 + "::error::fold",
+    "old form": "##[group]g",
+    "leading command": "  ::add-mask::x",
+    "reordering": "a\u202eb\u2028c\x85d\x1b[2J",
+    "plain": "GlobalE Store",
+}
+
+
+def test_yaml_reads_back_the_same_and_begins_nothing() -> None:
+    document = {"cases": YAML_CASES, "##[group]key": [1, True, None], "::key": "v", "é": "ü"}
+    text = escape.yaml_text(document)
+    assert yaml.safe_load(text) == document
+    assert "plain: GlobalE Store\n" in text and "é: ü\n" in text  # what needs no quotes is as it is
+    assert list(yaml.safe_load(text)) == ["cases", "##[group]key", "::key", "é"]  # in the document's order
+    for line in text.splitlines():
+        assert not line.lstrip().startswith("::") and "##[" not in line and "\x1b" not in line, line
+    assert not any(char in text for char in "\u202e\u2028\x85")
+
+
 # --- markdown text -------------------------------------------------------------------------------------
 
 MD = {"\\": "\\\\", "`": "\\`", "|": "\\|", "[": "\\[", "]": "\\]", "*": "\\*", "<": "&lt;", "&": "&amp;",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import click
 
@@ -12,7 +11,7 @@ from provisioner import config
 from provisioner.cli import completion
 from provisioner.cli.terminal import echo, example
 from provisioner.errors import ConfigError, ProvisionerError
-from provisioner.escape import data_text, terminal
+from provisioner.escape import data_text, terminal, yaml_text
 
 # The models and the loader are imported when a command runs, so that --help stays fast.
 
@@ -48,25 +47,7 @@ def resolve(merchant: str, environment: str, fmt: str) -> None:
     if fmt == "json":
         echo(data_text(json.dumps(document, indent=2)))
     else:
-        echo(_yaml(document), nl=False)
-
-
-def _yaml(document: Any) -> str:
-    """YAML that reads back as the same data and is safe on a terminal or in a CI log. Nothing is folded
-    onto a line of its own (a folded line may begin with `::`), and every string the terminal would not
-    show as it is (a line break, a control or reordering character, `##[`, a leading `::`) is
-    double-quoted, where `data_text` can write its characters as escapes."""
-    import yaml
-
-    class Dumper(yaml.SafeDumper):
-        pass
-
-    def string(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-        unsafe = terminal(value, limit=len(value)) != value
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"' if unsafe else None)
-
-    Dumper.add_representer(str, string)
-    return data_text(yaml.dump(document, Dumper=Dumper, sort_keys=False, allow_unicode=True, width=float("inf")))
+        echo(yaml_text(document), nl=False)
 
 
 @click.command(epilog=example("provision schema --check"))

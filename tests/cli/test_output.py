@@ -1,6 +1,6 @@
 """How the CLI writes: through one `echo` that applies `escape.log_text`, every expected error through
 `show_error`, the debug log, click's usage errors, the progress line, a question and a stream the engine
-writes to all escaped; JSON and YAML printed as the same data."""
+writes to all escaped; JSON printed as the same data (YAML: tests/test_escape.py)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,9 @@ import logging
 from pathlib import Path
 
 import pytest
-import yaml
 from click.testing import CliRunner
 
 from provisioner.cli import terminal
-from provisioner.cli.config_commands import _yaml
 from provisioner.cli.main import cli, configure_logging
 from provisioner.errors import ConfigError, Diagnostic, ExitCode, ProvisionerError
 
@@ -135,26 +133,6 @@ def test_a_question_is_asked_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
     confirm = terminal.confirmer()
     assert confirm is not None and confirm("Revoke x\n::error::y?")
     assert asked == ["Revoke x\\n::error::y?"]
-
-
-YAML_CASES = {
-    "multi-line": "a\n::error::x\n  ::warning::y",
-    "folded at 80 columns before": "word " * 30 + "::error::fold",
-    "old form": "##[group]g",
-    "leading command": "  ::add-mask::x",
-    "reordering": "a\u202eb\u2028c\x85d\x1b[2J",
-    "plain": "GlobalE Store",
-}
-
-
-def test_resolve_prints_yaml_that_reads_back_the_same_and_begins_nothing() -> None:
-    document = {"cases": YAML_CASES, "##[group]key": [1, True, None], "::key": "v"}
-    text = _yaml(document)
-    assert yaml.safe_load(text) == document
-    assert "plain: GlobalE Store\n" in text  # what needs no quotes is not quoted
-    for line in text.splitlines():
-        assert not line.lstrip().startswith("::") and "##[" not in line and "\x1b" not in line, line
-    assert not any(char in text for char in "\u202e\u2028\x85")
 
 
 def test_resolve_json_reads_back_the_same(examples: Path) -> None:
