@@ -166,6 +166,7 @@ YAML_CASES = {
     "leading command": "  ::add-mask::x",
     "reordering": "a\u202eb\u2028c\x85d\x1b[2J",
     "plain": "GlobalE Store",
+    "looks like another type": ["123", "true", "null", "1.5"],
 }
 
 
