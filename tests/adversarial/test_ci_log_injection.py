@@ -280,6 +280,11 @@ def test_reasons_in_a_saved_plan_document(project: Path, outputs: Outputs) -> No
     # the only marker in the comment is its own, on its first line: no name in it can forge one
     assert comment.count("<!--") == 1 and comment.startswith(FORGED_MARKER + "\n")
     assert_clean(outputs.run("report", "shard.json", "--out", "-"), ExitCode.INVALID_CONFIG)
+    # two shards naming one merchant: the refusal quotes both shards' names
+    Path("again.json").write_text(json.dumps({**_hostile_document(outputs), "shard": "2/2"}), encoding="utf-8")
+    refused = outputs.run("report", "shard.json", "again.json")
+    assert_clean(refused, ExitCode.ERROR)
+    assert "were the shards made with the same --shard N?" in refused.stderr and SHOWN in refused.stderr
 
 
 def test_what_github_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, outputs: Outputs) -> None:
