@@ -55,7 +55,8 @@ def test_anything_is_written_as_its_text() -> None:
     ("  ::add-mask::x", "  \\x3a:add-mask::x"),
     ("\u00a0\u3000\u2003::x", "\u00a0\u3000\u2003\\x3a:x"),  # blanks .NET's TrimStart removes
     ("\u200b\u180e::x", "\u200b\u180e\\x3a:x"), ("\ufeff::x", "\\ufeff::x"),  # a shown BOM begins nothing
-    (":x", ":x"), (": :x", ": :x"), ("a::x", "a::x"), ("x ::y", "x ::y"), ("-::x", "-::x"),
+    (":x", ":x"), (": :x", ": :x"), (": ::x", ": ::x"), (":a::x", ":a::x"), ("a::x", "a::x"), ("x ::y", "x ::y"),
+    ("-::x", "-::x"),
 ])
 def test_a_line_cannot_begin_a_workflow_command(text: str, shown: str) -> None:
     assert escape.terminal(text) == shown
