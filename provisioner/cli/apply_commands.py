@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import confirmer, console, example, note_wait
+from provisioner.cli.terminal import confirmer, console, echo, example, note_wait
 from provisioner.escape import terminal
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
@@ -51,7 +51,7 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
     def heading(merchant: str, environment: str) -> None:
         if several and f"{merchant}/{environment}" not in headed:
             headed.add(f"{merchant}/{environment}")
-            click.echo(f"== {terminal(merchant)}/{terminal(environment)}")
+            echo(f"== {terminal(merchant)}/{terminal(environment)}")
 
     def show(plan: Plan) -> None:
         heading(plan.merchant, plan.environment)
@@ -68,16 +68,16 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
         if result.report is not None:
             _print(result.report)
         if result.error is not None:
-            click.echo(f"error: {fleet_text.error_line(result.error)}", err=True)
+            echo(f"error: {fleet_text.error_line(result.error)}", err=True)
 
     outcome = fleet_apply.apply_document(document, saved, options, on_wait=note_wait, on_applied=applied)
     if outcome.index is not None:
-        click.echo(outcome.index)
+        echo(terminal(outcome.index))
     for error in outcome.document.errors:
-        click.echo(f"error: not planned, so not applied: {fleet_text.error_line(error)}", err=True)
+        echo(f"error: not planned, so not applied: {fleet_text.error_line(error)}", err=True)
     if several or outcome.document.errors:
         failed = sum(1 for r in outcome.results if r.error is not None)
-        click.echo(f"applied {len(outcome.results) - failed} of {len(outcome.results)} plan(s)"
+        echo(f"applied {len(outcome.results) - failed} of {len(outcome.results)} plan(s)"
                    + (f"; {failed} failed" if failed else "")
                    + (f"; {len(outcome.document.errors)} merchant(s) were not planned" if outcome.document.errors
                       else ""))
@@ -89,18 +89,18 @@ def apply(target: str, environment: str | None, auto_approve: bool, allow_delete
 def _print(report: applying.Report) -> None:
     """What apply did; the plan itself was shown before (Options.on_plan)."""
     for line in report.resumed:
-        click.echo(f"continuing after an interrupted run: {terminal(line)}")
+        echo(f"continuing after an interrupted run: {terminal(line)}")
     for line in report.warnings:
-        click.echo(f"warning: {terminal(line)}")
+        echo(f"warning: {terminal(line)}")
     for line in report.done:
-        click.echo(f"done: {terminal(line)}")
+        echo(f"done: {terminal(line)}")
     for line in report.secrets:
-        click.echo(terminal(line))
+        echo(terminal(line))
     if report.runbook is not None:
-        click.echo(f"runbook: {report.runbook_steps} step(s) by hand in {report.runbook}")
+        echo(f"runbook: {report.runbook_steps} step(s) by hand in {terminal(report.runbook)}")
     if report.final is not None and report.plan.pending:
         left = len(report.final.pending)
-        click.echo("converged: no api change left" + (f"; {left} change(s) wait for the runbook or attestation"
+        echo("converged: no api change left" + (f"; {left} change(s) wait for the runbook or attestation"
                                                       if left else "; the store matches the file"))
 
 
@@ -122,16 +122,16 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
 
     def ask(description: str) -> bool:
         if not yes:
-            click.echo(terminal(description))
+            echo(terminal(description))
         return asking("Confirm that the store has these settings?") if not yes else True
 
     result = attesting.attest(merchant, environment, list(paths), ask)
     for address in result.recorded:
-        click.echo(f"attested: {terminal(address)}")
+        echo(f"attested: {terminal(address)}")
     for line in result.skipped:
-        click.echo(f"skipped: {terminal(line)}")
+        echo(f"skipped: {terminal(line)}")
     if result.recorded:
-        click.echo(f"ledger: {result.ledger} (hashes only)")
+        echo(f"ledger: {terminal(result.ledger)} (hashes only)")
     elif not result.skipped:
-        click.echo("nothing to attest")
+        echo("nothing to attest")
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, TextIO, cast
 
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import Progress, example
+from provisioner.cli.terminal import Progress, SafeStream, echo, example
 from provisioner.engine import limits
+from provisioner.escape import terminal
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
     from provisioner.engine.lifecycle import catalog as catalogue
 
     to_stdout = str(out) == "-"
-    sink: Path | TextIO = sys.stdout if to_stdout else out
+    sink: Path | TextIO = cast(TextIO, SafeStream(sys.stdout)) if to_stdout else out
     with Progress("exporting", None, unit="products") as progress:
         def advance(stats: catalogue.ExportStats) -> None:
             if stats.total is not None and progress.total is None:
@@ -44,6 +45,6 @@ def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
 
         stats = catalogue.export(merchant, environment, sink, page_size=page_size,
                                  progress=advance if progress.enabled else None, on_wait=progress.waiting)
-    click.echo(f"wrote {'stdout' if to_stdout else out}: {stats.rows} rows from {stats.products} products in "
+    echo(f"wrote {'stdout' if to_stdout else terminal(out)}: {stats.rows} rows from {stats.products} products in "
                f"{stats.pages} page(s), {stats.requests} requests, {stats.seconds:.1f}s "
                f"(waited {stats.waited:.1f}s for Centra's rate limit)", err=to_stdout)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import echo, example
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.escape import terminal
 
@@ -24,20 +24,20 @@ def verify(merchant: str, environment: str) -> None:
 
     result = verifying.verify(merchant, environment)
     for check in result.checks:
-        click.echo(f"  {'ok ' if check.passed else 'FAIL'} {terminal(check.subject)}: {terminal(check.detail)}")
+        echo(f"  {'ok ' if check.passed else 'FAIL'} {terminal(check.subject)}: {terminal(check.detail)}")
     if result.stages:
-        click.echo("Order lifecycle (Global-e):")
+        echo("Order lifecycle (Global-e):")
     for stage in result.stages:
-        click.echo(f"  {'✓' if stage.ready else '✗'} {stage.number}. {stage.name} ({stage.api})")
+        echo(f"  {'✓' if stage.ready else '✗'} {stage.number}. {terminal(stage.name)} ({terminal(stage.api)})")
         for check in stage.checks:
-            click.echo(f"      {'✓' if check.passed else '✗'} {terminal(check.subject)}: {terminal(check.detail)}")
+            echo(f"      {'✓' if check.passed else '✗'} {terminal(check.subject)}: {terminal(check.detail)}")
     failed = [c for c in result.checks if not c.passed]
     unready = [f"{s.number}. {s.name}" for s in result.stages if not s.ready]
     if failed or unready:
         raise ProvisionerError(f"{len(failed)} of {len(result.checks)} check(s) failed"
                                + (f"; not ready: {', '.join(unready)}" if unready else ""))
     total = len(result.checks) + len(result.stages)
-    click.echo(f"{len(result.checks)} check(s) passed" + (f"; all {len(result.stages)} stages ready"
+    echo(f"{len(result.checks)} check(s) passed" + (f"; all {len(result.stages)} stages ready"
                                                             if result.stages else "") if total else "nothing to probe")
 
 
@@ -52,19 +52,20 @@ def doctor(merchant: str, environment: str) -> None:
     from provisioner.engine.lifecycle import doctor as doctoring
 
     found = doctoring.diagnose(merchant, environment)
-    click.echo(f"Centra {found.app_version or '(version not reported)'}")
+    # The version, permission names, messages, mutation names and quota types are the server's words.
+    echo(f"Centra {terminal(found.app_version) if found.app_version else '(version not reported)'}")
     if found.token is not None:
         level = "" if found.token.severity == "info" else f"{found.token.severity.upper()}: "
-        click.echo(f"  own token        {level}{found.token.message}")
+        echo(f"  own token        {level}{terminal(found.token.message)}")
     for section, readable in found.readable.items():
         managed = "managed" if section in found.managed else "not managed"
         state = "readable" if readable else (f"DENIED: needs {found.missing[section]}" if section in found.missing
                                              else f"NOT READABLE: {found.unanswerable[section]}")
-        click.echo(f"  {section:<16} {managed:<12} {state}")
+        echo(f"  {section:<16} {managed:<12} {terminal(state)}")
     for what, mutation in found.writes.items():
-        click.echo(f"  write {what:<26} {mutation or 'not exposed: done by runbook'}")
+        echo(f"  write {what:<26} {terminal(mutation) if mutation else 'not exposed: done by runbook'}")
     for line in found.quotas:
-        click.echo(f"  rate limit {line}")
+        echo(f"  rate limit {terminal(line)}")
     if found.blocking:
         raise AuthError("the token cannot read " + ", ".join(f"{s} (needs {p})" for s, p in found.blocking.items()))
 

@@ -9,8 +9,9 @@ import click
 
 from provisioner import config
 from provisioner.cli import completion
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import echo, example
 from provisioner.errors import ConfigError, ProvisionerError
+from provisioner.escape import data_text, terminal, yaml_text
 
 # The models and the loader are imported when a command runs, so that --help stays fast.
 
@@ -29,7 +30,7 @@ def validate(paths: tuple[Path, ...]) -> None:
     problems = [d for f in files for d in resolver.validate_file(f)]
     if problems:
         raise ConfigError(problems)
-    click.echo(f"{len(files)} merchant file(s) valid")
+    echo(f"{len(files)} merchant file(s) valid")
 
 
 @click.command(epilog=example("provision resolve acme --env prod --format json"))
@@ -39,16 +40,14 @@ def validate(paths: tuple[Path, ...]) -> None:
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 def resolve(merchant: str, environment: str, fmt: str) -> None:
     """Print the fully expanded desired state of MERCHANT in ENV."""
-    import yaml
-
     from provisioner.config import resolve as resolver
 
     desired = resolver.resolve(resolver.load(config.merchant_path(merchant)), environment)
     document = desired.document()
     if fmt == "json":
-        click.echo(json.dumps(document, indent=2))
+        echo(data_text(json.dumps(document, indent=2)))
     else:
-        click.echo(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), nl=False)
+        echo(yaml_text(document), nl=False)
 
 
 @click.command(epilog=example("provision schema --check"))
@@ -62,8 +61,8 @@ def schema(check: bool) -> None:
         stale = schemas.stale(root)
         if stale:
             raise ProvisionerError(f"{', '.join(map(str, stale))} is stale: run `provision schema`")
-        click.echo("schemas/ is current")
+        echo("schemas/ is current")
         return
     for path in schemas.write(root):
-        click.echo(f"wrote {path}")
+        echo(f"wrote {terminal(path)}")
 

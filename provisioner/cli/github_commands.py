@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import echo, example
+from provisioner.escape import terminal
 
 # The engine is imported when a command runs, so that --help stays fast.
 
@@ -25,7 +26,9 @@ def comment(body: Path, number: int) -> None:
     """Post BODY (a report) on the pull request, updating the comment with the same marker if there is one."""
     from provisioner.gitops import github
 
-    click.echo(github.upsert_comment(github.Repository.from_environment(), number, body.read_text(encoding="utf-8")))
+    # What GitHub answered (a URL, an id) is the server's text.
+    echo(terminal(github.upsert_comment(github.Repository.from_environment(), number,
+                                        body.read_text(encoding="utf-8"))))
 
 
 @github_group.command(epilog=example('provision github notice --pr 42 --env qa --run-url "$RUN_URL"'))
@@ -57,8 +60,8 @@ def issue(body: Path, title: str, plan_path: Path) -> None:
     from provisioner.gitops import github
 
     document = fleet_document.read(plan_path)
-    click.echo(github.upsert_issue(github.Repository.from_environment(), title, body.read_text(encoding="utf-8"),
-                                   drifted=bool(document.changed() or document.errors)))
+    echo(terminal(github.upsert_issue(github.Repository.from_environment(), title, body.read_text(encoding="utf-8"),
+                                      drifted=bool(document.changed() or document.errors))))
 
 
 @github_group.command(epilog=example('provision github summary out/*.runbook.md --apply-log apply.txt '
@@ -70,5 +73,5 @@ def summary(runbooks: tuple[Path, ...], apply_log: Path | None) -> None:
     """Markdown for $GITHUB_STEP_SUMMARY: the apply output and the steps of each RUNBOOK."""
     from provisioner.render import job_summary
 
-    click.echo(job_summary.render(list(runbooks), apply_log.read_text(encoding="utf-8") if apply_log else None),
+    echo(job_summary.render(list(runbooks), apply_log.read_text(encoding="utf-8") if apply_log else None),
                nl=False)

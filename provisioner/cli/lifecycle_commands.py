@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import confirmer, example
+from provisioner.cli.terminal import confirmer, echo, example
 from provisioner.errors import ProvisionerError
 from provisioner.escape import terminal
 
@@ -33,19 +33,19 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
 
     if revoke_id is not None:
         done = rotating.revoke_old(merchant, environment, token, revoke_id)
-        click.echo(f"revoked the superseded token '{terminal(token)}' (id {done.revoked[0]})")
+        echo(f"revoked the superseded token '{terminal(token)}' (id {done.revoked[0]})")
         return
     result = rotating.rotate(merchant, environment, token, sink=secret_sink, confirm=confirmer(yes=consumer_has_it),
                              runbook_out=runbook_out)
-    click.echo(f"created the successor of '{terminal(token)}' (id {result.new_id}); its value is in "
-               f"{result.delivered_to}")
+    echo(f"created the successor of '{terminal(token)}' (id {result.new_id}); its value is in "
+         f"{terminal(result.delivered_to)}")
     if result.index is not None:
-        click.echo(result.index)
+        echo(terminal(result.index))
     if result.revoked:
-        click.echo(f"revoked the old token (id {result.old_id})")
+        echo(f"revoked the old token (id {result.old_id})")
     else:
-        click.echo(f"the old token (id {result.old_id}) stays valid until its consumer has switched: "
-                   f"runbook step in {result.runbook}")
+        echo(f"the old token (id {result.old_id}) stays valid until its consumer has switched: "
+             f"runbook step in {terminal(result.runbook)}")
 
 
 @click.group(epilog=example("provision secret new acme order_api_secret --env qa"))
@@ -64,8 +64,8 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
     from provisioner.engine.lifecycle.secret_new import new_secret
 
     made = new_secret(merchant, environment, name, replace=replace)
-    click.echo(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown")
-    click.echo(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it")
+    echo(terminal(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown"))
+    echo(terminal(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it"))
 
 
 @click.command(epilog=example("provision handover acme --env prod"))
@@ -83,8 +83,8 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
     from provisioner.engine.lifecycle import handover as handing_over
 
     done = handing_over.handover(merchant, environment, out=out, sink=secret_sink, token_from=token_from)
-    click.echo(f"handover: {done.markdown} and {done.json} (references only)")
-    click.echo(f"secrets: {done.secrets_at}")
+    echo(f"handover: {terminal(done.markdown)} and {terminal(done.json)} (references only)")
+    echo(f"secrets: {terminal(done.secrets_at)}")
 
 
 @click.command("export", epilog=example("provision export acme --env prod --out merchants/acme.yaml --force"))
@@ -102,9 +102,9 @@ def export_command(merchant: str, environment: str, out: Path | None, force: boo
         raise ProvisionerError(f"{terminal(str(out))} exists; pass --force to replace it (nothing was read or written)")
     text = exporting.export(merchant, environment)
     if out is None or str(out) == "-":
-        click.echo(text, nl=False)
+        echo(text, nl=False)
         return
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
-    click.echo(f"exported to {out}", err=True)
+    echo(f"exported to {terminal(out)}", err=True)
 

@@ -10,6 +10,10 @@ root group knows each command by a line of COMMANDS — its name, where its clic
 
 Exit codes: expected errors (ProvisionerError) exit with their own code and no traceback; usage
 errors exit 1, so that 2 only ever means "changes present" (`plan --detailed-exitcode`).
+
+Output: everything goes through `terminal.echo`, every expected error through `terminal.show_error`,
+the debug log through a formatter that escapes each record, and a usage error's message (which quotes
+what was typed) is escaped before click shows it: no foreign text reaches a CI log unescaped.
 """
 
 from __future__ import annotations
@@ -24,8 +28,8 @@ from typing import Any
 
 import click
 
-from provisioner.cli.terminal import Console, console
-from provisioner.errors import ConfigError, ExitCode, ProvisionerError
+from provisioner.cli.terminal import Console, echo, show_error
+from provisioner.errors import ExitCode, ProvisionerError
 from provisioner.escape import terminal, terminal_lines
 
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -62,6 +66,8 @@ def _usage_errors_exit_1() -> Iterator[None]:
         yield
     except click.UsageError as exc:
         exc.exit_code = ExitCode.ERROR  # type: ignore[misc]  # click's default, 2, means "changes" here
+        # It quotes the command line, which a workflow may build from foreign names.
+        exc.message = terminal_lines(exc.message)  # type: ignore[misc]  # click shows it as it stands
         raise
 
 
@@ -93,13 +99,8 @@ class Provision(click.Group):
         try:
             with _usage_errors_exit_1():
                 return super().invoke(ctx)
-        except ConfigError as exc:
-            for diagnostic in exc.diagnostics:
-                click.echo(terminal(diagnostic), err=True)
-            click.echo(f"{len(exc.diagnostics)} problem(s) found", err=True)
-            ctx.exit(exc.exit_code)
         except ProvisionerError as exc:
-            console().echo(console().paint(err=True)("error:", "error") + f" {terminal_lines(exc)}", err=True)
+            show_error(exc)
             ctx.exit(exc.exit_code)
         except BrokenPipeError:
             # The reader went away (`| head`): nothing to say to it. Point stdout at /dev/null so the
@@ -110,12 +111,12 @@ class Provision(click.Group):
             # A path the user gave that cannot be written or read (a folder, no permission, a full disk):
             # expected, so one line; the file name and the system's reason, never a traceback.
             where = f"{exc.filename}: " if exc.filename else ""
-            click.echo(f"error: {terminal(where)}{terminal(exc.strerror or type(exc).__name__)}", err=True)
+            echo(f"error: {terminal(where)}{terminal(exc.strerror or type(exc).__name__)}", err=True)
             # With --debug, where it came from: an OSError without a path the user gave may be a bug.
             logging.getLogger("provisioner").debug("the error's origin", exc_info=exc)
             ctx.exit(1)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
+            echo("interrupted", err=True)
             ctx.exit(130)
 
 
@@ -148,6 +149,14 @@ def _with_run_options(command: click.Command) -> click.Command:
     return command
 
 
+class _EscapedFormatter(logging.Formatter):
+    """Log records quote what servers sent (an operation's error, a URL): escaped like any other output,
+    as the handler writes to stderr itself."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return terminal_lines(super().format(record))
+
+
 def configure_logging(debug: bool) -> None:
     """`--debug` or PROVISION_LOG=debug: the tool's own trace (every Centra request) on stderr. Only the
     `provisioner` loggers: libraries below log request and response bodies, which may hold secrets."""
@@ -157,7 +166,7 @@ def configure_logging(debug: bool) -> None:
         logger.removeHandler(previous)  # a second run in one process (tests) writes to its own stderr
     handler = logging.StreamHandler(sys.stderr)
     handler.set_name("provision-cli")
-    handler.setFormatter(logging.Formatter("%(relativeCreated)7.0f ms %(levelname)-5s %(name)s: %(message)s"))
+    handler.setFormatter(_EscapedFormatter("%(relativeCreated)7.0f ms %(levelname)-5s %(name)s: %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
 

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import Progress, console, example
+from provisioner.cli.terminal import Progress, console, echo, example, show_error
 from provisioner.engine import limits
+from provisioner.escape import data_text, terminal
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
 if TYPE_CHECKING:
@@ -24,7 +25,8 @@ FORMATS = ["text", "markdown", "json"]
 def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_at: str | None, verbose: bool,
          detailed_exitcode: bool, fail_on: str | None) -> None:
     """Print the document as asked (with `--out -` the document goes to stdout and the rendering to
-    stderr), failures to stderr, and exit with the run's code."""
+    stderr), failures to stderr, and exit with the run's code. The JSON printed is the document's, with
+    the characters a terminal or CI log would act on written as JSON escapes (`escape.data_text`)."""
     from provisioner.engine.plan import document as documents
     from provisioner.engine.plan import policies
     from provisioner.errors import ProvisionerError
@@ -32,29 +34,29 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
 
     to_stdout = out is not None and str(out) == "-"
     if to_stdout:
-        click.echo(document.model_dump_json(indent=2))
+        echo(data_text(document.model_dump_json(indent=2)))
     elif out:
         document.write(out)
     if fmt == "json":
         if not to_stdout:
-            click.echo(document.model_dump_json(indent=2))
+            echo(data_text(document.model_dump_json(indent=2)))
     elif fmt == "markdown":
-        click.echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None)),
+        echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None)),
                    err=to_stdout)
     else:
         console().echo(fleet_text.render(document, paint=console().paint(err=to_stdout), verbose=verbose), nl=False,
                        err=to_stdout)
     alone = len(document.merchants) == 1 and not document.plans and len(document.errors) == 1
     for error in document.errors:
-        click.echo(fleet_text.alone(error) if alone else f"error: {fleet_text.error_line(error)}", err=True)
+        echo(fleet_text.alone(error) if alone else f"error: {fleet_text.error_line(error)}", err=True)
     if out and not to_stdout:
-        click.echo(f"plan written to {out}", err=True)
+        echo(f"plan written to {terminal(out)}", err=True)
     codes = [document.exit_code(detailed=detailed_exitcode)]
     if fail_on:
         try:
             policies.enforce(document.plans, fail_on)
         except ProvisionerError as exc:
-            click.echo(f"error: {exc}", err=True)
+            show_error(exc)
             codes.append(exc.exit_code)
     code = documents.most_severe(codes)
     if code:

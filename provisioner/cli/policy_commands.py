@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import echo, example
 
 
 @click.group(epilog=example("provision policy list"))
@@ -19,6 +19,6 @@ def list_rules() -> None:
 
     width = max(len(rule.id) for rule in RULES)
     for rule in RULES:
-        click.echo(f"{rule.id:<{width}}  {rule.severity:<8}  {rule.title}")
-        click.echo(f"{'':<{width}}  {'':<8}  fix: {rule.fix}")
+        echo(f"{rule.id:<{width}}  {rule.severity:<8}  {rule.title}")
+        echo(f"{'':<{width}}  {'':<8}  fix: {rule.fix}")
 

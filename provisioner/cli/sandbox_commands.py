@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from provisioner.cli import completion
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import echo, example
+from provisioner.escape import terminal
 from provisioner.sandbox import ratelimit
 
 # The emulator is imported when a command runs, so that --help stays fast.
@@ -34,9 +35,9 @@ def serve(merchant: str, port: int, db: Path | None, verbose: bool) -> None:
     token_file = box.write_token_file()
     server = make_server(box.app, port, quiet=not verbose)
     host, bound = server.server_address[:2]
-    click.echo(f"Centra sandbox for {merchant}: http://{host!s}:{bound}/graphql")
-    click.echo(f"admin token in {token_file} (curl -H \"Authorization: Bearer $(cat {token_file})\")")
-    click.echo("Ctrl-C to stop", err=True)
+    echo(f"Centra sandbox for {terminal(merchant)}: http://{host!s}:{bound}/graphql")
+    echo(f"admin token in {terminal(token_file)} (curl -H \"Authorization: Bearer $(cat {terminal(token_file)})\")")
+    echo("Ctrl-C to stop", err=True)
     try:
         server.serve_forever()
     finally:
@@ -53,16 +54,15 @@ def reset(merchant: str, db: Path | None, products: int | None, rate_tier: str |
     from provisioner.engine.lifecycle import sandbox_reset
 
     path = sandbox_reset.reset(merchant, db, products=products, rate_tier=rate_tier)
-    click.echo(f"sandbox {path} reset (with its ledger and journal)")
+    echo(f"sandbox {terminal(path)} reset (with its ledger and journal)")
 
 
 @sandbox.command(epilog=example("provision sandbox operator out/acme.sandbox.runbook.md"))
 @click.argument("runbook_path", metavar="RUNBOOK", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def operator(runbook_path: Path) -> None:
     """Perform a sandbox runbook's steps as an operator in AMS would."""
-    from provisioner.escape import terminal
     from provisioner.sandbox import operator as simulated
 
     for number, line in enumerate(simulated.run(runbook_path), start=1):
-        click.echo(f"step {number}: {terminal(line)}")
+        echo(f"step {number}: {terminal(line)}")
 

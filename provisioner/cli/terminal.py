@@ -1,4 +1,10 @@
-"""What the terminal gets besides results: colour and one progress line, both from click.
+"""How the CLI writes to the terminal: every line through `echo` (the one place output leaves the tool),
+every expected error through `show_error`, colour, and one progress line, all from click.
+
+Whatever is written, on a terminal or into a CI log, passes `escape.log_text` last: foreign text is
+escaped where it is placed (`escape.terminal`, the renderers), and a line put together from pieces still
+cannot begin a workflow command (`::…`) or carry `##[`. The one line that must begin a command, the
+secret sinks' `::add-mask::`, is the engine's own and never passes here.
 
 Colour is on when the stream is a terminal, unless `--no-color` or `NO_COLOR` (no-color.org) says
 otherwise; `FORCE_COLOR` turns it on for a pipe (for CI logs that render ANSI). `NO_COLOR` wins over
@@ -12,6 +18,7 @@ through plain callbacks (`advance`, `waiting`), so it never imports click.
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import sys
@@ -24,7 +31,8 @@ from typing import Any, TextIO
 
 import click
 
-from provisioner.escape import terminal
+from provisioner.errors import ConfigError, ProvisionerError
+from provisioner.escape import log_text, terminal, terminal_lines
 
 STYLES: dict[str, dict[str, Any]] = {
     "heading": {"bold": True}, "create": {"fg": "green"}, "update": {"fg": "yellow"}, "delete": {"fg": "red"},
@@ -64,13 +72,49 @@ class Console:
 
     def echo(self, text: str, *, err: bool = False, nl: bool = True) -> None:
         """Print already painted text (ANSI kept when colour is wanted, even into a pipe)."""
-        click.echo(text, err=err, nl=nl, color=self.colour(err=err))
+        echo(text, err=err, nl=nl, color=self.colour(err=err))
 
 
 def console() -> Console:
     context = click.get_current_context(silent=True)
     found = context.find_object(Console) if context is not None else None
     return found or Console()
+
+
+def echo(text: str = "", *, err: bool = False, nl: bool = True, color: bool | None = None) -> None:
+    """Write `text` to stdout (or stderr): the CLI's only way out, so no line of it can begin a workflow
+    command or carry `##[` (`escape.log_text`), whoever assembled it."""
+    click.echo(log_text(text), err=err, nl=nl, color=color)
+
+
+class SafeStream(io.TextIOBase):
+    """Stdout for the engine to write to itself (the catalog CSV with `--out -`): each write passes
+    `escape.log_text`, as `echo` does. A write is taken as beginning a line (the engine writes whole rows)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self._stream.write(log_text(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+
+def show_error(error: ProvisionerError) -> None:
+    """An expected error on stderr, however it ends the command: its message quotes servers and files, so
+    it is escaped line by line and cut (`escape.terminal_lines`); an invalid file's diagnostics one line
+    each, then their count."""
+    if isinstance(error, ConfigError):
+        for diagnostic in error.diagnostics:
+            echo(terminal(diagnostic), err=True)
+        echo(f"{len(error.diagnostics)} problem(s) found", err=True)
+        return
+    console().echo(console().paint(err=True)("error:", "error") + f" {terminal_lines(error)}", err=True)
 
 
 MIN_BAR = 10  # columns the bar itself keeps on a narrow terminal
@@ -199,7 +243,7 @@ class Progress:
             self._wait = None
         if self._wait is None:
             return _cut(self.label, self._room())
-        return _cut(f"waiting {self._wait[1]} ({self._wait[0] - self._clock():.0f} s)", self._room())
+        return _cut(terminal(f"waiting {self._wait[1]} ({self._wait[0] - self._clock():.0f} s)"), self._room())
 
     def tick(self) -> None:
         """Redraw the line (the countdown of a wait) without any progress."""
@@ -217,7 +261,7 @@ class Progress:
 def note_wait(seconds: float, why: str) -> None:
     """An `on_wait` for commands without a progress line: one line per wait, on a terminal only."""
     if sys.stderr.isatty():
-        click.echo(f"  … waiting {why} ({seconds:.0f} s)", err=True)
+        echo(terminal(f"  … waiting {why} ({seconds:.0f} s)"), err=True)
 
 
 def example(*commands: str) -> str:
@@ -232,4 +276,4 @@ def confirmer(*, yes: bool = False) -> Callable[[str], bool] | None:
         return lambda _question: True
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         return None
-    return lambda question: click.confirm(question, default=False)
+    return lambda question: click.confirm(terminal(question), default=False)

@@ -15,7 +15,7 @@ def text_lines(findings: list[Finding]) -> list[str]:
     lines = ["Policy findings:"]
     for finding in findings:
         waived = f"  (waived: {terminal(finding.waived)})" if finding.waived else ""
-        lines.append(f"  {ICONS[finding.severity]:<2} [{finding.severity}] {finding.rule}: "
+        lines.append(f"  {ICONS[finding.severity]:<2} [{finding.severity}] {terminal(finding.rule)}: "
                      f"{terminal(finding.message)}{waived}")
         if finding.severity != "info" and not finding.waived:
             lines.append(f"       fix: {terminal(finding.fix)}")

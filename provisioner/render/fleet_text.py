@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from provisioner.engine.plan.document import MerchantError, PlanDocument
 from provisioner.errors import ExitCode
-from provisioner.escape import terminal, terminal_lines
+from provisioner.escape import TEXT_LIMIT, cut, terminal, terminal_lines
 from provisioner.render import text
 
 
@@ -22,14 +22,16 @@ def alone(error: MerchantError) -> str:
     """The failure of a run of one merchant, worded as any other command's error (diagnostics, then their
     count, for an invalid file)."""
     if error.exit_code == ExitCode.INVALID_CONFIG:
-        lines = error.reason.split("\n")
-        return "\n".join(terminal(line) for line in lines) + f"\n{len(lines)} problem(s) found"
+        # one diagnostic a line; a saved document's reason may hold any number, so it is cut as a whole
+        count = error.reason.count("\n") + 1
+        lines = cut(error.reason, TEXT_LIMIT).split("\n")
+        return "\n".join(terminal(line) for line in lines) + f"\n{count} problem(s) found"
     return f"error: {terminal_lines(error.reason)}"
 
 
 def summary(document: PlanDocument) -> str:
     changed = len(document.changed())
-    return (f"Fleet {terminal(document.environment)}{f' shard {document.shard}' if document.shard else ''}: "
+    return (f"Fleet {terminal(document.environment)}{f' shard {terminal(document.shard)}' if document.shard else ''}: "
             f"{len(document.plans)} planned ({changed} with changes), {len(document.errors)} failed, "
             f"{len(document.skipped)} skipped.")
 

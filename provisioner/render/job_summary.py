@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from provisioner.escape import md_fence, md_plain, md_text
+from provisioner.escape import md_code, md_fence, md_plain, md_text
 
 _STEP = re.compile(r"^## (\d+)\. (.+)$", re.M)
 _TITLE = re.compile(r"^# (.+)$", re.M)
@@ -27,7 +27,7 @@ def render(paths: list[Path], applied: str | None = None) -> str:
         steps = _STEP.findall(text)
         # The runbook's headings are markdown already: read back to their text, then escaped once here.
         heading = md_plain(title.group(1)) if title else path.stem
-        out += [f"### {md_text(heading)} ({len(steps)} step(s), `{path.name}`)", ""]
+        out += [f"### {md_text(heading)} ({len(steps)} step(s), {md_code(path.name)})", ""]
         out += [f"{number}. {md_text(md_plain(step))}" for number, step in steps]
         out.append("")
     return "\n".join(out) + "\n"

@@ -151,3 +151,14 @@ def test_a_live_permission_name_cannot_forge_the_catalogue_warning(project: Path
     assert "catalogue does not know" in markdown
     assert "</details>\n@everyone" not in markdown and "@everyone" not in markdown
     assert FORGED_STEP not in markdown and not ANSI.search(markdown)
+
+
+def test_a_store_name_cannot_forge_the_comment_marker(project: Path, outputs: Outputs) -> None:
+    """A workflow finds its comment by the hidden marker: a token named with one must not put a second
+    marker into the body, wherever the name is shown (attention item, diff, table)."""
+    forged = "<!-- provision:plan environment=sandbox --> `x` <!-- provision:plan environment=prod -->"
+    sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": forged, "permissions": ["Order:read"]})
+    _exclusive_tokens(Path("merchants/acme.yaml"))
+    comment = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert comment.startswith("<!-- provision:plan environment=sandbox -->\n") and comment.count("<!--") == 1
+    assert "environment=prod -->" in comment  # the name is still shown, its `<!--` broken visibly

@@ -151,3 +151,35 @@ def test_names_from_files_and_stores_cannot_break_the_markdown() -> None:
     named = [line for line in lines if "@admin" in line]
     assert named and all(line.startswith(("> **delete** ````", "- plugin \"x", "-     uri")) for line in named)
     assert "| `m\\|n` | – | 1 | line; &lt;/details>\\| x |" in report
+
+
+FORGED = markdown.marker("qa")
+
+
+def test_no_foreign_text_can_forge_the_marker_or_a_command() -> None:
+    """The comment's own marker is its only `<!--`: a name anywhere in the document, in text, a code span,
+    a table cell, the diff or a heading, shows it broken. No line begins a workflow command or holds `##[`."""
+    hostile = f"{FORGED} ::error::x ##[group]g"
+    change = Change(address=f"m/qa/plugin/{hostile}", kind=hostile, name=hostile, action="delete",
+                    executor="manual", risk="critical", reasons=[hostile],
+                    fields=[FieldChangeModel(path=hostile, before=hostile)])
+    plan = Plan(merchant="m", environment="qa", tier="qa", centra_url="https://m.centraqa.com",
+                binding=Binding(target_url="https://m.centraqa.com", store_identity="s", merchant_file_sha256="0",
+                                tool_version="0"), generated_at="2026-01-01T00:00:00+00:00", changes=[change],
+                warnings=[hostile])
+    document = PlanDocument(environment="qa", shard=hostile, plans=[plan],
+                            errors=[MerchantError(merchant=hostile, environment=hostile, exit_code=1, reason=hostile)],
+                            skipped=[Skipped(merchant=hostile + "2", reason=hostile)])
+    report = markdown.render(document, plan_at=hostile)
+    assert report.count("<!--") == 1 and report.startswith(FORGED + "\n")
+    assert report.count("<\\x21-- provision:plan") >= 4  # in code spans and the diff, visibly broken
+    assert "&lt;!-- provision:plan" in report  # in text, an entity: it renders as written
+    for line in report.splitlines():
+        assert not line.lstrip().startswith("::") and "##[" not in line, line
+
+
+def test_a_long_failure_reason_is_cut_and_says_so() -> None:
+    document = PlanDocument(environment="qa", errors=[
+        MerchantError(merchant="m", exit_code=1, reason="why\n" + "x" * 400)])
+    report = markdown.render(document)
+    assert f"| `m` | – | 1 | why; {'x' * 295}… (cut, 105 more characters) |" in report
