@@ -45,7 +45,7 @@ def notice(number: int, environment: str, run_url: str) -> None:
     text = (f"## provision plan · {md_text(environment)}\n\n**No plan**: the run that should have made it failed, "
             f"so nothing here may be approved or applied. See {md_text(run_url)}, fix it, and push again.")
     body = github.notice(markdown.marker(environment), text)
-    click.echo(github.upsert_comment(github.Repository.from_environment(), number, body))
+    echo(terminal(github.upsert_comment(github.Repository.from_environment(), number, body)))
 
 
 @github_group.command(epilog=example('provision github issue drift.md --plan drift-qa.json --title "Drift (qa)"'))

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from provisioner.cli.terminal import example
+from provisioner.cli.terminal import echo, example
 
 # The engine is imported when a command runs, so that --help stays fast.
 
@@ -48,12 +48,12 @@ def apply_merged(environment: str, head: str, after: str | None, workdir: Path, 
     from provisioner.gitops.rest import Repository
 
     def told(outcome: Outcome) -> None:
-        click.echo(report.status_line(outcome), err=True)
+        echo(report.status_line(outcome), err=True)
 
     request = merge.Request(environment=environment, head=head, workdir=workdir, secret_sink=secret_sink,
                             after=after, run_url=_run_url())
     run = merge.apply_merged(Repository.from_environment(), request, on_outcome=told)
-    click.echo(report.summary(run), nl=False)
+    echo(report.summary(run), nl=False)
     code = run.exit_code()
     if code:
         sys.exit(code)
@@ -69,7 +69,7 @@ def waiting(environment: str) -> None:
     repository = Repository.from_environment()
     with repository.session() as session:
         for name in sorted(tracking.read(session, environment)):
-            click.echo(name)
+            echo(name)
 
 
 @gitops_group.command(name="apply-reviewed", epilog=example("provision gitops apply-reviewed plan-qa.json --env qa"))
@@ -86,7 +86,7 @@ def apply_reviewed(plan: Path, environment: str, secret_sink: str | None, allow_
 
     run = settle.apply_reviewed(Repository.from_environment(), plan, environment, secret_sink=secret_sink,
                                 allow_deletes=allow_deletes, run_url=_run_url())
-    click.echo(report.summary(run), nl=False)
+    echo(report.summary(run), nl=False)
     code = run.exit_code()
     if code:
         sys.exit(code)

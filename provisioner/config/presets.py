@@ -20,7 +20,6 @@ from provisioner.config.nodetree import duplicate_identities, get, position
 from provisioner.config.yamlnodes import compose_file, construct
 from provisioner.errors import Diagnostic
 
-
 PRESETS_DIR_VARIABLE = "PROVISION_PRESETS_DIR"
 
 
