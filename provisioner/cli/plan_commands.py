@@ -41,7 +41,8 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
         if not to_stdout:
             echo(data_text(document.model_dump_json(indent=2)))
     elif fmt == "markdown":
-        echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None)),
+        echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None),
+                             fail_on=fail_on),
                    err=to_stdout)
     else:
         console().echo(fleet_text.render(document, paint=console().paint(err=to_stdout), verbose=verbose), nl=False,

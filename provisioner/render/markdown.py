@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from provisioner.engine.plan.document import PlanDocument
 from provisioner.escape import cut, md_code, md_text
+from provisioner.policy.rules import blocking
 from provisioner.render.fleet_groups import Group, attention, findings, groups, label
 from provisioner.render.plan_markdown import (
     DIFF_LINES,
@@ -230,12 +231,33 @@ class Shares:
 SHARES = Shares()
 
 
-def render(document: PlanDocument, *, plan_at: str | None = None) -> str:
+def _check_fails(document: PlanDocument, fail_on: str | None) -> list[str]:
+    """What fails the pull request's check (`--fail-on`), first: the rules, each merchant named."""
+    if fail_on is None:
+        return []
+    blocked = sorted({(f.rule, label(p, document.environment)) for p in document.plans
+                      for f in blocking(p.findings, fail_on)})
+    if not blocked:
+        return []
+    rules: dict[str, list[str]] = {}
+    for rule, merchant in blocked:
+        rules.setdefault(rule, []).append(merchant)
+    lines = [f"> [!CAUTION]\n> **This check fails**: {len(blocked)} policy finding(s) at {md_text(fail_on)} or "
+             "above. Fix them, or waive the rule with a reason in the merchant file."]
+    for rule, merchants in rules.items():
+        shown = ", ".join(md_code(cut(m, NAME_CHARS)) for m in merchants[:NAMES_IN_ROW])
+        more = f" and {len(merchants) - NAMES_IN_ROW} more" if len(merchants) > NAMES_IN_ROW else ""
+        lines.append(f"> - {md_code(rule)}: {shown}{more}")
+    return [*lines, ""]
+
+
+def render(document: PlanDocument, *, plan_at: str | None = None, fail_on: str | None = None) -> str:
     budget, shares = BUDGET, SHARES
     where = f"the full JSON plan is in {md_text(plan_at)}" if plan_at else "the full JSON plan has every change"
     title = md_code(cut(document.environment, NAME_CHARS)) + (
         f" (shard {md_text(cut(document.shard, NAME_CHARS))})" if document.shard else "")
-    head = [marker(document.environment), f"## provision plan · {title}", "", *_summary(document)]
+    head = [marker(document.environment), f"## provision plan · {title}", "", *_check_fails(document, fail_on),
+            *_summary(document)]
     foot = ["---", f"<sub>{where[0].upper()}{where[1:]}.</sub>", ""]
     left = budget - sum(len(line) + 1 for line in head + foot) - 64
     attention_part = _attention(document, int(left * shares.attention))

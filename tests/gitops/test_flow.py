@@ -135,11 +135,15 @@ def test_a_critical_finding_fails_the_pull_request_check(fleet: World) -> None:
     text = files["merchants/acme.yaml"].replace("api_tokens: []", "api_tokens:\n  - description: Root\n"
                                                 "    organization: acme\n    integration: acme-root\n"
                                                 "    store_types: all\n    email: root@acme.example\n"
-                                                "    permissions: {read: [Order:read], write: [], admin: true}")
+                                                "    permissions: {read: [Order:read], write: [admin]}")
     number = fleet.open_pull({"merchants/acme.yaml": text})
     planned = fleet.plan(number)
     assert not planned.ok()
     assert any(job.startswith("comment") and result == "failure" for job, result in planned.jobs.items())
+    comment = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:plan environment=qa"))
+    first = comment.split("\n## provision plan")[1].split("\n", 3)[2]
+    assert first.startswith("> [!CAUTION]"), "what fails the check leads the comment"
+    assert "**This check fails**" in comment and "`acme`" in comment.split("**This check fails**")[1][:400]
 
 
 def test_a_deletion_waits_without_the_opt_in_label(fleet: World) -> None:
