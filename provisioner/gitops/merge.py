@@ -22,6 +22,7 @@ from pathlib import Path
 
 from provisioner.engine.apply import merchant as applying
 from provisioner.engine.fleet import selection
+from provisioner.engine.fleet.selection import git
 from provisioner.engine.plan import planning
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.errors import ExitCode, ProvisionerError, StalePlanError
@@ -48,7 +49,7 @@ class Request:
 def apply_merged(repository: Repository, request: Request,
                  on_outcome: Callable[[Outcome], None] | None = None) -> Run:
     with repository.session() as session:
-        head = record.git("rev-parse", "--verify", f"{request.head}^{{commit}}").strip()
+        head = git("rev-parse", "--verify", f"{request.head}^{{commit}}").strip()
         before = record.read(session, request.environment)
         run = Run(request.environment, head, before)
         commits = record.commits_since(before, head)
@@ -93,7 +94,7 @@ def _held_back_by(session: Session, request: Request, head: str) -> dict[str, st
     if request.after is None:
         return {}
     done = record.read(session, request.after)
-    if done is None or record.git("merge-base", head, done).strip() != head:
+    if done is None or git("merge-base", head, done).strip() != head:
         raise ProvisionerError(f"{request.after} has not applied {head[:12]} yet; {request.environment} "
                                f"applies a merge only after {request.after} (nothing was applied)")
     return {name: f"waiting in {request.after}: {w.reason}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import subprocess
 
+from provisioner.engine.fleet.selection import git
 from provisioner.errors import ProvisionerError
 from provisioner.gitops.rest import GitHubError, Session
 
@@ -54,13 +55,6 @@ def advance(github: Session, environment: str, sha: str, *, current: str | None)
         return f"{name} created at {sha[:12]}"
     github.object("PATCH", f"{github.prefix}/git/refs/{name}", json={"sha": sha, "force": False})
     return f"{name} moved from {current[:12]} to {sha[:12]}"
-
-
-def git(*args: str) -> str:
-    done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=120)
-    if done.returncode != 0:
-        raise ProvisionerError(f"git {' '.join(args[:2])} failed: {done.stderr.strip()[:300]}")
-    return done.stdout
 
 
 def commits_since(record: str | None, head: str) -> list[str]:

@@ -100,11 +100,14 @@ def _download(github: Session, artifact_id: int) -> dict[str, bytes]:
         with httpx.Client(timeout=REQUEST_DEADLINE, follow_redirects=False) as plain, \
                 plain.stream("GET", location) as archive:
             archive.raise_for_status()
-            data = b""
+            chunks: list[bytes] = []
+            size = 0
             for chunk in archive.iter_bytes():
-                data += chunk
-                if len(data) > MAX_ARTIFACT:
+                size += len(chunk)
+                if size > MAX_ARTIFACT:
                     raise GitHubError(f"artifact {artifact_id} is larger than {MAX_ARTIFACT // 2**20} MiB")
+                chunks.append(chunk)
+            data = b"".join(chunks)
     except httpx.HTTPError as exc:
         raise GitHubError(f"could not download artifact {artifact_id} ({quoted(type(exc).__name__)})") from None
     try:

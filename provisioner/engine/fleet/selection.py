@@ -83,11 +83,12 @@ def every() -> list[Path]:
     return config.merchant_files([])
 
 
-def _git(*args: str) -> str:
+def git(*args: str) -> str:
+    """git's output, or one line saying why not (the commits a run compares live in git)."""
     try:
-        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=60)
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False, timeout=120)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ProvisionerError(f"--changed-since needs git: {exc}") from None
+        raise ProvisionerError(f"this needs git: {exc}") from None
     if done.returncode != 0:
         raise ProvisionerError(f"git {' '.join(args)}: {done.stderr.strip() or 'failed'}")
     return done.stdout
@@ -96,8 +97,8 @@ def _git(*args: str) -> str:
 def changed_paths(ref: str) -> set[PurePosixPath]:
     """Files changed since the fork point with REF, including uncommitted and new files, from the
     current directory (paths relative to it)."""
-    base = _git("merge-base", ref, "HEAD").strip()
-    listed = _git("diff", "--name-only", "--relative", base, "--") + _git("ls-files", "--others", "--exclude-standard")
+    base = git("merge-base", ref, "HEAD").strip()
+    listed = git("diff", "--name-only", "--relative", base, "--") + git("ls-files", "--others", "--exclude-standard")
     return {PurePosixPath(line) for line in listed.splitlines() if line.strip()}
 
 
