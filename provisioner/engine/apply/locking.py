@@ -19,6 +19,7 @@ The rules, each with a test (tests/engine/apply/test_locking.py):
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import json
 import math
@@ -42,7 +43,7 @@ TIMEOUT_ENV = "PROVISION_LOCK_TIMEOUT"
 DEFAULT_WAIT = 120.0  # seconds; an apply of one merchant takes a few, a paced one a minute at most
 HOLDER_LIMIT = 4096  # bytes: a holder file is a hundred
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")  # merchant and environment names (the plan's pattern): no dots
-_SHOWN = re.compile(r"[^A-Za-z0-9_.@:/+ -]")
+_SHOWN = re.compile(r"[^A-Za-z0-9_.@/+ -]")  # no ":" either: nothing to start a CI command
 
 
 def lock_dir() -> tuple[Path, bool]:
@@ -125,6 +126,10 @@ def hold(merchant: str, environment: str, command: str, *, wait: float | None = 
         raise files.FileError(lock_path, f"cannot lock it: {exc.strerror or type(exc).__name__}") from None
     try:
         files.write_atomic(holder, _holder_json(command))
+    except BaseException:
+        lock.release()  # a holder file refused (a link in its place) is left as it is, for a person to see
+        raise
+    try:
         yield
     finally:
         try:
@@ -134,11 +139,9 @@ def hold(merchant: str, environment: str, command: str, *, wait: float | None = 
 
 
 def _acquire(lock: FileLock, timeout: float) -> bool:
-    try:
+    with contextlib.suppress(Timeout):
         lock.acquire(timeout=timeout)
-    except Timeout:
-        return False
-    return True
+    return lock.is_locked
 
 
 def _holder_json(command: str) -> str:

@@ -118,8 +118,16 @@ def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.De
                 f"{change.address}: {exc}\n  done: {', '.join(report.done) or 'nothing'}\n"
                 f"  not done: {', '.join(not_done)}\n  run apply again to continue") from None
         if outcome.secret is not None:
+            # Journalled before delivery: if the sink fails or the run dies here, the next run finds the
+            # token "created" and rotates it, since nobody has its value.
             record.record(change.address, change.action, "created", outcome.summary)
-            where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
+            try:
+                where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
+            except ProvisionerError as exc:
+                not_done = [c.address for c in api[index + 1:]]
+                raise PartialApplyError(
+                    f"{change.address}: {exc}\n  done: {', '.join([*report.done, outcome.summary])}\n"
+                    f"  not done: {', '.join(not_done) or 'nothing'}\n  run apply again to continue") from None
             report.secrets.append(f"{change.name}: token value stored in {where}")
         record.record(change.address, change.action, "done", outcome.summary)
         report.done.append(outcome.summary)

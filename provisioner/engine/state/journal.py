@@ -21,6 +21,7 @@ from provisioner import files
 
 JOURNAL_DIR = Path(".provision/journal")
 LIMIT = 8 * 1024 * 1024  # bytes; a journal holds one entry per change and status of one merchant
+DEPTH = 4  # a list of entries of plain values (2), with room for an entry of another shape, left out
 
 # started: sent, no answer yet; unknown: sent, the answer was lost; failed: refused, nothing changed;
 # created: made, value not yet in its sink; done: made and delivered.
@@ -67,7 +68,7 @@ def open_journal(merchant: str, environment: str) -> Journal:
     if not (path.exists() or path.is_symlink()):
         return Journal(path, [])
     try:
-        entries = files.read_json(path, limit=LIMIT, depth=2, follow_links=False)
+        entries = files.read_json(path, limit=LIMIT, depth=DEPTH, follow_links=False)
         if not isinstance(entries, list):
             raise files.FileError(path, "is not a list of journal entries")
     except files.FileError as exc:
