@@ -139,10 +139,7 @@ def gated(examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     """acme's sandbox served behind a gate, and acme's environment `served` in this checkout targeting it."""
     for name, value in PLANTED.items():
         monkeypatch.setenv(name, value)
-    with gate.served_acme(tmp_path / "centra.db") as served:
-        acme = Path("merchants/acme.yaml")
-        acme.write_text(acme.read_text(encoding="utf-8") + f"  served:\n    centra_url: {served.url}\n"
-                        "    token: env:SERVED_ADMIN_TOKEN\n    tier: qa\n", encoding="utf-8")
+    with gate.served_here(tmp_path / "centra.db") as served:
         monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
         yield served
 

@@ -125,14 +125,26 @@ def served_acme(database: Path) -> Iterator[Served]:
         server.server_close()
 
 
+@contextmanager
+def served_here(database: Path) -> Iterator[Served]:
+    """`served_acme`, and acme's environment `served` in the checkout of the current directory targeting it
+    (its admin token in SERVED_ADMIN_TOKEN is the caller's to set)."""
+    with served_acme(database) as served:
+        _add_served(Path("merchants/acme.yaml"), served.url)
+        yield served
+
+
+def _add_served(acme: Path, url: str) -> None:
+    acme.write_text(acme.read_text(encoding="utf-8") + f"  served:\n    centra_url: {url}\n"
+                    "    token: env:SERVED_ADMIN_TOKEN\n    tier: qa\n", encoding="utf-8")
+
+
 def checkout(root: Path, url: str) -> Path:
     """A checkout of the example merchants at `root`, acme with an environment `served` targeting `url`."""
     (root / "merchants").mkdir(parents=True)
     for source in (REPO / "merchants").glob("*.yaml"):
         shutil.copyfile(source, root / "merchants" / source.name)
-    acme = root / "merchants" / "acme.yaml"
-    acme.write_text(acme.read_text(encoding="utf-8") + f"  served:\n    centra_url: {url}\n"
-                    "    token: env:SERVED_ADMIN_TOKEN\n    tier: qa\n", encoding="utf-8")
+    _add_served(root / "merchants" / "acme.yaml", url)
     return root
 
 
