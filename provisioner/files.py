@@ -22,6 +22,7 @@ import contextlib
 import errno
 import json
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -273,16 +274,15 @@ def remove_leftovers(path: Path) -> list[Path]:
     target on other machines (a shared directory) are serialised by the merchant's lock, so a file named
     by a process that does not exist here is, there too, a leftover."""
     prefix = f".{path.name[:_PREFIX_LENGTH]}."
+    name = re.compile(re.escape(prefix) + r"(\d+)\.[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX))
     removed: list[Path] = []
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
         return removed
     for entry in entries:
-        if not (entry.name.startswith(prefix) and entry.name.endswith(TEMPORARY_SUFFIX)):
-            continue
-        owner = entry.name[len(prefix):-len(TEMPORARY_SUFFIX)].split(".")[0]
-        if owner.isdigit() and not running(int(owner)):
+        found = name.fullmatch(entry.name)
+        if found is not None and not running(int(found.group(1))):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
                 removed.append(Path(entry.path))

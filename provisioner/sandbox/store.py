@@ -74,7 +74,8 @@ class Store:
         self.path = path
         self._local = threading.local()
         with self._errors():
-            files.ensure_dir(path.parent, owned=True, private=True)
+            default = path.parent == SANDBOX_DIR  # the tool's own folder, or one named with --db
+            files.ensure_dir(path.parent, owned=default, private=default)
             # It holds token values: only the user may read it (SQLite gives -wal and -shm the same mode).
             os.close(files.open_private(path))
             self._connection().executescript(_DDL)

@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 
 from provisioner import files
 from provisioner.cli.main import cli
+from provisioner.engine.apply import sinks
 from provisioner.engine.state import ledger as ledgers
 from provisioner.errors import ExitCode
 from tests.conftest import REPO
@@ -232,6 +233,23 @@ def test_ensure_dir_makes_a_private_tool_directory_0700(workdir: Path) -> None:
     assert _mode(Path("out")) == 0o777 & ~_umask()
 
 
+def test_a_secret_file_the_user_names_keeps_its_folder_as_it_is(workdir: Path) -> None:
+    """A `file:` secret's folder is the user's (their home, a mount): not narrowed, links and all; only the
+    tool's own .provision/secrets is made 0700. The file itself is 0600 either way."""
+    Path("mine").mkdir()
+    Path("mine").chmod(0o755)
+    sinks.write_private(Path("mine/order-secret"), "value\n")
+    assert _mode(Path("mine")) == 0o755 and _mode(Path("mine/order-secret")) == 0o600
+    sinks.write_private(Path("new/order-secret"), "value\n")
+    assert _mode(Path("new")) == 0o700 & ~_umask()
+
+
+def test_a_sandbox_database_the_user_names_leaves_its_folder_as_it_is(project: Path, outputs: Outputs) -> None:
+    Path(".").chmod(0o755)
+    assert outputs.run("sandbox", "reset", "acme", "--db", "mine.db").exit_code == 0
+    assert _mode(Path(".")) == 0o755 and _mode(Path("mine.db")) == 0o600
+
+
 def test_open_private_makes_and_narrows_a_file_to_0600(tmp_path: Path) -> None:
     path = tmp_path / "db"
     path.write_text("")
@@ -250,10 +268,12 @@ def test_a_temporary_file_of_a_process_that_ended_is_removed_by_the_next_write(t
     leftover = tmp_path / f".ledger.json.{ended.pid}.0badcafe.tmp"
     running = tmp_path / f".ledger.json.{os.getpid()}.0badcafe.tmp"  # a write in progress here
     other = tmp_path / f".other.json.{ended.pid}.0badcafe.tmp"  # another file's: not this write's business
-    for name in (leftover, running, other):
+    longer = tmp_path / f".ledger.json.1.{ended.pid}.0badcafe.tmp"  # of "ledger.json.1", not of "ledger.json"
+    for name in (leftover, running, other, longer):
         name.write_text("half")
     files.write_atomic(path, "{}\n")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ledger.json", running.name, other.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ledger.json", running.name, other.name,
+                                                                 longer.name])
     assert files.running(os.getpid()) and not files.running(ended.pid) and not files.running(0)
 
 

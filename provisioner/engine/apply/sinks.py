@@ -181,9 +181,10 @@ def token_path(merchant: str, environment: str, description: str) -> Path:
 
 def write_private(path: Path, text: str) -> None:
     """A file only the user can read (0600 from its first byte, whatever mode an older file had), written
-    whole or not at all; its directory, `.provision/secrets` by default, is 0700 and never a link."""
+    whole or not at all, never through a link. `.provision/secrets` is the tool's own: 0700, and no link
+    in its way; the folder of a path the user named (a `file:` secret) is theirs, made 0700 if new."""
     try:
-        files.ensure_dir(path.parent, owned=True, private=True)
+        files.ensure_dir(path.parent, owned=path.parent == SECRETS_DIR, private=True)
         files.write_atomic(path, text, private=True)
     except files.FileError as exc:
         raise ProvisionerError(f"cannot write the secret to {exc.path}: {exc.reason}") from None
