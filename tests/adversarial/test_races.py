@@ -291,3 +291,25 @@ def test_attest_waits_for_the_same_lock_and_records_nothing(served_acme: ServedM
     from provisioner.engine.state import ledger
 
     assert not ledger.ledger_path("acme", "served").exists()
+
+
+def test_two_checkouts_whose_extra_token_cannot_be_revoked_keep_both_and_say_so(examples: Path,
+                                                                               tmp_path: Path) -> None:
+    """As above, but revoking the second token fails: its run stores its value after all (no value is ever
+    dropped while its token is valid) and warns that two tokens are valid."""
+    with gate.served_acme(tmp_path / "centra.db") as served:
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["TokenLifetimes"] >= 2
+        admin = {"Authorization": f"Bearer {served.box.admin_token}"}
+        failing = httpx.put(f"{served.url}/_sandbox/faults", headers=admin, timeout=gate.BOUND,
+                            json={"fail_mutation": {"nth": 3, "mode": "error"}})  # create, create, the revoke
+        assert failing.status_code == 200, failing.text
+        runs = _two_checkouts(tmp_path, served)
+        assert [code for _, code, _, _ in runs] == [0, 0], runs
+        tokens = served.tokens()
+        assert [revoked for _, _, revoked in tokens] == [False, False]
+        warned = [out for _, _, out, _ in runs if "could not be revoked" in out]
+        assert len(warned) == 1 and f"another run created token id {tokens[0][0]} 'Global-e integration' at the " \
+            f"same moment and this run's (id {tokens[1][0]}) could not be revoked" in warned[0]
+        assert "two are valid, revoke one" in warned[0]
+        stored = sorted((root / SINK).read_text(encoding="utf-8").strip() for root, _, _, _ in runs)
+        assert stored == sorted(value for _, value, _ in tokens)
