@@ -11,6 +11,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from provisioner import files
+from provisioner.errors import ProvisionerError
+
 SANDBOX_DIR = Path(".provision/sandbox")
 
 _DDL = """
@@ -55,18 +58,37 @@ CREATE TABLE IF NOT EXISTS faults (kind TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
+class StoreError(ProvisionerError):
+    """The sandbox database cannot be used: a full disk, a file that is not a database, no permission."""
+
+
 class Store:
     """A sandbox database. Connections are per thread; `transaction()` serialises writers
-    (BEGIN IMMEDIATE), so concurrent clients never interleave half a request."""
+    (BEGIN IMMEDIATE), so concurrent clients never interleave half a request.
+
+    What SQLite or the file system refuses (a full disk, a broken file) is a StoreError naming the
+    database, one line, never a traceback; a link in place of the database or of `.provision/sandbox`
+    is refused before SQLite opens anything."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._local = threading.local()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # It holds token values: only the user may read it (SQLite gives -wal and -shm the same mode).
-        os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-        os.chmod(path, 0o600)
-        self._connection().executescript(_DDL)
+        with self._errors():
+            default = path.parent == SANDBOX_DIR  # the tool's own folder, or one named with --db
+            files.ensure_dir(path.parent, owned=default, private=default)
+            # It holds token values: only the user may read it (SQLite gives -wal and -shm the same mode).
+            os.close(files.open_private(path))
+            self._connection().executescript(_DDL)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except files.FileError as exc:
+            raise StoreError(f"{exc} (the sandbox database)") from None
+        except (sqlite3.Error, OSError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"{self.path}: {files.one_line(reason)} (the sandbox database)") from None
 
     def _connection(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
@@ -80,14 +102,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        db = self._connection()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
+        with self._errors():
+            db = self._connection()
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back itself (a full disk does)
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

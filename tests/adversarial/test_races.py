@@ -3,13 +3,14 @@ token; the other, planning after it, finds the token and creates nothing. No dup
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
 import subprocess
 import sys
 import threading
-import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ import pytest
 from provisioner.engine.apply import locking
 from provisioner.engine.apply import merchant as applying
 from provisioner.engine.plan import document as fleet_document
-from provisioner.errors import ProvisionerError, StalePlanError
+from provisioner.errors import ExitCode, ProvisionerError, StalePlanError
+from provisioner.sandbox.wire import DropConnection
 from tests.adversarial.conftest import ServedMerchant
+from tests.engine.apply import gate
+from tests.engine.conftest import PLANTED
 
 TOKEN = "Global-e integration"
 SINK = Path(".provision/secrets/acme.served.global-e-integration.token")
@@ -130,47 +134,147 @@ def test_a_rotation_waits_for_the_same_lock(served_acme: ServedMerchant, monkeyp
     assert _tokens(served_acme) == []
 
 
-def _kill_during_the_create(served: ServedMerchant) -> bool:
-    """Start an apply, SIGKILL it once its journal says the create was sent; whether the store committed it."""
-    _fresh_store(served)
-    admin = {"Authorization": f"Bearer {served.token}"}
-    httpx.put(f"{served.url}/_sandbox/faults", json={"latency": {"ms": 1500}}, headers=admin, timeout=10)
-    command = [sys.executable, "-m", "provisioner.cli", "apply", "acme", "--env", "served", "--auto-approve"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    journal = Path(".provision/journal/acme.served.json")
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        text = journal.read_text(encoding="utf-8") if journal.exists() else ""
-        if f"api_token/{TOKEN}" in text and '"started"' in text:
-            time.sleep(0.3)  # the request leaves right after the journal entry; the server holds it 1.5 s
-            break
-        time.sleep(0.02)
-    process.kill()
-    process.wait(timeout=30)
-    assert process.returncode != 0, "the apply finished before it could be killed"
-    httpx.delete(f"{served.url}/_sandbox/faults", headers=admin, timeout=10)
-    settle = time.monotonic() + 5
-    while time.monotonic() < settle and not _tokens(served):
-        time.sleep(0.05)  # the server finishes the request it was given
-    return bool(_tokens(served))
+@pytest.fixture
+def gated(examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[gate.Served]:
+    """acme's sandbox served behind a gate, and acme's environment `served` in this checkout targeting it."""
+    for name, value in PLANTED.items():
+        monkeypatch.setenv(name, value)
+    with gate.served_here(tmp_path / "centra.db") as served:
+        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
+        yield served
 
 
-def test_a_run_killed_with_the_create_in_flight_is_resolved_by_the_next(served_acme: ServedMerchant) -> None:
-    """SIGKILL while createAccessToken is on the wire: the store commits it, nobody receives its value.
-    The next apply finds it (never creates it again) and rotates it, so exactly one valid token remains
-    and the sink holds its value. (Killed before the request left, the next apply creates it once.)"""
-    committed_once = False
-    for _ in range(3):  # a kill can land before the request leaves; try until one lands in flight
-        committed = _kill_during_the_create(served_acme)
-        assert not SINK.exists()
-        report = applying.apply("acme", "served", applying.Options(auto_approve=True))
-        rotated = any("never reached a sink" in warning for warning in report.warnings)
-        assert rotated == committed, report.warnings
-        _one_token_and_its_value_delivered(served_acme)
-        committed_once = committed_once or committed
-        if committed_once:
-            break
-    assert committed_once, "no kill landed while the create was in flight"
+def _journal_status() -> str:
+    entries = json.loads(Path(".provision/journal/acme.served.json").read_text(encoding="utf-8"))
+    return str(entries[-1]["status"])
+
+
+def test_a_run_killed_with_its_create_committed_but_unanswered_is_resolved_by_the_next(gated: gate.Served) -> None:
+    """SIGKILL once Centra has committed createAccessToken and before its answer leaves: nobody has the value.
+    The next apply finds the token (never creates it again) and rotates it: one valid token, in the sink."""
+    committed, killed = threading.Event(), threading.Event()
+
+    def hold_the_answer(app: gate.GatedApp) -> None:
+        committed.set()
+        killed.wait(gate.BOUND)
+        raise DropConnection  # the process it would answer is gone
+
+    gated.app.after["CreateAccessToken"] = hold_the_answer
+    process = gate.provision(Path.cwd(), gate.environment(gated), "apply", "acme", "--env", "served",
+                             "--auto-approve")
+    try:
+        assert committed.wait(gate.BOUND), "the create never reached the store"
+        process.kill()
+        process.communicate(timeout=gate.BOUND)
+    finally:
+        killed.set()
+    gated.app.after.clear()
+    [(lost_id, _)] = gated.valid()
+    assert not SINK.exists() and _journal_status() == "started"
+    report = applying.apply("acme", "served", applying.Options(auto_approve=True))
+    assert any(f"token id {lost_id} (started) but its value never reached a sink" in w for w in report.warnings)
+    tokens = gated.tokens()
+    assert (tokens[0][0], tokens[0][2]) == (lost_id, True) and len(tokens) == 2
+    _the_sink_holds_the_one_valid_token(gated)
+
+
+def test_a_run_killed_before_its_create_reached_the_store_is_created_once_by_the_next(gated: gate.Served) -> None:
+    arrived = threading.Event()
+    gated.app.before["CreateAccessToken"] = lambda app, number: number > 1 or arrived.is_set()
+    gated.app.drop["CreateAccessToken"] = 1  # once let through, the killed run's request is dropped unhandled
+    process = gate.provision(Path.cwd(), gate.environment(gated), "apply", "acme", "--env", "served",
+                             "--auto-approve")
+    try:
+        assert gated.app.wait_until(lambda app: app.count("CreateAccessToken") == 1), "no create was sent"
+        process.kill()
+        process.communicate(timeout=gate.BOUND)
+    finally:
+        arrived.set()
+        gated.app.notify()
+    assert gated.app.wait_until(lambda app: app.dropped["CreateAccessToken"] == 1)
+    assert gated.tokens() == [] and _journal_status() == "started"
+    report = applying.apply("acme", "served", applying.Options(auto_approve=True))
+    assert not any("never reached a sink" in w for w in report.warnings)
+    assert len(gated.tokens()) == 1
+    _the_sink_holds_the_one_valid_token(gated)
+
+
+def _the_sink_holds_the_one_valid_token(served: gate.Served, root: Path = Path()) -> None:
+    [(_, value)] = served.valid()
+    assert (root / SINK).read_text(encoding="utf-8").strip() == value
+
+
+# Two checkouts (two directories, each with its own .provision/) applying acme in one environment of one
+# served store, in processes of their own. Sharing no lock, the second detects the first before it writes.
+
+
+def _two_checkouts(tmp_path: Path, served: gate.Served, **env: str) -> list[tuple[Path, int, str, str]]:
+    roots = [gate.checkout(tmp_path / name, served.url) for name in ("checkout-a", "checkout-b")]
+    environment = gate.environment(served, **env)
+    processes = [gate.provision(root, environment, "apply", "acme", "--env", "served", "--auto-approve")
+                 for root in roots]
+    outputs = [process.communicate(timeout=4 * gate.BOUND) for process in processes]
+    assert served.app.stuck == [], served.app.stuck
+    runs = [(root, process.returncode, out, err) for root, process, (out, err) in zip(roots, processes, outputs,
+                                                                                         strict=True)]
+    for _, _, out, err in runs:
+        assert "Traceback" not in err and served.box.admin_token not in out + err
+        assert all(value not in out + err for _, value, _ in served.tokens())
+    return sorted(runs, key=lambda run: run[1])
+
+
+def test_two_checkouts_one_creates_the_token_and_the_other_finds_it(examples: Path, tmp_path: Path) -> None:
+    """The second re-reads the store right before its create, after the first created: it finds the token,
+    creates none, and says so (exit 7: its plan no longer holds). Exactly one token exists."""
+    with gate.served_acme(tmp_path / "centra.db") as served:
+        # Both have planned (a create each) before either creates; the second's re-read waits for the create.
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["LiveState"] >= 2
+        served.app.before["TokenLifetimes"] = lambda app, number: number == 1 or app.answered["CreateAccessToken"] > 0
+        (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served)
+        assert (ok, stale) == (0, ExitCode.STALE_PLAN), found
+        [(token_id, _)] = served.valid()
+        assert len(served.tokens()) == 1 and served.app.count("CreateAccessToken") == 1
+        assert f"found token id {token_id} with this description, created after this run read the store" in found
+        assert "not created again" in found and "nothing was changed" in found
+        _the_sink_holds_the_one_valid_token(served, first)
+        assert not (second / SINK).exists()
+        assert "found token id" in json.loads((second / ".provision/journal/acme.served.json").read_text())[-1][
+            "detail"]
+
+
+def test_two_checkouts_that_read_in_the_same_instant_keep_one_token(examples: Path, tmp_path: Path) -> None:
+    """Both re-read before either creates, so both create: each reads again, the token with the lower id is
+    kept and the other run revokes its own at once. One valid token, in the sink of the run that kept it."""
+    with gate.served_acme(tmp_path / "centra.db") as served:
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["TokenLifetimes"] >= 2
+        (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served)
+        assert (ok, stale) == (0, ExitCode.STALE_PLAN), found
+        tokens = served.tokens()
+        assert [revoked for _, _, revoked in tokens] == [False, True]  # the lower id is kept
+        assert f"found token id {tokens[0][0]} with this description, created by another run at the same moment" \
+            in found and f"this run's token id {tokens[1][0]} was revoked at once" in found
+        _the_sink_holds_the_one_valid_token(served, first)
+        assert not (second / SINK).exists()
+
+
+def test_two_checkouts_sharing_a_lock_directory_wait_for_each_other(examples: Path, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = tmp_path / "shared-locks"
+    with gate.served_acme(tmp_path / "centra.db") as served:
+        monkeypatch.setenv(locking.DIR_ENV, str(shared))
+        root = gate.checkout(tmp_path / "elsewhere", served.url)
+        with locking.hold("acme", "served", "apply"):
+            refused = gate.provision(root, gate.environment(served, PROVISION_LOCK_DIR=str(shared),
+                                                            PROVISION_LOCK_TIMEOUT="0"),
+                                     "apply", "acme", "--env", "served", "--auto-approve")
+            _, err = refused.communicate(timeout=gate.BOUND)
+        assert refused.returncode == ExitCode.ERROR and f"locked by apply (pid {os.getpid()} on " in err, err
+        assert served.tokens() == [] and not (root / ".provision/locks").exists()
+        runs = _two_checkouts(tmp_path, served, PROVISION_LOCK_DIR=str(shared), PROVISION_LOCK_TIMEOUT="60")
+        assert [code for _, code, _, _ in runs] == [0, 0]
+        assert sum("done: created API token" in out for _, _, out, _ in runs) == 1
+        assert len(served.tokens()) == 1 and served.app.count("CreateAccessToken") == 1
+        assert sorted(p.name for p in shared.iterdir()) == ["acme.served.lock"]
 
 
 def test_attest_waits_for_the_same_lock_and_records_nothing(served_acme: ServedMerchant,
@@ -187,3 +291,25 @@ def test_attest_waits_for_the_same_lock_and_records_nothing(served_acme: ServedM
     from provisioner.engine.state import ledger
 
     assert not ledger.ledger_path("acme", "served").exists()
+
+
+def test_two_checkouts_whose_extra_token_cannot_be_revoked_keep_both_and_say_so(examples: Path,
+                                                                               tmp_path: Path) -> None:
+    """As above, but revoking the second token fails: its run stores its value after all (no value is ever
+    dropped while its token is valid) and warns that two tokens are valid."""
+    with gate.served_acme(tmp_path / "centra.db") as served:
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["TokenLifetimes"] >= 2
+        admin = {"Authorization": f"Bearer {served.box.admin_token}"}
+        failing = httpx.put(f"{served.url}/_sandbox/faults", headers=admin, timeout=gate.BOUND,
+                            json={"fail_mutation": {"nth": 3, "mode": "error"}})  # create, create, the revoke
+        assert failing.status_code == 200, failing.text
+        runs = _two_checkouts(tmp_path, served)
+        assert [code for _, code, _, _ in runs] == [0, 0], runs
+        tokens = served.tokens()
+        assert [revoked for _, _, revoked in tokens] == [False, False]
+        warned = [out for _, _, out, _ in runs if "could not be revoked" in out]
+        assert len(warned) == 1 and f"another run created token id {tokens[0][0]} 'Global-e integration' at the " \
+            f"same moment and this run's (id {tokens[1][0]}) could not be revoked" in warned[0]
+        assert "two are valid, revoke one" in warned[0]
+        stored = sorted((root / SINK).read_text(encoding="utf-8").strip() for root, _, _, _ in runs)
+        assert stored == sorted(value for _, value, _ in tokens)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,8 @@ import pytest
 from provisioner import runbook_format
 from provisioner.errors import ExitCode
 from provisioner.resources import KINDS
-from tests.engine.conftest import Outputs, sandbox_call, tokens_named
+from tests.engine.apply import gate
+from tests.engine.conftest import Outputs, env_file_variables, sandbox_call, tokens_named
 
 ADDRESS = "acme/sandbox/api_token/Global-e integration"
 JOURNAL = Path(".provision/journal/acme.sandbox.json")
@@ -153,3 +155,81 @@ def test_a_rotation_killed_before_its_create_committed_changes_nothing(project: 
     assert not JOURNAL.exists()
     rotated = outputs.run("rotate", "acme", "Global-e integration", "--env", "sandbox", "--consumer-has-it")
     assert rotated.exit_code == 0, rotated.output + rotated.stderr
+
+
+# The window between creating a token and delivering its value: the journal says "created" until the value
+# is in its sink, so a run that dies there, or whose sink fails there, leaves a token the next run rotates.
+
+
+def test_killed_after_the_create_was_answered_and_before_the_value_was_stored_the_token_is_rotated(
+        project: Path, outputs: Outputs) -> None:
+    created = sandbox_call("acme", "POST", "/_sandbox/tokens", {
+        "name": "Global-e integration", "integration": "global-e", "permissions": ["Order:read"]})
+    JOURNAL.parent.mkdir(parents=True, exist_ok=True)
+    JOURNAL.write_text(json.dumps([
+        {"address": ADDRESS, "action": "create", "status": "started", "detail": "", "at": 1},
+        {"address": ADDRESS, "action": "create", "status": "created",
+         "detail": f"created API token Global-e integration (id {created['id']})", "at": 1}]), encoding="utf-8")
+    result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert f"token id {created['id']} (created) but its value never reached a sink" in result.output
+    tokens = {t["id"]: t["revoked"] for t in tokens_named("acme", "Global-e integration")}
+    assert tokens[created["id"]] is True and list(tokens.values()).count(False) == 1
+    assert SINK.exists() and SINK.read_text().strip() != created["token"] and not JOURNAL.exists()
+
+
+@pytest.fixture
+def gated(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[gate.Served]:
+    with gate.served_here(tmp_path / "centra.db") as served:
+        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
+        yield served
+
+
+SERVED_JOURNAL = Path(".provision/journal/acme.served.json")
+SERVED_SINK = Path(".provision/secrets/acme.served.global-e-integration.token")
+
+
+@pytest.mark.parametrize("sink", ["file", "env"])
+def test_a_sink_that_fails_after_the_create_leaves_the_token_to_be_rotated(
+        gated: gate.Served, outputs: Outputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sink: str) -> None:
+    """The place the value goes was fine when apply checked it, and is not once the token exists (a link
+    planted there meanwhile, or the env file replaced by a folder): exit 5, the value stored nowhere and
+    never shown, the journal left at "created"; the next apply rotates the token."""
+    env_file = tmp_path / "runner" / "github_env"
+    env_file.parent.mkdir()
+    env_file.write_text("", encoding="utf-8")
+    monkeypatch.setenv("GITHUB_ENV", str(env_file))
+    args = ["--secret-sink", "env:CI_TOKEN"] if sink == "env" else []
+
+    def break_the_sink(app: gate.GatedApp) -> None:
+        if sink == "env":
+            env_file.unlink()
+            env_file.mkdir()
+        else:
+            SERVED_SINK.parent.mkdir(parents=True, exist_ok=True)
+            SERVED_SINK.symlink_to(tmp_path / "elsewhere")
+
+    gated.app.after["CreateAccessToken"] = break_the_sink
+    failed = outputs.run("apply", "acme", "--env", "served", "--auto-approve", *args)
+    gated.app.after.clear()
+    assert failed.exit_code == ExitCode.PARTIAL_APPLY, failed.output + failed.stderr
+    [(lost_id, lost_value)] = gated.valid()
+    assert "its value reached no sink: the next apply rotates it" in failed.stderr
+    assert f"done: created API token Global-e integration (id {lost_id})" in failed.stderr
+    assert json.loads(SERVED_JOURNAL.read_text(encoding="utf-8"))[-1]["status"] == "created"
+    assert not (tmp_path / "elsewhere").exists()
+    if sink == "env":
+        env_file.rmdir()
+        env_file.write_text("", encoding="utf-8")
+    else:
+        SERVED_SINK.unlink()
+    again = outputs.run("apply", "acme", "--env", "served", "--auto-approve", *args)
+    assert again.exit_code == 0, again.output + again.stderr
+    assert f"token id {lost_id} (created) but its value never reached a sink" in again.output
+    [(kept_id, kept_value)] = gated.valid()
+    assert kept_id != lost_id and not SERVED_JOURNAL.exists()
+    if sink == "env":
+        assert env_file_variables(env_file)["CI_TOKEN__ACME__SERVED__GLOBAL_E_INTEGRATION"] == kept_value
+    else:
+        assert SERVED_SINK.read_text(encoding="utf-8").strip() == kept_value
+    assert not any(value in text for value in (lost_value, kept_value) for text in outputs.texts)

@@ -9,6 +9,7 @@ from provisioner.centra import operations
 from provisioner.centra.capabilities import Capabilities
 from provisioner.centra.client import CentraClient, user_errors
 from provisioner.config.resolve import DesiredState
+from provisioner.engine.plan import live as plan_live
 from provisioner.engine.plan.live import LiveState
 from provisioner.engine.plan.model import Change
 from provisioner.errors import ProvisionerError
@@ -19,6 +20,13 @@ from provisioner.resources import api_tokens
 class Outcome:
     summary: str
     secret: str | None = None  # a created token's value, for the secret sink only
+    warning: str | None = None
+
+
+class FoundExisting(ProvisionerError):
+    """A token with the description this run was about to create appeared after the plan read the store:
+    another run made it (another checkout or runner, sharing no lock with this one). This run creates none
+    (or revokes the one it made in the same instant), and its value is wherever that run put it."""
 
 
 def _mutate(client: CentraClient, file: str, field: str | None, variables: dict[str, Any]) -> dict[str, Any]:
@@ -43,6 +51,46 @@ def revoke(client: CentraClient, caps: Capabilities, token_id: int) -> None:
         raise ProvisionerError(f"token {token_id} is still valid after revoking it")
 
 
+def valid_ids(client: CentraClient, description: str) -> list[int]:
+    """The ids of the store's valid tokens with this description, read now (oldest first)."""
+    result = plan_live.run_listing(client, "token_lifetimes", "GraphQLAccess", allow_errors=True)
+    accesses = result.data.get("graphQLAccesses") if isinstance(result.data, dict) else None
+    if result.errors or not isinstance(accesses, list):
+        raise ProvisionerError("cannot list the store's tokens to check that no other run created this one "
+                               "meanwhile (listing tokens needs admin); nothing was created")
+    return sorted(int(a["id"]) for a in accesses if isinstance(a, dict) and a.get("isValid") is True
+                  and isinstance(a.get("user"), dict) and a["user"].get("name") == description)
+
+
+def _create_once(client: CentraClient, caps: Capabilities, live: LiveState, change: Change,
+                 token_input: dict[str, Any]) -> Outcome:
+    """Create a token unless another run did since the plan read the store. Runs that share a lock never
+    get here together; runs that do not (two checkouts, two runners) are caught by reading the store
+    right before the create. Two that read in the same instant both create: each then reads again, and
+    the token with the lower id is kept, so exactly one stays valid and its run delivers it."""
+    seen = live.objects.get("api_token", {}).get(change.name)
+    # Ids grow: what is newer than the token the plan saw (a rotation's lost one) is another run's.
+    floor = int((change.after or {}).get("replaces_id") or (seen or {}).get("_id") or 0)
+    newer = [i for i in valid_ids(client, change.name) if i > floor]
+    if newer:
+        raise FoundExisting(f"found token id {newer[-1]} with this description, created after this run read the "
+                            "store (by another run of this merchant and environment, e.g. in another checkout); "
+                            "not created again: its value is wherever that run stored it")
+    token_id, value = create_token(client, caps, token_input)
+    rivals = [i for i in valid_ids(client, change.name) if floor < i < token_id]
+    if not rivals:
+        return Outcome(f"created API token {change.name} (id {token_id})", secret=value)
+    try:
+        revoke(client, caps, token_id)
+    except ProvisionerError as exc:
+        return Outcome(f"created API token {change.name} (id {token_id})", secret=value,
+                       warning=f"another run created token id {rivals[0]} '{change.name}' at the same moment and "
+                               f"this run's (id {token_id}) could not be revoked ({exc}): two are valid, revoke one")
+    raise FoundExisting(f"found token id {rivals[0]} with this description, created by another run at the same "
+                        f"moment (e.g. in another checkout); this run's token id {token_id} was revoked at once "
+                        "and its value stored nowhere: the value in use is wherever that run stored it")
+
+
 def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live: LiveState,
             change: Change) -> Outcome:
     if change.kind == "api_token":
@@ -53,8 +101,7 @@ def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live:
             return Outcome(f"revoked API token {change.name} (id {token_id})")
         token_input = api_tokens.KIND.mutation_input(state, change.name, live.store_ids())
         if change.action == "create":
-            token_id, value = create_token(client, caps, token_input)
-            return Outcome(f"created API token {change.name} (id {token_id})", secret=value)
+            return _create_once(client, caps, live, change, token_input)
         token_id = live.objects["api_token"][change.name]["_id"]
         _mutate(client, "update_access_token", caps.update_token, {"id": token_id, "input": token_input})
         return Outcome(f"updated API token {change.name} (id {token_id})")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NoReturn
 
 from provisioner.centra.client import CentraClient, MutationRejected
 from provisioner.engine.apply import executors, locking, runbook, sinks
@@ -103,6 +104,11 @@ def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.De
         record.record(change.address, change.action, "started")
         try:
             outcome = executors.execute(client, planned.capabilities, state, planned.live, change)
+        except executors.FoundExisting as exc:
+            # Another run made it: nothing of this run's is left to resolve, so the next run plans afresh
+            # (and must not rotate that run's token as if its value were lost).
+            record.record(change.address, change.action, "failed", str(exc))
+            _raise_found(change, exc, report, [c.address for c in api[index:]])
         except ProvisionerError as exc:
             # Refused means nothing changed; anything else on a create may have committed.
             known = isinstance(exc, MutationRejected) or change.action != "create"
@@ -112,12 +118,31 @@ def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.De
                 f"{change.address}: {exc}\n  done: {', '.join(report.done) or 'nothing'}\n"
                 f"  not done: {', '.join(not_done)}\n  run apply again to continue") from None
         if outcome.secret is not None:
+            # Journalled before delivery: if the sink fails or the run dies here, the next run finds the
+            # token "created" and rotates it, since nobody has its value.
             record.record(change.address, change.action, "created", outcome.summary)
-            where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
+            try:
+                where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
+            except ProvisionerError as exc:
+                not_done = [c.address for c in api[index + 1:]]
+                raise PartialApplyError(
+                    f"{change.address}: {exc}\n  done: {', '.join([*report.done, outcome.summary])}\n"
+                    f"  not done: {', '.join(not_done) or 'nothing'}\n  run apply again to continue") from None
             report.secrets.append(f"{change.name}: token value stored in {where}")
         record.record(change.address, change.action, "done", outcome.summary)
         report.done.append(outcome.summary)
+        if outcome.warning is not None:
+            report.warnings.append(f"{change.address}: {outcome.warning}")
     record.finish()
+
+
+def _raise_found(change: Change, exc: executors.FoundExisting, report: Report, not_done: list[str]) -> NoReturn:
+    """The store moved under this run: its plan no longer holds (exit 7), or, when it had changed
+    something already, the apply is partial (exit 5)."""
+    if not report.done:
+        raise StalePlanError(f"{change.address}: {exc}; nothing was changed — plan again") from None
+    raise PartialApplyError(f"{change.address}: {exc}\n  done: {', '.join(report.done)}\n"
+                            f"  not done: {', '.join(not_done)}\n  plan again to continue") from None
 
 
 def apply(merchant: str | None, environment: str | None, options: Options, *, saved: Path | None = None,
@@ -147,7 +172,8 @@ def _apply(merchant: str | None, environment: str | None, options: Options, save
            delivery: sinks.Delivery) -> Report:
     state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
                              saved_plan.environment if saved_plan else str(environment))
-    with locking.hold(state.merchant, state.environment, "apply"), target.connect(state, on_wait=on_wait) as client:
+    with locking.hold(state.merchant, state.environment, "apply", on_wait=on_wait), \
+            target.connect(state, on_wait=on_wait) as client:
         # Planned under the lock: what this run creates is read after any other run has finished.
         planned = planning.plan_with(client, state)
         if saved_plan is not None:
@@ -170,9 +196,12 @@ def _apply(merchant: str | None, environment: str | None, options: Options, save
             return report
         policies.enforce_for_apply(planned.plan)
         delivery.check_distinct(created_tokens(planned.plan))
+        manual = any(c.executor != "api" for c in planned.plan.pending)
+        if manual:
+            runbook.check_target(state, options.runbook_out)  # a runbook that cannot be written stops it here
         _guard(planned.plan, options)
         _run_api(client, planned, delivery, report, record)
-        if any(c.executor != "api" for c in planned.plan.pending):
+        if manual:
             report.runbook, report.runbook_steps = runbook.write(state, planned.plan, options.runbook_out)
         final = planning.plan_with(client, state).plan
         report.final = final

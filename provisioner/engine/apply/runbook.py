@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from provisioner import runbook_format
+from provisioner import files, runbook_format
 from provisioner.config.models import TaxGroup
 from provisioner.config.resolve import DesiredState
 from provisioner.config.secrets import source_of
@@ -244,9 +244,19 @@ def default_path(state: DesiredState) -> Path:
     return Path("out") / f"{state.merchant}.{state.environment}.runbook.md"
 
 
+def check_target(state: DesiredState, path: Path | None = None) -> Path:
+    """The runbook's file, refused before anything changes if it could not be written safely (a link, a
+    FIFO or a directory in its place, a link for out/)."""
+    target = path or default_path(state)
+    files.ensure_dir(target.parent, owned=path is None)
+    files.writable(target)
+    return target
+
+
 def write(state: DesiredState, plan: Plan, path: Path | None = None) -> tuple[Path, int]:
     items = steps(state, plan)
     target = path or default_path(state)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(render(state, plan.generated_at, items), encoding="utf-8")
+    # Whole or not at all, never through a link; out/ is the tool's own, a --runbook-out the user's.
+    files.ensure_dir(target.parent, owned=path is None)
+    files.write_atomic(target, render(state, plan.generated_at, items))
     return target, len(items)

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
+from provisioner import files
 from provisioner.errors import ProvisionerError
 from provisioner.secretstores.base import SecretStore
 from provisioner.secretstores.spec import is_store_spec, open_store
@@ -50,23 +51,12 @@ def check(sink: str | None) -> None:
                                "variable to later steps")
 
 
-def _open_private(path: Path, flags: int) -> int:
-    """A file only the user can read; an older file keeps its mode through O_CREAT, so set it again."""
-    try:
-        fd = os.open(path, flags | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-    except OSError as exc:
-        raise ProvisionerError(f"cannot write the token to {path}: {exc.strerror}; the next apply rotates it") from None
-    if os.fstat(fd).st_size == 0 or flags & os.O_TRUNC:
-        os.fchmod(fd, 0o600)
-    return fd
-
-
 def _to_env_file(name: str, value: str, *, secret: bool = True) -> str:
     """`secret=False` for a value anyone may see (the list of variable names): masking it would hide
     those names wherever the log shows them."""
     if secret and not _VALUE.fullmatch(value):
         raise ProvisionerError("the value is not a single line of text; it was not written to the environment file")
-    env_file = Path(os.environ.get("GITHUB_ENV") or os.environ["PROVISION_ENV_FILE"])
+    env_file = _env_file()
     if secret and os.environ.get("GITHUB_ACTIONS") == "true":
         # Registered before it is written anywhere, so no later step's log can show it. On stderr: the
         # runner reads commands there too, and stdout is what a workflow keeps (`| tee apply.txt` goes
@@ -75,10 +65,13 @@ def _to_env_file(name: str, value: str, *, secret: bool = True) -> str:
         sys.stderr.flush()
     # A fresh delimiter per value: nothing in the value can end the block early (GitHub's multiline syntax).
     delimiter = f"PROVISION_EOF_{secrets.token_hex(8)}"
-    fd = _open_private(env_file, os.O_WRONLY | os.O_APPEND)
-    with os.fdopen(fd, "a", encoding="utf-8") as handle:
-        handle.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    # One write at the end: the runner's file keeps its mode (0644 stays 0644), a new one is 0600.
+    files.append_text(env_file, f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
     return f"environment variable {name} (via {env_file.name})"
+
+
+def _env_file() -> Path:
+    return Path(os.environ.get("GITHUB_ENV") or os.environ["PROVISION_ENV_FILE"])
 
 
 def _part(text: str) -> str:
@@ -144,16 +137,36 @@ class Delivery:
                                        "differ only in case, accents or punctuation share one); rename one of "
                                        "them so they differ in a letter or digit; nothing was changed")
             seen[where] = token
+        for merchant, environment, description in tokens:
+            self._check_place(merchant, environment, description)
+
+    def _check_place(self, merchant: str, environment: str, description: str) -> None:
+        """A place the value can be written to safely (no link, FIFO or directory in its way), checked
+        before the token exists: a value that cannot be stored is one to rotate."""
+        try:
+            if self.sink is None:
+                path = token_path(merchant, environment, description)
+                files.check_dir(path.parent, owned=True)
+                files.writable(path)
+            else:
+                files.writable(_env_file())
+        except files.FileError as exc:
+            raise ProvisionerError(f"cannot store a created token in {exc}; nothing was changed") from None
 
     def deliver(self, value: str, merchant: str, environment: str, description: str) -> str:
         """Keep a created token's value; answer where it went (never the value)."""
         where = self.destination(merchant, environment, description)
-        if self.sink is None:
-            answer = store(value, merchant=merchant, environment=environment, description=description, sink=None)
-        elif self._store is not None:
-            answer = self._store.put(token_variable(STORE_NAME, merchant, environment, description), value)
-        else:
-            answer = _to_env_file(where, value)
+        try:
+            if self.sink is None:
+                answer = store(value, merchant=merchant, environment=environment, description=description,
+                               sink=None)
+            elif self._store is not None:
+                answer = self._store.put(token_variable(STORE_NAME, merchant, environment, description), value)
+            else:
+                answer = _to_env_file(where, value)
+        except ProvisionerError as exc:
+            raise ProvisionerError(f"{exc}; the token '{description}' was created but its value reached no sink: "
+                                   "the next apply rotates it") from None
         self.delivered.append(where)
         return answer
 
@@ -185,8 +198,12 @@ def token_path(merchant: str, environment: str, description: str) -> Path:
 
 
 def write_private(path: Path, text: str) -> None:
-    """A file only the user can read, whatever mode an older file at that path had."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = _open_private(path, os.O_WRONLY | os.O_TRUNC)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    """A file only the user can read (0600 from its first byte, whatever mode an older file had), written
+    whole or not at all, never through a link. `.provision/secrets` is the tool's own: 0700, and no link
+    in its way; the folder of a path the user named (a `file:` secret) is theirs, made 0700 if new."""
+    try:
+        files.ensure_dir(path.parent, owned=path.parent == SECRETS_DIR, private=True)
+        files.write_atomic(path, text, private=True)
+    except files.FileError as exc:
+        raise ProvisionerError(f"cannot write the secret to {exc.path}: {exc.reason}") from None
+

@@ -4,7 +4,6 @@ too; `merge` puts them back together in the order an unsharded run would have wr
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from provisioner import files
 from provisioner.engine.plan.model import Plan
 from provisioner.errors import ExitCode, ProvisionerError
 
@@ -74,11 +74,15 @@ class PlanDocument(_Model):
         return most_severe(codes)
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        """Whole or not at all (a reader never sees half a plan), never through a link."""
+        files.ensure_dir(path.parent)
+        files.write_atomic(path, self.model_dump_json(indent=2) + "\n")
 
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
+# How planning one merchant fails: an error, a token refused or missing, an invalid merchant file.
+PLAN_FAILURES = (ExitCode.ERROR, ExitCode.AUTH, ExitCode.INVALID_CONFIG)
+MAX_PLAN_DEPTH = 32  # document, plans, a plan, changes, a change, fields, a field, values: ~12 in use
 
 
 def most_severe(codes: Iterable[int]) -> int:
@@ -92,20 +96,21 @@ _KNOWN = {int(code) for code in ExitCode}
 
 def read(path: Path) -> PlanDocument:
     """A plan document, or a bare plan file (one merchant's plan, as written before documents) as a document
-    of one; or one line saying why not (exit 1)."""
+    of one; or one line saying why not (exit 1). Only a regular file is read (a FIFO or a device is refused
+    before it is opened for reading), of at most MAX_PLAN_BYTES and MAX_PLAN_DEPTH levels.
+
+    A merchant listed as not planned can only have failed as planning fails (PLAN_FAILURES): nothing binds
+    the errors (each plan is checked against a fresh one by `apply`), so an edited document could otherwise
+    turn a failure into success (0), changes (2) or an outcome only an apply has (5, 7, 8)."""
     try:
-        with path.open("rb") as handle:
-            raw = handle.read(MAX_PLAN_BYTES + 1)
-        if len(raw) > MAX_PLAN_BYTES:
-            raise ValueError(f"larger than {MAX_PLAN_BYTES // (1024 * 1024)} MiB")
-        data: Any = json.loads(raw.decode("utf-8"))
-    except OSError as exc:
-        raise ProvisionerError(f"{path}: not a plan file ({exc.strerror or type(exc).__name__})") from None
-    except ValueError as exc:  # JSON and UTF-8 errors included
+        data: Any = files.loads(files.read_bytes(path, limit=MAX_PLAN_BYTES), depth=MAX_PLAN_DEPTH)
+    except files.FileError as exc:
+        raise ProvisionerError(f"{path}: not a plan file ({_one_line(exc.reason)})") from None
+    except ValueError as exc:  # JSON and UTF-8 errors, and JSON nested too deeply
         raise ProvisionerError(f"{path}: not a plan file ({_one_line(str(exc))})") from None
     try:
         if isinstance(data, dict) and "plans" in data:
-            return _each_once(path, PlanDocument.model_validate(data))
+            return _failures_of_planning(path, _each_once(path, PlanDocument.model_validate(data)))
         plan = Plan.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
@@ -113,6 +118,15 @@ def read(path: Path) -> PlanDocument:
         raise ProvisionerError(f"{path}: not a plan this version can apply ({_one_line(where)}: "
                                f"{_one_line(first['msg'])})") from None
     return PlanDocument(environment=plan.environment, plans=[plan])
+
+
+def _failures_of_planning(path: Path, document: PlanDocument) -> PlanDocument:
+    for index, error in enumerate(document.errors):
+        if error.exit_code not in PLAN_FAILURES:
+            raise ProvisionerError(f"{path}: not a plan this version can apply (errors.{index}.exit_code: "
+                                   f"{error.exit_code} is not how planning a merchant fails: "
+                                   f"{', '.join(str(int(c)) for c in PLAN_FAILURES)}); nothing was changed")
+    return document
 
 
 def _each_once(path: Path, document: PlanDocument) -> PlanDocument:

@@ -159,7 +159,8 @@ def differences(saved: Plan, fresh: Plan) -> list[str]:
             if not found and old[key] != new[key]:
                 found.append("changes (order)")
         elif isinstance(old.get(key), dict) and isinstance(new.get(key), dict):
-            found += [f"{key}.{k}" for k in sorted(set(old[key]) | set(new[key])) if old[key].get(k) != new[key].get(k)]
+            found += [f"{key}.{k}" for k in sorted(set(old[key]) | set(new[key]))
+                      if k not in old[key] or k not in new[key] or old[key][k] != new[key][k]]  # one side only, too
         elif old.get(key) != new.get(key):
             found.append(key)
     return found

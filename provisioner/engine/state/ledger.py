@@ -19,12 +19,12 @@ import hmac
 import json
 import os
 import secrets
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner import files
 from provisioner.config.environments import SANDBOX
 from provisioner.errors import ProvisionerError
 
@@ -34,6 +34,8 @@ STATE_DIR = Path("state")
 SANDBOX_STATE_DIR = Path(".provision/state")
 SCRYPT = {"n": 2 ** 14, "r": 8, "p": 1}  # 16 MiB per evaluation (128 * r * n bytes)
 KEY_ENV = "PROVISION_LEDGER_KEY"
+LIMIT = 16 * 1024 * 1024  # bytes; a ledger holds a few hashes per attested setting of one merchant
+DEPTH = 4  # document -> items -> address -> setting -> entry
 
 
 def ledger_key() -> str:
@@ -119,26 +121,26 @@ class Ledger:
         items = {a: {s: e for s, e in sorted(entries.items()) if "scheme" in e} for a, entries in self.items.items()}
         document = {"format_version": FORMAT_VERSION, "merchant": self.merchant, "environment": self.environment,
                     "items": {a: entries for a, entries in sorted(items.items()) if entries}}
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(document, handle, indent=2)
-            handle.write("\n")
-        os.replace(temporary, self.path)
+        # Whole or not at all, never through a link: the ledger is committed, and a checkout may carry links.
+        files.ensure_dir(self.path.parent, owned=True)
+        files.write_atomic(self.path, json.dumps(document, indent=2) + "\n")
         self.items, self.legacy_key = items, ""
         return dropped
 
 
 def load(merchant: str, environment: str, path: Path | None = None) -> Ledger:
     path = path or ledger_path(merchant, environment)
-    if not path.exists():
+    if not (path.exists() or path.is_symlink()):
         return Ledger(path, merchant, environment)
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ProvisionerError(f"{path}: not a readable ledger ({exc})") from None
+        document = files.read_json(path, limit=LIMIT, depth=DEPTH, follow_links=False)
+    except files.FileError as exc:
+        raise ProvisionerError(f"{path}: not a readable ledger ({exc.reason})") from None
     version = document.get("format_version") if isinstance(document, dict) else None
     if version not in (FORMAT_VERSION, LEGACY_FORMAT) or not isinstance(document.get("items"), dict):
-        raise ProvisionerError(f"{path}: ledger format {version} is not supported")
+        raise ProvisionerError(f"{path}: ledger format {files.one_line(repr(version), 40)} is not supported")
+    if not all(isinstance(entries, dict) and all(isinstance(e, dict) for e in entries.values())
+               for entries in document["items"].values()):
+        raise ProvisionerError(f"{path}: not a readable ledger (its items are not settings and their hashes)")
     legacy_key = str(document.get("key", "")) if version == LEGACY_FORMAT else ""
     return Ledger(path, merchant, environment, document["items"], legacy_key=legacy_key)
