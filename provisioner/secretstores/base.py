@@ -62,13 +62,7 @@ def checked_value(value: object, *, limit_bytes: int, store: str) -> bytes:
 def foreign(text: object, limit: int = 300) -> str:
     """Text from a server or an environment variable, shown in an error: one line, control characters
     shown as escapes, cut at `limit`, and unable to be a CI workflow command, as an error may reach a CI
-    log: the runner reads `::name::` at the start of a line and `##[name]` anywhere in one. A `::` further
-    in (every ARN has some) is left as it is."""
+    log: the runner reads `::name::` at the start of a line and `##[name]` anywhere in one (escape.terminal
+    neutralises both, the one place that does). A `::` further in (every ARN has some) is left as it is."""
     shown = terminal(text)
-    if len(shown) > limit:
-        shown = shown[:limit] + "…"
-    shown = shown.replace("##[", "## [")
-    stripped = shown.lstrip()
-    if stripped.startswith("::"):
-        shown = shown[:len(shown) - len(stripped)] + ": :" + stripped[2:]
-    return shown
+    return shown[:limit] + "…" if len(shown) > limit else shown

@@ -265,7 +265,7 @@ def test_foreign_text_in_an_error_can_start_no_workflow_command(github: FakeGitH
         sink.put(NAME, PLANTED)
     message = str(refused.value)
     assert "\n" not in message and "\x1b" not in message and "##[" not in message
-    assert "denied\\n::error::forged ## [group]fold\\x1b[2J" in message
+    assert "denied\\n::error::forged #\\x23[group]fold\\x1b[2J" in message
 
 
 def test_an_environment_name_with_control_characters_is_refused() -> None:

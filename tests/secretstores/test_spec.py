@@ -59,10 +59,10 @@ def test_open_store_reads_the_github_environment_it_is_given() -> None:
 
 
 @pytest.mark.parametrize(("text", "shown"), [
-    ("::error::forged", ": :error::forged"),
-    ("  ::warning::x", "  : :warning::x"),
+    ("::error::forged", "\\x3a:error::forged"),
+    ("  ::warning::x", "  \\x3a:warning::x"),
     ("arn:aws:iam::123456789012:user/x", "arn:aws:iam::123456789012:user/x"),  # `::` further in is inert
-    ("a ##[group]b", "a ## [group]b"),
+    ("a ##[group]b", "a #\\x23[group]b"),
     ("line\n::error::x", "line\\n::error::x"),
     ("\x1b[2J\u202e", "\\x1b[2J\\u202e"),
 ])
