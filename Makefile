@@ -2,16 +2,29 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+# Every package `make test` installs is pinned here, so a release of a linter (or a new deprecation
+# warning under filterwarnings = error) cannot fail the same commit next month. `make constraints`
+# refreshes it on purpose; review its diff like code.
+CONSTRAINTS := constraints.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
 DEMO_MERCHANT ?= acme
 
-.PHONY: install test lint workflows typecheck unit demo bench schema clean
+.PHONY: install test lint workflows typecheck unit demo bench schema clean constraints
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
 	rm -f $(VENV)/.installed-*; touch $@
+
+# The newest versions pyproject.toml allows, resolved in a scratch environment and written down.
+constraints:
+	rm -rf .venv-constraints
+	$(PYTHON) -m venv .venv-constraints
+	.venv-constraints/bin/python -m pip install --quiet --upgrade pip
+	.venv-constraints/bin/python -m pip install --quiet -e '.[test]'
+	.venv-constraints/bin/python -m pip freeze --exclude-editable > $(CONSTRAINTS)
+	rm -rf .venv-constraints
 
 install: $(STAMP)
 
