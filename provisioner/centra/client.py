@@ -180,21 +180,23 @@ class CentraClient:
         except TransportQueryError as exc:
             return self._result(exc.data, exc.extensions, exc.errors, label, allow_errors=allow_errors)
 
-    @staticmethod
-    def _result(data: Any, extensions: Any, errors: Any, label: str, *, allow_errors: bool = False) -> Result:
+    def _result(self, data: Any, extensions: Any, errors: Any, label: str, *, allow_errors: bool = False) -> Result:
         errors = list(errors or [])
         denied = [e for e in errors if (e.get("extensions") or {}).get("category") == "authorization"]
         if errors and not allow_errors:
             if denied:
-                raise denial(denied[0])
-            raise CentraError(f"{label}: {shown(errors[0].get('message', 'error'))}")
+                raise denial(denied[0], self.endpoint)
+            raise CentraError(f"{label}: {self.endpoint} answered an error: {shown(errors[0].get('message', 'error'))}")
         return Result(dict(data or {}), dict(extensions or {}), errors)
 
 
-def denial(error: dict[str, Any]) -> PermissionDenied:
+def denial(error: dict[str, Any], endpoint: str | None = None) -> PermissionDenied:
+    """The authorization error as a PermissionDenied, naming the permission (and where, if given)."""
     message = str(error.get("message", ""))
     match = _NEEDS.search(message)
-    return PermissionDenied(match.group(1) if match else "unknown", f"the token lacks a permission: {shown(message)}")
+    where = f" at {endpoint}" if endpoint else ""
+    return PermissionDenied(match.group(1) if match else "unknown",
+                            f"the token lacks a permission{where}: {shown(message)}")
 
 
 def user_errors(payload: dict[str, Any] | None, operation: str) -> None:

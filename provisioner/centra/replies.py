@@ -11,7 +11,8 @@
 - `userErrors` and `userWarnings` of a mutation's payload are lists of objects with a string `message`
   and a `path` of names and indexes.
 
-A wrong one is a BadReply (exit 1) naming the endpoint and what was wrong, the server's text quoted
+An error's `message` is made safe to show as it enters (escaped, one line, cut), since every use of it
+shows it. A wrong one is a BadReply (exit 1) naming the endpoint and what was wrong, the server's text quoted
 escaped and cut; never a traceback in code that trusted it. An introspection answer is checked again
 where its schema is built (introspection.py)."""
 
@@ -79,6 +80,7 @@ class _UserError(TypedDict, total=False):
 _ENVELOPE = TypeAdapter(_Envelope)
 _USER_ERRORS = TypeAdapter(list[_UserError])
 _PAYLOAD_LISTS = ("userErrors", "userWarnings")
+MESSAGE_LIMIT = 1000  # characters of an error's message kept
 
 
 def _parse(body: bytes) -> _Envelope:
@@ -108,8 +110,10 @@ def interpret(reply: Reply, document: DocumentNode, *, label: str, endpoint: str
         problem = _shape(document, data)
         if problem:
             raise BadReply(f"{where} answered data of another shape than the operation selects: {problem}")
+    # An error's message is only ever shown: made one line and cut here, wherever it is shown later.
+    shown_errors = [{**error, "message": shown(error["message"], MESSAGE_LIMIT)} for error in errors or ()]
     # gql and the client read errors as the dicts they are (GraphQLError is what a server raises).
-    result = ExecutionResult(data=data, errors=list(errors) if errors else None,  # type: ignore[arg-type]
+    result = ExecutionResult(data=data, errors=shown_errors or None,  # type: ignore[arg-type]
                              extensions=dict(envelope.get("extensions") or {}))
     if key:
         _INTROSPECTIONS.keep(key, document, result)
@@ -120,8 +124,8 @@ def _first(exc: ValidationError, body: bytes) -> str:
     error = exc.errors(include_url=False)[0]
     if error["type"] == "json_invalid":
         return f"not JSON ({shown(error['msg'], 120)}): {shown(body.decode('utf-8', 'replace'), 120)}"
-    where = ".".join(str(part) for part in error["loc"]) or "the answer"
-    return f"{shown(where, 80)}: {shown(error['msg'], 120)}"
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{shown(where, 80)}: {shown(error['msg'], 120)}" if where else shown(error["msg"], 120)
 
 
 def _operation(document: DocumentNode) -> OperationDefinitionNode:

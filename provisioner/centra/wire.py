@@ -37,8 +37,9 @@ def limit_for(status: int, headers: httpx.Headers) -> int:
 class _Capped(httpx.SyncByteStream):
     """An answer's bytes, decoded when gzip or deflate, stopped after `limit` decoded bytes."""
 
-    def __init__(self, raw: httpx.SyncByteStream, limit: int, encoding: str, marks: dict[str, Any]) -> None:
-        self._raw, self._limit, self._marks = raw, limit, marks
+    def __init__(self, raw: httpx.SyncByteStream, limit: int, encoding: str) -> None:
+        self._raw, self._limit = raw, limit
+        self._marks: dict[str, Any] = {}  # the response's extensions, once it exists (httpx copies them)
         self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in _DECODED else None
 
     def __iter__(self) -> Iterator[bytes]:
@@ -72,31 +73,28 @@ class _Capped(httpx.SyncByteStream):
         self._raw.close()
 
 
-class BoundedTransport(httpx.BaseTransport):
+class BoundedTransport(httpx.HTTPTransport):
     """httpx's HTTPTransport (same options), with deadlines on the network and limits on answers."""
 
     def __init__(self, **options: Any) -> None:
-        self._inner = httpx.HTTPTransport(**options)
-        pool = getattr(self._inner, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
+        super().__init__(**options)
+        backend = getattr(self._pool, "_network_backend", None)
         if not isinstance(backend, httpcore.NetworkBackend):  # an httpx or httpcore release moved it
             raise RuntimeError("httpx's connection pool no longer exposes its network backend: "
                                "the request deadline cannot be enforced")
-        pool._network_backend = DeadlineBackend(backend)  # type: ignore[union-attr]
+        self._pool._network_backend = DeadlineBackend(backend)
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        response = self._inner.handle_request(request)
+        response = super().handle_request(request)
         assert isinstance(response.stream, httpx.SyncByteStream)
         encoding = response.headers.get("content-encoding", "identity").strip().lower()
         headers = [(k, v) for k, v in response.headers.multi_items()
                    if k.lower() not in ("content-length", "content-encoding") or encoding not in _DECODED]
-        marks = dict(response.extensions)
-        return httpx.Response(response.status_code, headers=headers, extensions=marks,
-                              stream=_Capped(response.stream, limit_for(response.status_code, response.headers),
-                                             encoding, marks))
-
-    def close(self) -> None:
-        self._inner.close()
+        capped = _Capped(response.stream, limit_for(response.status_code, response.headers), encoding)
+        bounded = httpx.Response(response.status_code, headers=headers, extensions=response.extensions,
+                                 stream=capped)
+        capped._marks = bounded.extensions
+        return bounded
 
 
 def pooled(**options: Any) -> BoundedTransport:
