@@ -150,8 +150,12 @@ class Http:
         if isinstance(exc, HttpStatus) and exc.status == 403:
             return AuthError(f"Centra at {self.endpoint} refused the token (HTTP 403): it is unknown, revoked or "
                              "expired")
-        error = self._refusal(exc, label, attempts) if isinstance(exc, HttpStatus) else \
-            self._dropped(exc, label, attempts, idempotent)
+        if isinstance(exc, HttpStatus):
+            error = self._refusal(exc, label, attempts)
+            if exc.status in RETRY_STATUSES and exc.status != 429 and not idempotent:
+                error = CentraError(f"{error}; the outcome of this write is unknown, so it is not retried")
+        else:
+            error = self._dropped(exc, label, attempts, idempotent)
         if refused is None:
             return error
         return RetryBudgetSpent(f"{error}; not retried, as {self._wait(exc, refused)} would end past this "
