@@ -16,6 +16,7 @@ So each request has an overall deadline, and the retries of a command a budget:
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -39,12 +40,13 @@ def seconds_from_env(name: str, default: float) -> float:
     value = os.environ.get(name, "").strip()
     if not value:
         return default
+    refused = ProvisionerError(f"{name} must be a number of seconds above 0, not {value[:40]!r}")
     try:
         seconds = float(value)
     except ValueError:
-        seconds = -1.0
-    if not 0 < seconds < float("inf"):
-        raise ProvisionerError(f"{name} must be a number of seconds above 0, not {value[:40]!r}")
+        raise refused from None
+    if not 0 < seconds < math.inf:
+        raise refused
     return seconds
 
 

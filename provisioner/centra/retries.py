@@ -99,7 +99,8 @@ class Waits(tenacity.wait.wait_base):
         self.backoff = tenacity.wait_random_exponential(multiplier=policy.base_delay, max=policy.max_delay)
 
     def __call__(self, retry_state: tenacity.RetryCallState) -> float:
-        failure = retry_state.outcome.exception() if retry_state.outcome else None
+        assert retry_state.outcome is not None  # tenacity asks how long to wait only after an attempt
+        failure = retry_state.outcome.exception()
         if isinstance(failure, HttpStatus) and failure.status == 429:
             seconds = retry_after_seconds(failure.headers.get("retry-after"), self.clock())
             if seconds is not None:

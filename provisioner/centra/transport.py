@@ -64,7 +64,7 @@ class Http:
     200 answer (inside the attempt, so the trace shows its complexity) into the value `send` returns."""
 
     def __init__(self, endpoint: str, token: str, *, transport: httpx.BaseTransport | None = None,
-                 timeout: float = 30.0, retry: RetryPolicy | None = None, deadline: float | None = None,
+                 timeout: float, retry: RetryPolicy | None = None, deadline: float | None = None,
                  budget: Budget | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Clock = time.time, monotonic: Clock = time.monotonic,
                  jitter: Callable[[float, float], float] = random.uniform,
@@ -96,16 +96,16 @@ class Http:
             value: T = retrying(self._attempt, payload, label, interpret, retrying)
             return value
         except (HttpStatus, Dropped) as exc:
-            attempts = retrying.statistics.get("attempt_number", 1)
+            attempts = retrying.statistics["attempt_number"]
             raise self._failure(exc, label, attempts, idempotent, stop.refused) from None
         except Unreadable as exc:
             raise BadReply(f"{label}: {self.endpoint} {exc}") from None
 
     def _attempt(self, payload: dict[str, Any], label: str, interpret: Callable[[Reply], tuple[T, Any]],
                  retrying: tenacity.Retrying) -> T:
-        attempt = retrying.statistics.get("attempt_number", 1)
+        attempt = retrying.statistics["attempt_number"]
         self.requests += 1
-        started = time.perf_counter()
+        started = self._monotonic()
         status: int | str = "-"
         complexity: Any = None
         try:
@@ -120,7 +120,7 @@ class Http:
             raise
         finally:
             log.debug("%s %s -> %s in %.0f ms, complexity %s, attempt %d/%d", label, self.endpoint, status,
-                      (time.perf_counter() - started) * 1000, complexity if complexity is not None else "-",
+                      (self._monotonic() - started) * 1000, complexity if complexity is not None else "-",
                       attempt, self.retry.attempts)
 
     def _exchange(self, payload: dict[str, Any]) -> Reply:
@@ -139,8 +139,9 @@ class Http:
             raise Unreadable(f"sent an answer that cannot be decoded: {shown(exc)}") from None
 
     def _announce(self, state: tenacity.RetryCallState, label: str) -> None:
-        seconds = state.next_action.sleep if state.next_action else 0.0
-        why = waiting_for(state.outcome.exception() if state.outcome else None, label)
+        assert state.next_action is not None and state.outcome is not None  # tenacity sleeps after an attempt
+        seconds = state.next_action.sleep
+        why = waiting_for(state.outcome.exception(), label)
         log.debug("%s: waiting %s (%.1f s)", label, why, seconds)
         if self._on_wait is not None:
             self._on_wait(seconds, why)

@@ -4,8 +4,11 @@ failure says. Nothing waits for real."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -220,8 +223,19 @@ def test_a_503_s_retry_after_is_not_the_rate_limit_s(clock: FakeClock, monkeypat
     assert clock.slept == [0.25]
 
 
-def test_retry_after_parsing() -> None:
+@pytest.fixture
+def far_from_gmt(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Local time not GMT, so a date read as local time would be hours off."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_retry_after_parsing(far_from_gmt: None) -> None:
     now = 1_700_000_000.0
+    assert retries.retry_after_seconds("Tue, 14 Nov 2023 22:13:30 -0000", now) == 10
     assert retries.retry_after_seconds("5", now) == 5
     assert retries.retry_after_seconds(" 2.5 ", now) == 2.5
     assert retries.retry_after_seconds("1000000000", now) == 1_000_000_000  # the largest delta
@@ -231,6 +245,12 @@ def test_retry_after_parsing() -> None:
     assert retries.retry_after_seconds("Tue, 14 Nov 2023 22:13:30 +0100", now) == 0.0  # 21:13:30 GMT: past
     for unreadable in ("garbage", "", None, "9" * 13, "Tue, 99 Nov 2023 22:13:30 GMT"):
         assert retries.retry_after_seconds(unreadable, now) is None
+
+
+def test_a_reply_is_not_changed_once_read() -> None:
+    reply = retries.Reply(200, httpx.Headers(), b"{}", cut=False)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        reply.body = b"other"  # type: ignore[misc]
 
 
 # -- the retry budget -------------------------------------------------------------------------------
@@ -357,7 +377,7 @@ def test_403_is_an_auth_error_never_retried_and_without_the_token(clock: FakeClo
     assert len(script.requests) == 1
 
 
-@pytest.mark.parametrize("status", [301, 302, 307, 308])
+@pytest.mark.parametrize("status", [300, 301, 302, 307, 308, 399])
 def test_a_redirect_is_not_followed(clock: FakeClock, status: int) -> None:
     client, script = scripted(clock, httpx.Response(status, headers={"location": "https://elsewhere.example/x"}))
     with pytest.raises(CentraError, match=rf"answered HTTP {status}, a redirect to https://elsewhere\.example/x, "
@@ -431,3 +451,73 @@ def test_attempts_are_counted(clock: FakeClock) -> None:
     client.run("stores")
     client.run("stores")
     assert client.requests == 4
+
+
+def test_a_gateway_error_says_how_many_attempts_from_the_second(clock: FakeClock) -> None:
+    client, _ = scripted(clock, answer(502), retry=RetryPolicy(attempts=2, base_delay=0.01))
+    with pytest.raises(CentraError, match=rf"^stores: HTTP 502 after 2 attempts \({ENDPOINT}\)$"):
+        client.run("stores")
+
+
+def test_a_budget_spent_on_a_dropped_connection_or_a_503_s_retry_after_says_the_next_retry(
+        clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    for first in (httpx.ConnectError("refused"), answer(503, retry_after="1")):
+        client, _ = scripted(clock, first, retry=RetryPolicy(base_delay=2), budget=deadlines.Budget(1, clock.monotonic))
+        with pytest.raises(RetryBudgetSpent, match=r"; not retried, as the next retry, in 2\.0 s, would end past"):
+            client.run("stores")
+
+
+def test_a_read_the_deadline_cut_short_is_the_deadline_s(clock: FakeClock) -> None:
+    """The network backend gives a read what is left of the deadline; when that read times out, the
+    deadline has passed, even if the clock has not quite reached it."""
+    def cut_short(request: httpx.Request) -> httpx.Response:
+        current = deadlines._CURRENT.get()
+        assert current is not None
+        clock.advance(1)
+        current.bound(30)  # 9 s left: the read is given 9 s, not httpx's 30
+        raise httpx.ReadTimeout("timed out")
+
+    client = client_on(clock, transport=httpx.MockTransport(cut_short), deadline=10.0, retry=RetryPolicy(attempts=1))
+    with pytest.raises(RequestTooSlow, match=r"within the request deadline \(10 s, PROVISION_REQUEST_DEADLINE\)"):
+        client.run("stores")
+
+
+def test_the_trace_times_each_attempt(caplog: pytest.LogCaptureFixture, clock: FakeClock) -> None:
+    client, _ = scripted(clock, _dripping(clock, 4))
+    with caplog.at_level(logging.DEBUG, logger="provisioner.centra"):
+        client.run("stores")
+    assert f"stores {ENDPOINT} -> 200 in 4000 ms, complexity -, attempt 1/4" in caplog.messages
+
+
+class Counted(httpx.SyncByteStream):
+    def __init__(self, sizes: list[int]) -> None:
+        self.sizes, self.read = sizes, 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for size in self.sizes:
+            self.read += 1
+            yield b"<" * size
+
+
+@pytest.mark.parametrize("sizes, cut, chunks_read", [
+    ([32 * 1024, 32 * 1024], "(cut: 200 of 65536 characters shown)", 2),  # exactly the limit: whole
+    ([64 * 1024, 1, 1], "(cut: 200 of 65536+ characters shown)", 2),  # one byte more: cut
+    ([40 * 1024] * 100, "(cut: 200 of 65536+ characters shown)", 2),  # the rest is never read
+])
+def test_a_refusal_is_read_only_up_to_its_limit(clock: FakeClock, sizes: list[int], cut: str,
+                                               chunks_read: int) -> None:
+    stream = Counted(sizes)
+    client, _ = scripted(clock, httpx.Response(500, stream=stream))
+    with pytest.raises(CentraError) as caught:
+        client.run("stores")
+    assert str(caught.value).endswith(cut) and stream.read == chunks_read
+
+
+def test_json_past_its_limit_from_any_transport_is_refused_unread(clock: FakeClock) -> None:
+    stream = Counted([4 * 1024 * 1024] * 10)
+    client, script = scripted(clock, httpx.Response(200, headers={"content-type": "application/json"}, stream=stream))
+    with pytest.raises(BadReply, match=rf"^stores: {ENDPOINT} answered with more than 16 MiB of JSON, which was not "
+                                       "read further$"):
+        client.run("stores")
+    assert stream.read == 5 and len(script.requests) == 1
