@@ -1,10 +1,12 @@
 """A clock for the client's time: wall time (Retry-After dates) and monotonic time (deadlines, the retry
-budget) move together, and only when a test or a wait moves them; nothing waits for real."""
+budget) move together, and only when a test or a wait moves them; nothing waits for real. And a scripted
+transport: answers (or failures) in order, each a request of the operations the client sends."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -65,3 +67,57 @@ class Dripping(httpx.SyncByteStream):
         for chunk in self.chunks:
             yield chunk
             self.clock.advance(self.seconds)
+
+
+OK = {"data": {"stores": [{"id": 1, "name": "S", "type": "DIRECT_TO_CONSUMER"}]}, "extensions": {"complexity": 2}}
+TOKEN_INPUT = {"name": "n", "organizationName": "o", "integrationName": "i", "email": "e@x.example",
+               "permissions": ["Order:read"], "ttl": 3600}
+# Every operation the client sends, its variables, and whether a failure with an unknown outcome may be
+# followed by sending it again. A null root field is a well-shaped answer to each.
+OPERATIONS: list[tuple[str, dict[str, Any], str, bool]] = [
+    ("stores", {}, "stores", True),
+    ("set_event_listeners", {"input": [{"objectType": "Order"}]}, "setEventListeners", True),
+    ("unset_event_listeners", {"input": [{"objectType": "Order"}]}, "unsetEventListeners", True),
+    ("update_access_token", {"id": 7, "input": {"name": "n"}}, "updateAccessToken", True),
+    ("revoke_access_token", {"id": 7}, "revokeAccessToken", True),
+    ("create_access_token", {"input": TOKEN_INPUT}, "createAccessToken", False),
+]
+
+
+def answer(status: int = 200, payload: Any = None, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=OK if payload is None and status == 200 else payload or {},
+                          headers={k.replace("_", "-"): v for k, v in headers.items()})
+
+
+def failure(kind: str, clock: FakeClock) -> httpx.Response | Exception:
+    if kind == "dropped":
+        return httpx.RemoteProtocolError("Server disconnected without sending a response.")
+    if kind == "deadline":
+        return httpx.Response(200, headers={"content-type": "application/json"},
+                              stream=Dripping(clock, [b"{"] * 200, seconds=1.0))
+    return httpx.Response(int(kind))
+
+
+class Script:
+    """A transport answering from a list, in order (a drip keeps its fake-clock stream)."""
+
+    def __init__(self, *answers: httpx.Response | Exception) -> None:
+        self.answers, self.requests = list(answers), []  # type: ignore[var-annotated]
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        next_answer = self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
+        if isinstance(next_answer, Exception):
+            raise next_answer
+        return next_answer
+
+
+def scripted(clock: FakeClock, *answers: httpx.Response | Exception, **options: Any) -> tuple[CentraClient, Script]:
+    script = Script(*answers)
+    options.setdefault("deadline", 60.0)
+    return client_on(clock, transport=httpx.MockTransport(script), **options), script
+
+
+def dripping(clock: FakeClock, chunks: int, seconds: float = 1.0) -> httpx.Response:
+    body = [b'{"data": {"stores": []}', *[b" "] * (chunks - 2), b"}"]
+    return httpx.Response(200, headers={"content-type": "application/json"}, stream=Dripping(clock, body, seconds))
