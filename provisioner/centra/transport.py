@@ -139,7 +139,9 @@ class Http:
             raise Unreadable(f"sent an answer that cannot be decoded: {shown(exc)}") from None
 
     def _announce(self, state: tenacity.RetryCallState, label: str) -> None:
-        assert state.next_action is not None and state.outcome is not None  # tenacity sleeps after an attempt
+        # tenacity sleeps only after an attempt, having decided how long
+        assert state.next_action is not None
+        assert state.outcome is not None
         seconds = state.next_action.sleep
         why = waiting_for(state.outcome.exception(), label)
         log.debug("%s: waiting %s (%.1f s)", label, why, seconds)

@@ -170,6 +170,7 @@ def test_a_read_the_deadline_cut_short_is_the_deadline_s(clock: FakeClock) -> No
 
 def test_the_trace_times_each_attempt(caplog: pytest.LogCaptureFixture, clock: FakeClock) -> None:
     client, _ = scripted(clock, dripping(clock, 4))
+    clock.advance(100)  # the attempt starts well after the clock's zero
     with caplog.at_level(logging.DEBUG, logger="provisioner.centra"):
         client.run("stores")
     assert f"stores {ENDPOINT} -> 200 in 4000 ms, complexity -, attempt 1/4" in caplog.messages
