@@ -214,7 +214,7 @@ def _read(response: httpx.Response, deadline: Deadline) -> Reply:
 def _message(reply: Reply) -> str:
     """What a refusal says: the first GraphQL error's message, or a `message`, or the start of its body."""
     try:
-        answer = json.loads(reply.body) if not reply.cut else None
+        answer = json.loads(reply.body)
     except (ValueError, RecursionError):
         answer = None
     if isinstance(answer, dict):

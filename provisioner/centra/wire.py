@@ -40,7 +40,8 @@ class _Capped(httpx.SyncByteStream):
     def __init__(self, raw: httpx.SyncByteStream, limit: int, encoding: str) -> None:
         self._raw, self._limit = raw, limit
         self._marks: dict[str, Any] = {}  # the response's extensions, once it exists (httpx copies them)
-        self._decoder = zlib.decompressobj(zlib.MAX_WBITS | 32) if encoding in _DECODED else None
+        # MAX_WBITS + 32: the stream opens with a gzip or a zlib header, whichever it is
+        self._decoder = zlib.decompressobj(zlib.MAX_WBITS + 32) if encoding in _DECODED else None
 
     def __iter__(self) -> Iterator[bytes]:
         size = 0
@@ -52,12 +53,7 @@ class _Capped(httpx.SyncByteStream):
                     yield chunk[:len(chunk) - (size - self._limit)]
                     return  # the rest is never read: closing the response closes the connection
                 yield chunk
-        if self._decoder is not None:
-            rest = self._decoder.flush()
-            if size + len(rest) > self._limit:
-                self._marks[CUT] = True
-                rest = rest[:self._limit - size]
-            yield rest
+        # Nothing is left in the decoder: each call decoded all it was given unless it reached the limit.
 
     def _decoded(self, raw: bytes, size: int) -> Iterator[bytes]:
         if self._decoder is None:

@@ -92,6 +92,8 @@ def test_a_redirect_is_not_followed(clock: FakeClock, status: int) -> None:
     ({"message": "plain"}, "plain"),
     ({"errors": [{"message": 5}], "message": "fallback"}, "fallback"),
     ({"errors": "boom"}, '{"errors":"boom"}'),
+    ({"errors": [], "message": "after no errors"}, "after no errors"),
+    ({"errors": ["boom"]}, '{"errors":["boom"]}'),
 ])
 def test_a_refusal_quotes_what_the_server_said(clock: FakeClock, body: Any, says: str) -> None:
     client, _ = scripted(clock, httpx.Response(500, json=body))
