@@ -10,7 +10,8 @@
 Whether an operation may be sent twice is decided here, from the operation: queries and idempotent writes
 (`set*`, `update*`, `unset*`, `revoke*`) may; a `create*` may only when Centra refused it unexecuted (429).
 
-The names other packages import from here stay here (the errors, RetryPolicy, retry_after_seconds).
+The names other packages import from here stay here (the errors, RetryPolicy, retry_after_seconds), with
+Budget for a caller that runs many clients under one command's retry budget (`CentraClient(budget=...)`).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ from provisioner.centra.retries import (
 )
 from provisioner.centra.transport import Http
 
-__all__ = ["RETRY_STATUSES", "BadReply", "CentraClient", "CentraError", "HttpStatus", "MutationRejected",
+__all__ = ["RETRY_STATUSES", "BadReply", "Budget", "CentraClient", "CentraError", "HttpStatus", "MutationRejected",
            "PermissionDenied", "RequestTooSlow", "Result", "RetryBudgetSpent", "RetryPolicy", "denial", "printed",
            "retry_after_seconds", "user_errors"]
 

@@ -40,7 +40,8 @@ def client(clock: FakeClock) -> CentraClient:
 
 def test_the_names_other_packages_import_stay_here() -> None:
     for name in ("CentraClient", "CentraError", "MutationRejected", "PermissionDenied", "Result", "RetryPolicy",
-                 "denial", "retry_after_seconds", "user_errors", "BadReply", "RequestTooSlow", "RetryBudgetSpent"):
+                 "denial", "retry_after_seconds", "user_errors", "BadReply", "RequestTooSlow", "RetryBudgetSpent",
+                 "Budget"):
         assert name in client_module.__all__ and hasattr(client_module, name)
 
 
