@@ -67,7 +67,7 @@ class _Extensions(TypedDict, total=False):
 @with_config(_SHAPES)
 class _Envelope(TypedDict, total=False):
     data: dict[str, Any] | None
-    errors: list[_Error]
+    errors: list[_Error] | None  # null is not the spec's, but servers send it for "none"
     extensions: _Extensions | None
 
 

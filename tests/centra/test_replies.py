@@ -39,6 +39,11 @@ def refused(answer: Reply, document: DocumentNode = STORES) -> str:
     return message
 
 
+def test_errors_null_is_no_errors() -> None:
+    assert interpret(reply({"data": {"stores": []}, "errors": None})).errors is None
+    assert "neither data nor errors" in refused(reply({"errors": None}))
+
+
 def test_a_well_shaped_answer_passes_whole() -> None:
     result = interpret(reply({"data": {"stores": [{"id": 1, "name": "S", "type": "D"}]},
                               "extensions": {"complexity": 2, "appVersion": "v1", "permissionsUsed": ["x"]}}))
