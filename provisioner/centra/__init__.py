@@ -1,0 +1,5 @@
+"""The Centra Integration API: what other packages use of it. The client's transport (`transport`,
+`retries`, `deadlines`), its reply checks (`replies`) and errors (`failures`) are its own; `client`
+re-exports the names callers need, and `wire` gives a fleet run's shared pool the client's limits."""
+
+__all__ = ["capabilities", "client", "introspection", "operations", "pacing", "wire"]

@@ -21,9 +21,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from graphql import GraphQLSchema, build_client_schema, get_introspection_query, parse, validate_schema
+from graphql import GraphQLError, GraphQLSchema, build_client_schema, get_introspection_query, parse, validate_schema
 
-from provisioner.centra.client import CentraClient, CentraError
+from provisioner.centra.client import CentraClient
+from provisioner.centra.failures import BadReply, shown
 from provisioner.centra.schema_store import SchemaStore, digest_of
 
 CACHE_DIR = Path(".provision/cache")
@@ -146,8 +147,9 @@ class SchemaCache:
     def _fetch(self, client: CentraClient, host: str) -> TargetSchema:
         result = client.execute(_QUERY, label="introspection")
         if not isinstance(result.data.get("__schema"), dict):
-            raise CentraError(f"{client.url} answered the introspection query without a schema")
+            raise BadReply(f"introspection: {client.endpoint} answered without a schema")
         fetched = TargetSchema(host, _version(result.extensions), self.clock(), result.data)
+        _check(fetched, client.endpoint)
         self._memory[host] = fetched
         self._to_disk(fetched)
         return fetched
@@ -163,10 +165,26 @@ class SchemaCache:
         cached = TargetSchema(host, None if app_version is None else str(app_version), float(pointer["fetched_at"]),
                               introspection)
         cached.digest = str(pointer["digest"])  # checked against the content when it was read
+        try:
+            _check(cached, f"the cached introspection of {host}")
+        except BadReply:
+            return None  # written by an older version, or edited: introspect again
         return cached
 
     def _to_disk(self, fetched: TargetSchema) -> None:
         self.store.keep(fetched.host, fetched.pointer(), lambda: fetched.text)
+
+
+def _check(fetched: TargetSchema, where: str) -> None:
+    """The schema built from an answer now, not at its first use: an introspection with nulls or types
+    graphql-core cannot build a schema from (or an invalid schema) is a BadReply of its own, before it
+    is cached. The answer's shape was checked on entry; what it says is checked here."""
+    try:
+        problems = [error.message for error in validate_schema(fetched.schema)]
+    except (TypeError, ValueError, KeyError, AttributeError, GraphQLError) as exc:
+        problems = [str(exc)]
+    if problems:
+        raise BadReply(f"introspection: {where} answered with a schema that cannot be used: {shown(problems[0])}")
 
 
 def _version(extensions: dict[str, Any]) -> str | None:
