@@ -13,8 +13,10 @@ nested 50,000 deep, and a disk can fill or a run be killed half-way through a wr
   its mode (the runner's 0644 stays 0644), and one that does not exist yet is created 0600.
 - `ensure_dir`: a directory the tool writes into; with `owned`, no component of it may be a link.
 
-Every refusal and every OSError is a `FileError`: one line naming the path and the reason, exit 1. A leaf
-module: it imports nothing of the tool but `errors`, so any room may use it."""
+Every refusal and every OSError is a `FileError`, a ProvisionerError: one line naming the path and the
+reason, exit 1, and in a fleet one merchant's failure only. (Creating a folder the user named is the one
+exception: its OSError is the CLI's to show, as any path the user gave.) It imports nothing of the tool
+but `errors`, so every room above the leaves may use it."""
 
 from __future__ import annotations
 
@@ -33,8 +35,9 @@ from provisioner.errors import ProvisionerError
 MAX_DEPTH = 64  # a plan document nests about a dozen levels; deeper is not a file this tool wrote
 TEMPORARY_SUFFIX = ".tmp"
 _PREFIX_LENGTH = 120  # a temporary name stays under NAME_MAX (255) whatever the target is called
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISLNK, "a symbolic link"))
 
 
 class FileError(ProvisionerError):
@@ -51,8 +54,7 @@ class TooDeep(ValueError):
 
 def kind(mode: int) -> str:
     """What a file of this mode is, for a message: 'a FIFO', 'a directory', ... 'a regular file'."""
-    return next((name for test, name in _KINDS if test(mode)), "a regular file" if stat.S_ISREG(mode) else
-                "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "a file of an unknown kind")
 
 
 def _reason(exc: OSError) -> str:
