@@ -13,8 +13,10 @@ nested 50,000 deep, and a disk can fill or a run be killed half-way through a wr
   its mode (the runner's 0644 stays 0644), and one that does not exist yet is created 0600.
 - `ensure_dir`: a directory the tool writes into; with `owned`, no component of it may be a link.
 
-Every refusal and every OSError is a `FileError`: one line naming the path and the reason, exit 1. A leaf
-module: it imports nothing of the tool but `errors`, so any room may use it."""
+Every refusal and every OSError is a `FileError`, a ProvisionerError: one line naming the path and the
+reason, exit 1, and in a fleet one merchant's failure only. (Creating a folder the user named is the one
+exception: its OSError is the CLI's to show, as any path the user gave.) It imports nothing of the tool
+but `errors`, so every room above the leaves may use it."""
 
 from __future__ import annotations
 
@@ -33,8 +35,9 @@ from provisioner.errors import ProvisionerError
 MAX_DEPTH = 64  # a plan document nests about a dozen levels; deeper is not a file this tool wrote
 TEMPORARY_SUFFIX = ".tmp"
 _PREFIX_LENGTH = 120  # a temporary name stays under NAME_MAX (255) whatever the target is called
-_KINDS = ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
-          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISLNK, "a symbolic link"))
+_KINDS = ((stat.S_ISREG, "a regular file"), (stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"),
+          (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"),
+          (stat.S_ISLNK, "a symbolic link"))
 
 
 class FileError(ProvisionerError):
@@ -51,8 +54,7 @@ class TooDeep(ValueError):
 
 def kind(mode: int) -> str:
     """What a file of this mode is, for a message: 'a FIFO', 'a directory', ... 'a regular file'."""
-    return next((name for test, name in _KINDS if test(mode)), "a regular file" if stat.S_ISREG(mode) else
-                "not a regular file")
+    return next((name for test, name in _KINDS if test(mode)), "a file of an unknown kind")
 
 
 def _reason(exc: OSError) -> str:
@@ -142,7 +144,7 @@ def one_line(text: str, length: int = 200) -> str:
 # ---------------------------------------------------------------------------------------------- writing
 
 
-def ensure_dir(path: Path, *, owned: bool = False, private: bool = False) -> Path:
+def ensure_dir(path: Path, *, owned: bool = False, private: bool = False) -> None:
     """`path` as a directory to write into, created with its missing parents (0700 when `private`).
 
     `owned`: a directory of the tool's own in the working directory (`.provision/locks`, `state`, `out`):
@@ -152,28 +154,21 @@ def ensure_dir(path: Path, *, owned: bool = False, private: bool = False) -> Pat
     its OSError, which the CLI shows as a path the user gave."""
     if not owned:
         path.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
-        return path
-    check_dir(path, owned=True)
+        return
+    check_dir(path)
     try:
         path.mkdir(parents=True, exist_ok=True, mode=0o700 if private else 0o777)
-        status = os.lstat(path)
+        if private and stat.S_IMODE(os.lstat(path).st_mode) != 0o700:
+            os.chmod(path, 0o700, follow_symlinks=False)
     except OSError as exc:
         raise FileError(path, _reason(exc)) from None
-    if not stat.S_ISDIR(status.st_mode):
-        raise FileError(path, f"is {kind(status.st_mode)}, not a directory; refusing to write into it")
-    if private and stat.S_IMODE(status.st_mode) != 0o700:
-        try:
-            os.chmod(path, 0o700, follow_symlinks=False)
-        except OSError as exc:
-            raise FileError(path, _reason(exc)) from None
-    return path
 
 
-def check_dir(path: Path, *, owned: bool = False) -> None:
-    """What `ensure_dir` checks, without creating anything: with `owned`, no component of a relative
-    `path` that exists is a link; an existing `path` is a directory."""
+def check_dir(path: Path) -> None:
+    """What `ensure_dir` checks of a directory of the tool's own, without creating anything: no component
+    of a relative `path` that exists is a link, and an existing `path` is a directory."""
     current = Path()
-    for part in path.parts if owned and not path.is_absolute() else ():
+    for part in () if path.is_absolute() else path.parts:
         current = current / part
         _refuse_link(current)
     try:
@@ -268,25 +263,22 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def remove_leftovers(path: Path) -> list[Path]:
+def remove_leftovers(path: Path) -> None:
     """Remove temporary files of `path` that `write_atomic` calls in processes no longer running left
-    behind (a run killed between creating one and renaming it); answer what was removed. Writers of one
-    target on other machines (a shared directory) are serialised by the merchant's lock, so a file named
-    by a process that does not exist here is, there too, a leftover."""
-    prefix = f".{path.name[:_PREFIX_LENGTH]}."
-    name = re.compile(re.escape(prefix) + r"(\d+)\.[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX))
-    removed: list[Path] = []
+    behind (a run killed between creating one and renaming it). Writers of one target on other machines
+    (a shared directory) are serialised by the merchant's lock, so a file named by a process that does
+    not exist here is, there too, a leftover."""
+    prefix = re.escape(f".{path.name[:_PREFIX_LENGTH]}.")
+    name = re.compile(prefix + r"(\d+)\.[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX))
     try:
         entries = list(os.scandir(path.parent))
     except OSError:
-        return removed
+        return
     for entry in entries:
         found = name.fullmatch(entry.name)
         if found is not None and not running(int(found.group(1))):
             with contextlib.suppress(OSError):
                 os.unlink(entry.path)
-                removed.append(Path(entry.path))
-    return removed
 
 
 def running(pid: int) -> bool:

@@ -215,7 +215,7 @@ def test_ensure_dir_refuses_links_in_a_tool_directory_but_not_in_one_the_user_na
         files.ensure_dir(Path(".provision/secrets"), owned=True, private=True)
     assert str(raised.value) == ".provision: is a symbolic link; refusing to follow it (remove it, or make it a " \
                                 "directory)"
-    assert files.ensure_dir(Path(".provision/mine")) == Path(".provision/mine")  # the user's own path: theirs
+    files.ensure_dir(Path(".provision/mine"))  # the user's own path: theirs, links and all
     assert (elsewhere / "mine").is_dir()
     Path("state").write_text("a file\n")
     with pytest.raises(files.FileError, match=r"^state: is a regular file, not a directory; refusing to write"):
@@ -274,7 +274,55 @@ def test_a_temporary_file_of_a_process_that_ended_is_removed_by_the_next_write(t
     files.write_atomic(path, "{}\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["ledger.json", running.name, other.name,
                                                                  longer.name])
-    assert files.running(os.getpid()) and not files.running(ended.pid) and not files.running(0)
+    assert files.running(os.getpid()) is True and files.running(1) is True  # this process, and init
+    assert files.running(ended.pid) is False and files.running(0) is False and files.running(-1) is False
+
+
+def test_the_temporary_file_of_a_long_name_is_found_by_the_same_cut_name(tmp_path: Path) -> None:
+    path = tmp_path / ("n" * 200)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait(BOUND)
+    (tmp_path / f".{'n' * 120}.{ended.pid}.0badcafe.tmp").write_text("half")
+    files.write_atomic(path, "x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
+
+
+def test_a_write_into_a_missing_folder_or_interrupted_leaves_nothing(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(files.FileError) as raised:
+        files.write_atomic(tmp_path / "missing" / "f", "x")
+    assert str(raised.value) == f"{tmp_path / 'missing' / 'f'}: cannot write it: No such file or directory"
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        files.write_atomic(tmp_path / "f", "x")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sizes_and_cut_text_are_said_exactly(tmp_path: Path) -> None:
+    path = tmp_path / "big"
+    with path.open("wb") as handle:
+        handle.truncate(3 * 1024 * 1024)
+    for limit, said in ((1024 * 1024 + 1, "1048577 bytes"), (2 * 1024 * 1024, "2 MiB"), (1024, "1024 bytes")):
+        with pytest.raises(files.FileError) as raised:
+            files.read_bytes(path, limit=limit)
+        assert raised.value.reason == f"is larger than {said}"
+    assert files.one_line("x" * 300) == "x" * 200 + "…"
+    assert files.one_line("\x1f \x7e\x7f\x9f\xa0") == "  ~  \xa0"
+
+
+def test_new_folders_and_files_get_the_modes_asked_for(workdir: Path) -> None:
+    files.ensure_dir(Path("tool/private"), owned=True, private=True)
+    files.ensure_dir(Path("tool/shared"), owned=True)
+    files.ensure_dir(Path("user/private"), private=True)
+    files.ensure_dir(Path("user/shared"))
+    assert [_mode(Path(p)) for p in ("tool/private", "tool/shared", "user/private", "user/shared")] == [
+        0o700, 0o777 & ~_umask(), 0o700, 0o777 & ~_umask()]
+    os.close(files.open_private(Path("new.db")))
+    assert _mode(Path("new.db")) == 0o600
 
 
 def test_kind_names_each_kind_of_file(tmp_path: Path) -> None:

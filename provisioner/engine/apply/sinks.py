@@ -146,7 +146,7 @@ class Delivery:
         try:
             if self.sink is None:
                 path = token_path(merchant, environment, description)
-                files.check_dir(path.parent, owned=True)
+                files.check_dir(path.parent)
                 files.writable(path)
             else:
                 files.writable(_env_file())
