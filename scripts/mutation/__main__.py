@@ -7,11 +7,16 @@ is given and a module scores below it, 2 when the runner itself failed, 130 when
 from __future__ import annotations
 
 import argparse
+import contextlib
 import fnmatch
+import signal
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 from scripts.mutation.execute import RunnerError
 from scripts.mutation.modules import MODULES
@@ -65,6 +70,27 @@ def select(patterns: list[str] | None, paths: list[str]) -> dict[str, str]:
     return chosen
 
 
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _signals() -> Iterator[None]:
+    """Started in the background by a shell (`make mutation &`, nohup, some CI runners), a process has SIGINT
+    and SIGQUIT ignored, and so would every test run it starts: a test that stops a server with SIGINT then
+    waits forever. Handled here, they are back to their defaults in each child. SIGTERM ends the runner
+    like Ctrl-C: the test runs it started are ended and its copies removed. The caller's handlers are put
+    back after."""
+    wanted: dict[signal.Signals, Callable[[int, FrameType | None], Any] | int] = {
+        signal.SIGINT: signal.default_int_handler, signal.SIGQUIT: signal.SIG_DFL, signal.SIGTERM: _interrupt}
+    previous = {number: signal.signal(number, handler) for number, handler in wanted.items()}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     options = _parser().parse_args(argv)
 
@@ -82,8 +108,10 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(root=root, modules=modules, workers=max(1, options.workers),
                             max_mutants=options.max_mutants, seed=options.seed, timeout_factor=options.timeout_factor,
                             pytest_args=options.tests, whole_suite=options.whole_suite,
-                            cache_dir=None if options.no_cache else options.cache_dir)
-        results = run(settings, progress)
+                            cache_dir=None if options.no_cache else options.cache_dir,
+                            also_measure=[path for path in MODULES.values() if (root / path).is_file()])
+        with _signals():
+            results = run(settings, progress)
     except RunnerError as error:
         print(f"mutation: {error}", file=sys.stderr)
         return 2

@@ -80,7 +80,10 @@ def collect(python: str, place: Place, modules: list[str], pytest_args: list[str
     finally:
         (state / "active").unlink()
     if run.exit_code is None:
-        raise RunnerError(f"the measured test run took over {timeout:.0f} s; see {log}")
+        current = state / "current-test"
+        running = current.read_text(encoding="utf-8") if current.is_file() else "(none yet)"
+        raise RunnerError(f"the measured test run took over {timeout:.0f} s (the test running then: {running}):\n"
+                          f"{run.log_tail()}")
     if run.exit_code not in (0, 1):
         raise RunnerError(f"the measured test run ended with pytest status {run.exit_code}:\n{run.log_tail()}")
     combined = coverage.Coverage(data_file=str(state / "data" / "coverage"), config_file=False)

@@ -39,7 +39,8 @@ class Settings:
     whole_suite: bool = False
     cache_dir: Path | None = None
     python: str = sys.executable
-    coverage_timeout: float = 3600.0
+    coverage_timeout: float = 1800.0  # the whole suite once, measured: about twice its normal time
+    also_measure: list[str] = field(default_factory=list)  # files measured too, so the cached coverage serves them
 
 
 @dataclass
@@ -121,7 +122,7 @@ def _classify(mutant: Mutant, run: PytestRun, tests: int, line_text: str) -> Mut
 
 
 def _coverage(settings: Settings, files: list[Path], work: Path, hooks: Path, progress: Progress) -> CoverageMap:
-    paths = sorted(settings.modules.values())
+    paths = sorted(set(settings.modules.values()) | set(settings.also_measure))
     key = digest(settings.root, files, *paths, *settings.pytest_args, settings.python, sys.version)
     cached = settings.cache_dir / f"coverage-{key[:32]}.json" if settings.cache_dir else None
     if cached is not None and cached.is_file():
