@@ -42,6 +42,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="tests to measure and run (default: the project's pytest testpaths); repeatable")
     parser.add_argument("--whole-suite", action="store_true",
                         help="run each survivor again against the whole suite (slow: a full run each)")
+    parser.add_argument("--baseline", action="store_true",
+                        help="before a module's mutants, run its tests once without mutant in a worker's copy and "
+                             "leave out those that fail (by default: those that failed while coverage was measured)")
     parser.add_argument("--fail-under", type=float, metavar="PERCENT",
                         help="exit 1 when a module's score is below PERCENT")
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write the results as JSON to FILE")
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         settings = Settings(root=root, modules=modules, workers=max(1, options.workers),
                             max_mutants=options.max_mutants, seed=options.seed, timeout_factor=options.timeout_factor,
-                            pytest_args=options.tests, whole_suite=options.whole_suite,
+                            pytest_args=options.tests, whole_suite=options.whole_suite, baseline=options.baseline,
                             cache_dir=None if options.no_cache else options.cache_dir,
                             also_measure=[path for path in MODULES.values() if (root / path).is_file()])
         with _signals():

@@ -9,10 +9,12 @@ every test that runs the module depends on them, so they map to all of its tests
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import coverage
+from coverage.exceptions import CoverageWarning
 
 from scripts.mutation import pytest_plugin, site_coverage
 from scripts.mutation.execute import Place, RunnerError, run_pytest
@@ -87,7 +89,10 @@ def collect(python: str, place: Place, modules: list[str], pytest_args: list[str
     if run.exit_code not in (0, 1):
         raise RunnerError(f"the measured test run ended with pytest status {run.exit_code}:\n{run.log_tail()}")
     combined = coverage.Coverage(data_file=str(state / "data" / "coverage"), config_file=False)
-    combined.combine([str(state / "data")])
+    with warnings.catch_warnings():
+        # A process a test killed (SIGKILL) leaves an empty data file: nothing was measured there to lose.
+        warnings.simplefilter("ignore", CoverageWarning)
+        combined.combine([str(state / "data")])
     data = combined.get_data()
     lines: dict[str, dict[int, list[str]]] = {module: {} for module in modules}
     for measured in data.measured_files():

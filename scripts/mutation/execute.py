@@ -42,6 +42,7 @@ class PytestRun:
 
 _running: set[subprocess.Popen[bytes]] = set()
 _running_lock = threading.Lock()
+_stopping = threading.Event()
 
 
 def _end_group(process: subprocess.Popen[bytes]) -> None:
@@ -50,9 +51,15 @@ def _end_group(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
+def allow_runs() -> None:
+    _stopping.clear()
+
+
 def stop_all() -> None:
-    """End every pytest run still going (the runner was interrupted), with what its tests started."""
+    """End every pytest run still going (the runner was interrupted), with what its tests started; no run
+    starts after this."""
     with _running_lock:
+        _stopping.set()
         running = list(_running)
     for process in running:
         _end_group(process)
@@ -77,9 +84,11 @@ def run_pytest(python: str, place: Place, args: list[str], timeout: float, log: 
     command = [python, "-m", "pytest", "-p", PLUGIN, "-p", "no:cacheprovider", f"--basetemp={place.scratch}", *args]
     started = time.monotonic()
     with log.open("wb") as output:
-        process = subprocess.Popen(command, cwd=place.copy, env=env, stdin=subprocess.DEVNULL, stdout=output,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
         with _running_lock:
+            if _stopping.is_set():
+                raise RunnerError("interrupted")
+            process = subprocess.Popen(command, cwd=place.copy, env=env, stdin=subprocess.DEVNULL, stdout=output,
+                                       stderr=subprocess.STDOUT, start_new_session=True)
             _running.add(process)
         try:
             exit_code: int | None = process.wait(timeout=timeout)

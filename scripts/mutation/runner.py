@@ -17,9 +17,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Queue
+from typing import TypeVar
 
 from scripts.mutation.coverage_map import CoverageMap, collect, install_plugin
-from scripts.mutation.execute import Place, PytestRun, RunnerError, run_pytest, stop_all, write_args
+from scripts.mutation.execute import Place, PytestRun, RunnerError, allow_runs, run_pytest, stop_all, write_args
 from scripts.mutation.mutants import Mutant, generate
 from scripts.mutation.workspace import copy_project, digest, forget_compiled, project_files
 
@@ -37,6 +38,7 @@ class Settings:
     timeout_factor: float = 3.0
     pytest_args: list[str] = field(default_factory=list)  # which tests; none: the project's own testpaths
     whole_suite: bool = False
+    baseline: bool = False  # run the covering tests once without mutant, in a worker's copy, before the mutants
     cache_dir: Path | None = None
     python: str = sys.executable
     coverage_timeout: float = 1800.0  # the whole suite once, measured: about twice its normal time
@@ -77,6 +79,8 @@ class ModuleResult:
 
 
 Progress = Callable[[str], None]
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
 
 
 def _ordered(tests: set[str], durations: Callable[[str], float]) -> list[str]:
@@ -159,26 +163,27 @@ def _score_module(settings: Settings, name: str, path: str, measured: CoverageMa
     every = set().union(*covering.values()) if covering else set()
     started = time.monotonic()
     durations = measured.duration
-    excluded: set[str] = set()
-    if every:
+    # A test that failed while coverage was measured fails without any mutant: it would "kill" them all.
+    excluded = {test for test in every if measured.tests[test].get("outcome") == "failed"}
+    progress(f"[{name}] {len(mutants)} of {len(generated)} mutants, covered by {len(every)} tests")
+    if every and settings.baseline:
         ordered = _ordered(every, durations)
-        progress(f"[{name}] {len(mutants)} of {len(generated)} mutants; a run without mutant of the "
-                 f"{len(ordered)} tests that cover them ...")
+        progress(f"[{name}] a run without mutant of the {len(ordered)} tests that cover them ...")
         arguments = write_args(baseline_place.state / "tests.txt", ordered)
         baseline = run_pytest(settings.python, baseline_place, [arguments],
                               _time_limit(settings, ordered, durations) + 60, baseline_place.state / "baseline.log")
         if baseline.exit_code is None or baseline.exit_code not in (0, 1):
             raise RunnerError(f"[{name}] the covering tests do not run without a mutant (pytest status "
                               f"{baseline.exit_code}):\n{baseline.log_tail()}")
-        excluded = set(baseline.failed)
-        if excluded:
-            progress(f"[{name}] {len(excluded)} tests fail without any mutant and are left out: "
-                     + ", ".join(sorted(excluded)[:5]) + (" ..." if len(excluded) > 5 else ""))
+        excluded |= set(baseline.failed)
 
         def baseline_duration(test: str) -> float:
             return float(baseline.results.get(test, {}).get("duration", measured.duration(test)))
 
         durations = baseline_duration
+    if excluded:
+        progress(f"[{name}] {len(excluded)} tests fail without any mutant and are left out: "
+                 + ", ".join(sorted(excluded)[:5]) + (" ..." if len(excluded) > 5 else ""))
     lock = threading.Lock()
     done: list[int] = [0]
 
@@ -196,8 +201,7 @@ def _score_module(settings: Settings, name: str, path: str, measured: CoverageMa
                      + (f" ({result.seconds:.1f} s, {result.tests} tests)" if result.tests else ""))
         return result
 
-    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
-        results = list(pool.map(one, mutants))
+    results = _in_parallel(settings.workers, one, mutants)
     if settings.whole_suite:
         _whole_suite(settings, name, source, results, measured, excluded, workers, progress)
     return ModuleResult(name, path, len(generated), results, sorted(excluded), time.monotonic() - started)
@@ -220,8 +224,20 @@ def _whole_suite(settings: Settings, name: str, source: str, results: list[Mutan
             results[index].whole_suite = True
         progress(f"[{name}] whole suite: {results[index].status:<11} {result.mutant.location} {result.mutant.change}")
 
-    with ThreadPoolExecutor(max_workers=settings.workers) as pool:
-        list(pool.map(again, survivors))
+    _in_parallel(settings.workers, again, survivors)
+
+
+def _in_parallel(workers: int, task: Callable[[_Item], _Result], items: list[_Item]) -> list[_Result]:
+    pool = ThreadPoolExecutor(max_workers=workers)
+    try:
+        results = list(pool.map(task, items))
+    except BaseException:
+        # Interrupted (or a run failed): end the runs under way now, or the pool would wait for them all.
+        stop_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return results
 
 
 def run(settings: Settings, progress: Progress) -> list[ModuleResult]:
@@ -231,6 +247,7 @@ def run(settings: Settings, progress: Progress) -> list[ModuleResult]:
         if path not in listed:
             raise RunnerError(f"module {name}: {path} is not a file of the project (moved or split? edit the "
                               "module list in scripts/mutation/modules.py)")
+    allow_runs()
     work = Path(tempfile.mkdtemp(prefix="mutation-")).resolve()
     try:
         hooks = work / "hooks"
