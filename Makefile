@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(CONSTRAINTS) | cksum | cut -d' ' -f1)
 DEMO_MERCHANT ?= acme
 
-.PHONY: install test lint workflows typecheck unit demo bench schema clean constraints
+.PHONY: install test lint workflows typecheck unit demo bench schema clean constraints mutation
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ demo: $(STAMP)
 
 bench: $(STAMP)
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+# Mutation score of the modules that guard safety (docs/testing.md); not part of `make test`: minutes a
+# module. Options go through MUTATION_ARGS, e.g. make mutation MUTATION_ARGS="--modules escape --max-mutants 40".
+mutation: $(STAMP)
+	$(BIN)/python -m scripts.mutation $(MUTATION_ARGS)
 
 clean:
 	rm -rf $(VENV) .provision out .mypy_cache .ruff_cache .pytest_cache
