@@ -9,7 +9,7 @@ import jsonschema
 
 from provisioner.engine.plan import planning
 from provisioner.engine.plan.document import json_schema
-from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, scan_for_secrets
+from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, scan_for_secrets, tokens_named
 
 EXPECTED = {
     "attribute_type/ge_order_details": "manual", "attribute_type/ge_customer_coupon": "manual",
@@ -131,3 +131,24 @@ def test_a_live_permission_the_catalogue_lacks_is_a_warning(project: Path, outpu
     assert "! warning: token 'Newer integration' holds permissions the catalogue does not know" in text
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
     assert "> [!WARNING]" in markdown and "Subscription:read" in markdown
+
+
+def test_exclusive_tokens_revoke_every_other_token_sorted_before_or_after_the_tools_own(project: Path,
+                                                                                       outputs: Outputs) -> None:
+    """The tool's own token is skipped, not a stopping point: a store's tokens sorted on either side of
+    it are all revoked, and its own never is."""
+    own = "Provisioner (sandbox admin)"
+    strays = ["Agency reader", "Old ERP", "Zapier sync", "zz lowercase"]  # before and after `own` in sort order
+    for name in strays:
+        sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": name, "permissions": ["Order:read"]})
+    assert sorted([*strays, own]).index(own) not in (0, len(strays))
+    merchant = Path("merchants/acme.yaml")
+    merchant.write_text(merchant.read_text().replace("api_tokens:\n", "api_tokens:\n  mode: exclusive\n  items:\n"))
+    planned = planning.plan("acme", "sandbox").plan
+    assert sorted(c.name for c in planned.changes if c.kind == "api_token" and c.action == "delete") == strays
+    applied = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--allow-deletes")
+    assert applied.exit_code == 0, applied.output + applied.stderr
+    for name in strays:
+        assert [t["revoked"] for t in tokens_named("acme", name)] == [True], name
+    assert [t["revoked"] for t in tokens_named("acme", own)] == [False]
+    assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [False]
