@@ -152,3 +152,17 @@ def test_exclusive_tokens_revoke_every_other_token_sorted_before_or_after_the_to
         assert [t["revoked"] for t in tokens_named("acme", name)] == [True], name
     assert [t["revoked"] for t in tokens_named("acme", own)] == [False]
     assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [False]
+
+
+def test_deactivating_a_plugin_is_critical_and_moving_the_webhook_a_warning(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    merchant = Path("merchants/acme.yaml")
+    merchant.write_text(merchant.read_text().replace("environments:\n", "plugins:\n  - name: GE Integration Webhooks\n"
+                                                     "    status: inactive\n    url: https://hooks.example/ge\n"
+                                                     "environments:\n", 1))
+    planned = planning.plan("acme", "sandbox").plan
+    risks = {c.address.removeprefix("acme/sandbox/"): (c.risk, c.reasons) for c in planned.pending}
+    assert risks == {"plugin/GE Integration Webhooks": ("critical", ["deactivates a live object"]),
+                     "plugin_settings/GE Integration Webhooks": ("warning", ["changes the webhook URL"])}
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "> [!CAUTION]" in markdown and "deactivates a live object" in markdown
