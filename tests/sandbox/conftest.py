@@ -52,13 +52,14 @@ class Clock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """Stops the emulator's clock (rate-limit buckets refill with time, so what a test reads back would
-    depend on how fast the machine runs it). The app reads only `time.time()`; tokens' expiry is compared
-    with it too, so it starts at the real now."""
-    from provisioner.sandbox import app
+    """Stops the emulator's clock (rate-limit buckets refill with time and tokens expire, so what a test
+    reads back would depend on how fast the machine runs it). The modules that answer requests read only
+    `time.time()`; the fixture's tokens were made on the real clock, so it starts at the real now."""
+    from provisioner.sandbox import ams, app, mutations
 
     stopped = Clock(time.time())
-    monkeypatch.setattr(app, "time", stopped)
+    for module in (app, mutations, ams):
+        monkeypatch.setattr(module, "time", stopped)
     return stopped
 
 
