@@ -33,8 +33,7 @@ def served_centra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[S
     box = open_sandbox(FixtureSpec("fleet", "GlobalE Store", "Main", ("GB",), products=5, rate_tier="enterprise"),
                        tmp_path / "fleet-centra.db")
     server = make_server(box.app, 0)
-    # shutdown() waits for serve_forever() to look at its flag: every 0.5 s by default, 0.05 s here
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     monkeypatch.setenv(TOKEN_VARIABLE, box.admin_token)

@@ -99,8 +99,7 @@ class Served:
 @pytest.fixture
 def served(box: Sandbox) -> Iterator[Served]:
     server = make_server(box.app, 0)
-    # shutdown() waits for serve_forever() to look at its flag: every 0.5 s by default, 0.05 s here
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     host, port = server.server_address[:2]
     try:
