@@ -39,11 +39,11 @@ def acme(examples: Path, extra: str = "", swap: tuple[str, str] = ("", "")) -> D
     return resolve(load(path), "qa")
 
 
-def bare(workdir: Path, sections: str) -> DesiredState:
+def bare(workdir: Path, sections: str, operated: str = "[GB]") -> DesiredState:
     """A Global-e merchant without the preset: only what `sections` declares."""
     path = workdir / "merchants" / "bare.yaml"
     path.write_text("merchant: bare\nstore: S\nglobal_e: {merchant_id: 7, checkout_plugin: Checkout API}\n"
-                    "local_vat_rate: 20\noperated_markets: [GB]\n" + sections
+                    f"local_vat_rate: 20\noperated_markets: {operated}\n" + sections
                     + "environments:\n  qa: {centra_url: https://bare.centraqa.com, token: env:BARE_TOKEN}\n",
                     encoding="utf-8")
     return resolve(load(path), "qa")
@@ -252,3 +252,79 @@ def test_a_global_e_state_naming_no_checkout_plugin_is_critical(examples: Path) 
     state = replace(state, spec=state.spec.model_copy(update={"global_e": unnamed}))
     assert messages(global_e_findings(state)) == [
         ("global-e.checkout-plugin", "no checkout plugin named: Global-e cannot read the cart")]
+
+
+def test_a_merchant_without_global_e_is_not_held_to_its_checklist(workdir: Path) -> None:
+    path = workdir / "merchants" / "plain.yaml"
+    path.write_text("merchant: plain\nstore: S\nplugins:\n  - {name: Orders, type: order_api, store: S, uri: orders, "
+                    "status: inactive, stock_updates: available}\ntax_groups: []\n"
+                    "environments:\n  qa: {centra_url: https://plain.centraqa.com, token: env:PLAIN_TOKEN}\n",
+                    encoding="utf-8")
+    assert global_e_findings(resolve(load(path), "qa"), {"plugin": {}}) == []
+
+
+def test_global_e_s_token_is_found_by_its_integration_when_renamed(workdir: Path) -> None:
+    for integration in ("global-e", "GlobalE"):
+        state = bare(workdir, f"api_tokens:\n  - {{description: GE orders, organization: Global-e, "
+                              f"integration: {integration}, email: ge@bare.example, "
+                              "permissions: {read: [Order:read]}}\n")
+        assert ("global-e.token-permissions", "the token 'GE orders' lacks Order:write: Global-e cannot confirm or "
+                "cancel orders") in messages(global_e_findings(state)), integration
+    other = bare(workdir, "api_tokens:\n  - {description: ERP, organization: ERP, integration: erp, "
+                          "email: erp@bare.example, permissions: {read: [Order:read]}}\n")
+    assert ("global-e.token-permissions", NOTHING_DECLARED[2][1]) in messages(global_e_findings(other))
+
+
+def test_a_token_lacking_both_order_permissions_names_both(examples: Path) -> None:
+    state = acme(examples, swap=(TOKEN, TOKEN + "    permissions: {read: {all_except: [CentraIP, Order:read]}, "
+                                                "write: {all_except: [Anonymize:write, Order:write]}}\n"))
+    assert next(f.message for f in global_e_findings(state)) == (
+        "the token 'Global-e integration' lacks Order:read, Order:write: Global-e cannot confirm or cancel orders")
+
+
+def test_another_order_api_plugin_is_held_to_the_settings_not_to_the_presets_name(examples: Path) -> None:
+    extra = ("plugins:\n  - {name: Outlet Order API, type: order_api, store: GlobalE Store, uri: outlet-orders, "
+             "secret: 'env:ACME_ORDER_API_SECRET', stock_updates: available}\n")
+    findings = global_e_findings(acme(examples, extra))
+    assert messages(findings) == [("global-e.order-api-settings",
+                                   "'Outlet Order API'.stock_updates is 'available'; Global-e expects 'physical'")]
+
+
+def test_a_declared_active_checkout_plugin_is_not_looked_for_in_the_store(examples: Path) -> None:
+    """The plan creates it as declared, so a store that lacks it today is no finding."""
+    extra = "plugins:\n  - {name: Checkout API, type: checkout_api, store: GlobalE Store, uri: checkout}\n"
+    assert global_e_findings(acme(examples, extra), {"plugin": {}}) == []
+
+
+def vat_rule(name: str, rate: float, countries: str) -> str:
+    return (f"      - {{name: {name}, display_name: VAT, code: VAT, rate: {rate}, countries: {countries}, "
+            "include_tax_in_prices: true, include_shipping_in_order_total: true}\n")
+
+
+def local_vat_messages(state: DesiredState) -> list[str]:
+    return [message for rule, message in messages(global_e_findings(state)) if rule == "global-e.local-vat"]
+
+
+def test_only_the_local_vat_group_and_its_own_rule_are_checked(workdir: Path) -> None:
+    state = bare(workdir, "tax_groups:\n  - {name: Domestic, status: inactive, rules: []}\n"
+                          "  - name: GE Local VAT\n    rules:\n" + vat_rule("Reduced", 5, "[SE]")
+                          + vat_rule("GE Local VAT", 20, "{all_except: [GB]}"))
+    assert local_vat_messages(state) == []
+
+
+def test_countries_in_a_local_vat_finding_are_listed_and_cut_at_ten(workdir: Path) -> None:
+    def rule_covering(countries: str, operated: str = "[GB]") -> DesiredState:
+        return bare(workdir, "tax_groups:\n  - name: GE Local VAT\n    rules:\n"
+                    + vat_rule("GE Local VAT", 20, countries), operated)
+
+    assert local_vat_messages(rule_covering("{all_except: [GB, SE, DE]}", "[GB, NO, DK]")) == [
+        "the rule 'GE Local VAT' covers operated markets DK, NO",
+        "the rule 'GE Local VAT' leaves out 2 countries Global-e serves: DE, SE"]
+    left_out = [c for c in sorted(catalogue.countries()) if c not in ("GB", "SE", "NO")]
+    first_ten = ", ".join(left_out[:10])
+    assert local_vat_messages(rule_covering("[SE, NO]")) == [
+        f"the rule 'GE Local VAT' leaves out {len(left_out)} countries Global-e serves: {first_ten} …"]
+    eleven, ten = (rule_covering(f"{{all_except: [GB, {', '.join(left_out[:n])}]}}") for n in (11, 10))
+    leaves_out = "the rule 'GE Local VAT' leaves out {} countries Global-e serves: "
+    assert local_vat_messages(eleven) == [leaves_out.format(11) + first_ten + " …"]
+    assert local_vat_messages(ten) == [leaves_out.format(10) + first_ten]
