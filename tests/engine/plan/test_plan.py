@@ -145,7 +145,12 @@ def test_exclusive_tokens_revoke_every_other_token_sorted_before_or_after_the_to
     merchant = Path("merchants/acme.yaml")
     merchant.write_text(merchant.read_text().replace("api_tokens:\n", "api_tokens:\n  mode: exclusive\n  items:\n"))
     planned = planning.plan("acme", "sandbox").plan
-    assert sorted(c.name for c in planned.changes if c.kind == "api_token" and c.action == "delete") == strays
+    deletes = {c.name: c for c in planned.changes if c.kind == "api_token" and c.action == "delete"}
+    assert sorted(deletes) == strays
+    for change in deletes.values():  # each shows what goes: its own permissions, not another object's
+        assert change.after is None and change.before is not None and change.before["permissions"] == ["Order:read"]
+        revoked = next(f for f in change.fields if f.path == "permissions")
+        assert (revoked.added, revoked.removed) == ([], ["Order:read"])
     applied = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--allow-deletes")
     assert applied.exit_code == 0, applied.output + applied.stderr
     for name in strays:
