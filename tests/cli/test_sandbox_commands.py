@@ -43,12 +43,17 @@ class Served:
     def _read(self, stream: IO[str]) -> None:
         for line in stream:  # ends at EOF, when the process exits or is killed
             self.lines.put(line)
+        self.lines.put("")  # EOF
 
     def readline(self) -> str:
         try:
-            return self.lines.get(timeout=WAIT)
+            line = self.lines.get(timeout=WAIT)
         except queue.Empty:
             pytest.fail(f"sandbox serve printed nothing for {WAIT:g} s")
+        if not line:
+            _, stderr = self.process.communicate(timeout=WAIT)
+            pytest.fail(f"sandbox serve ended (exit code {self.process.returncode}): {stderr}")
+        return line
 
     def interrupt(self, wait: float = WAIT) -> tuple[int, str]:
         """Ctrl-C; the exit code and stderr. A process still running after `wait` is killed and fails the test."""
@@ -94,6 +99,7 @@ def test_serve_answers_real_http_and_never_prints_the_token(examples: Path, serv
 def test_a_server_that_ignores_ctrl_c_fails_in_bounded_time_and_is_killed(examples: Path) -> None:
     """The harness itself: what the test above meets if serve stopped answering SIGINT."""
     deaf = Served(examples, "acme", "--port", "0")
+    assert "/graphql" in deaf.readline()  # serving
     deaf.process.send_signal(signal.SIGSTOP)  # a stopped process ignores SIGINT until it is continued
     try:
         with pytest.raises(pytest.fail.Exception, match="still running"):
