@@ -10,6 +10,17 @@ from provisioner.errors import ProvisionerError
 from provisioner.sandbox.app import SandboxApp
 from provisioner.sandbox.wire import DropConnection, Request
 
+# How often serve_forever() looks at its shutdown flag. socketserver's 0.5 s made every shutdown() (each
+# test that serves the emulator, a fleet benchmark's servers) wait up to half a second; an idle server
+# now wakes 20 times a second instead of twice, which costs nothing measurable. Requests and Ctrl-C are
+# answered at once either way.
+SHUTDOWN_POLL = 0.05
+
+
+class _Server(ThreadingHTTPServer):
+    def serve_forever(self, poll_interval: float = SHUTDOWN_POLL) -> None:
+        super().serve_forever(poll_interval)
+
 
 def make_server(app: SandboxApp, port: int = 0, *, quiet: bool = True) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
@@ -41,7 +52,7 @@ def make_server(app: SandboxApp, port: int = 0, *, quiet: bool = True) -> Thread
                 sys.stderr.write(f"{self.address_string()} {format % args}\n")
 
     try:
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        server = _Server(("127.0.0.1", port), Handler)
     except OSError as exc:
         raise ProvisionerError(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}; choose another --port "
                                "(0 picks a free one)") from None

@@ -13,7 +13,7 @@ import pytest
 from provisioner.config.resolve import DesiredState, load, resolve
 from provisioner.policy.context import Context
 from provisioner.policy.findings import Finding
-from provisioner.policy.rules import RULES, blocking, evaluate
+from provisioner.policy.rules import BY_ID, RULES, blocking, evaluate
 
 DAY = 86400.0
 
@@ -42,24 +42,33 @@ def _top(text: str, extra: str) -> str:
     return text.replace("environments:\n", extra + "environments:\n", 1)
 
 
+# rule: (what the merchant file adds, how the finding starts)
 EDITS = {
-    "global-e.order-api": "plugins:\n  - name: GE Order API\n    status: inactive\n",
-    "global-e.order-api-settings": "plugins:\n  - name: GE Order API\n    stock_updates: available\n",
-    "global-e.webhook": "plugins:\n  - name: GE Integration Webhooks\n    triggers: {return: false}\n",
-    "global-e.attribute-types": "attribute_types:\n  - name: ge_order_details\n    elements:\n"
-                                "      ge_order_id: {type: textarea, description: Global-E Order Id}\n",
-    "global-e.local-vat": "tax_groups:\n  - name: GE Local VAT\n    rules:\n      - name: GE Local VAT\n"
-                          "        countries: {all_except: [GB, FR]}\n",
-    "policy.unknown-waiver": "policy:\n  waivers:\n    - {rule: global-e.no-such-rule, reason: a reason long enough}\n",
+    "global-e.order-api": ("plugins:\n  - name: GE Order API\n    status: inactive\n",
+                           "the Order API plugin 'GE Order API' is inactive"),
+    "global-e.order-api-settings": ("plugins:\n  - name: GE Order API\n    stock_updates: available\n",
+                                    "'GE Order API'.stock_updates is 'available'"),
+    "global-e.webhook": ("plugins:\n  - name: GE Integration Webhooks\n    triggers: {return: false}\n",
+                         "the webhook plugin 'GE Integration Webhooks' does not trigger on return"),
+    "global-e.attribute-types": ("attribute_types:\n  - name: ge_order_details\n    elements:\n"
+                                 "      ge_order_id: {type: textarea, description: Global-E Order Id}\n",
+                                 "ge_order_details.ge_order_id is of type textarea"),
+    "global-e.local-vat": ("tax_groups:\n  - name: GE Local VAT\n    rules:\n      - name: GE Local VAT\n"
+                           "        countries: {all_except: [GB, FR]}\n", "the rule 'GE Local VAT' leaves out"),
+    "policy.unknown-waiver": ("policy:\n  waivers:\n    - {rule: global-e.no-such-rule, reason: a reason long "
+                              "enough}\n", "the waiver names no rule: 'global-e.no-such-rule'"),
 }
 
 
 @pytest.mark.parametrize("rule", sorted(EDITS))
 def test_a_merchant_file_triggers_the_rule(examples: Path, rule: str) -> None:
-    findings = found(state_of(examples, "acme", "qa", lambda t: _top(t, EDITS[rule])))
+    edit, message = EDITS[rule]
+    findings = found(state_of(examples, "acme", "qa", lambda t: _top(t, edit)))
     assert rules_hit(findings) == {rule}
     hit = next(f for f in findings if f.rule == rule)
-    assert hit.fix and hit.message
+    # the finding says what is wrong, and carries its own rule's fix (not another's, not a blank one)
+    assert hit.message.startswith(message), hit.message
+    assert hit.fix == BY_ID[rule].fix and hit.fix.strip() and hit.fix not in {r.fix for r in RULES if r.id != rule}
 
 
 def test_token_permissions_without_order_write_are_critical(examples: Path) -> None:
@@ -158,7 +167,7 @@ def test_the_checkout_plugin_as_the_store_has_it(examples: Path, live: dict[str,
 
 
 def test_a_waiver_keeps_the_finding_visible_but_not_blocking(examples: Path) -> None:
-    edit = EDITS["global-e.order-api-settings"] + (
+    edit = EDITS["global-e.order-api-settings"][0] + (
         "policy:\n  waivers:\n    - rule: global-e.order-api-settings\n"
         "      reason: Global-e agreed to available stock\n")
     findings = found(state_of(examples, "acme", "qa", lambda t: _top(t, edit)))

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,32 @@ query productList($status: [ProductStatus!]!, $page: Int!) {
 def box(tmp_path: Path) -> Sandbox:
     return open_sandbox(FixtureSpec("acme", "GlobalE Store", "Main", ("GB",), products=95),
                         tmp_path / "acme.db")
+
+
+@dataclass
+class Clock:
+    """The emulator's now, moving only when a test moves it."""
+
+    now: float
+
+    def time(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """Stops the emulator's clock (rate-limit buckets refill with time and tokens expire, so what a test
+    reads back would depend on how fast the machine runs it). The modules that answer requests read only
+    `time.time()`; the fixture's tokens were made on the real clock, so it starts at the real now."""
+    from provisioner.sandbox import ams, app, mutations
+
+    stopped = Clock(time.time())
+    for module in (app, mutations, ams):
+        monkeypatch.setattr(module, "time", stopped)
+    return stopped
 
 
 Call = Callable[..., Response]

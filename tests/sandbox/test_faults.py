@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from email.utils import parsedate_to_datetime
 
 import httpx
@@ -10,7 +11,7 @@ import pytest
 from provisioner.sandbox.app import SandboxApp
 from provisioner.sandbox.instance import Sandbox
 from provisioner.sandbox.wire import DropConnection
-from tests.sandbox.conftest import Call, sandbox_request
+from tests.sandbox.conftest import Call, Clock, sandbox_request
 
 CREATE = ('mutation($n: String!) { createAccessToken(input: {name: $n, organizationName: "o", integrationName: "i", '
           'email: "a@b.example", permissions: ["Order:read"], ttl: 3600}) '
@@ -27,11 +28,12 @@ def test_status_fault_answers_the_next_n_requests(call: Call, box: Sandbox) -> N
     assert [call("{ stores { id } }").status for _ in range(3)] == [503, 503, 200]
 
 
-def test_rate_limit_fault_sends_a_timestamp(call: Call, box: Sandbox) -> None:
+def test_rate_limit_fault_sends_a_timestamp(call: Call, box: Sandbox, clock: Clock) -> None:
     sandbox_request(box, "PUT", "/_sandbox/faults", {"rate_limit": {"count": 1, "retry_after": 3}})
     response = call("{ stores { id } }")
     assert response.status == 429
-    assert parsedate_to_datetime(response.headers["retry-after"])
+    assert parsedate_to_datetime(response.headers["retry-after"]).timestamp() == math.ceil(clock.now + 3)
+    assert call("{ stores { id } }").status == 200  # the next request is not refused
 
 
 def test_latency_fault_sleeps_before_answering(box: Sandbox) -> None:

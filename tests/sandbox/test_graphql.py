@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from graphql import get_introspection_query, graphql_sync
@@ -11,7 +10,7 @@ from graphql import get_introspection_query, graphql_sync
 from provisioner.sandbox.app import schema
 from provisioner.sandbox.instance import Sandbox
 from provisioner.sandbox.wire import Response
-from tests.sandbox.conftest import CATALOG_QUERY, Call, new_token, sandbox_request
+from tests.sandbox.conftest import CATALOG_QUERY, Call, Clock, new_token, sandbox_request
 
 
 def _catalog_pages(call: Call, token: str | None = None) -> list[list[dict[str, object]]]:
@@ -176,7 +175,7 @@ def test_bad_token_input_is_user_errors_and_changes_nothing(call: Call) -> None:
     assert call("{ graphQLAccesses { id } }").payload()["data"]["graphQLAccesses"] == before
 
 
-def test_update_token_changes_fields_and_ttl(call: Call) -> None:
+def test_update_token_changes_fields_and_ttl(call: Call, clock: Clock) -> None:
     created = call(f"mutation {{ createAccessToken(input: {TOKEN_INPUT}) {{ accessToken {{ id }} }} }}").payload()
     token_id = created["data"]["createAccessToken"]["accessToken"]["id"]
     body = call("mutation($id: Int!) { updateAccessToken(id: $id, input: {permissions: [\"Order:read\"], "
@@ -185,7 +184,7 @@ def test_update_token_changes_fields_and_ttl(call: Call) -> None:
     assert body["userErrors"] == []
     assert body["accessToken"]["user"]["permissions"] == ["Order:read"]
     assert body["accessToken"]["token"].endswith("…")
-    assert abs(int(body["accessToken"]["expiresAt"]) - (time.time() + 7200)) < 5
+    assert int(body["accessToken"]["expiresAt"]) == int(clock.now + 7200)
     missing = call('mutation { updateAccessToken(id: 999, input: {name: "x"}) { userErrors { path } } }').payload()
     assert missing["data"]["updateAccessToken"]["userErrors"] == [{"path": ["id"]}]
 

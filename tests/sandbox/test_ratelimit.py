@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import time
+import math
 from email.utils import parsedate_to_datetime
 
 from provisioner.sandbox import ratelimit
 from provisioner.sandbox.instance import Sandbox
-from tests.sandbox.conftest import Call, sandbox_request
+from tests.sandbox.conftest import Call, Clock, sandbox_request
 
 
-def test_over_quota_gets_429_with_a_retry_after_timestamp(call: Call, box: Sandbox) -> None:
+def test_over_quota_gets_429_with_a_retry_after_timestamp(call: Call, box: Sandbox, clock: Clock) -> None:
     sandbox_request(box, "PUT", "/_sandbox/rate-limits", {"quotas": {"REQUEST_COUNT": [3, 100]}})
     statuses = [call("{ stores { id } }").status for _ in range(4)]
     assert statuses == [200, 200, 200, 429]
     response = call("{ stores { id } }")
+    # 3 requests per 10 s: one comes back every 10/3 s; Centra's timestamp is in whole seconds, rounded up
     retry_at = parsedate_to_datetime(response.headers["retry-after"]).timestamp()
-    assert time.time() < retry_at <= time.time() + 11
+    assert retry_at == math.ceil(clock.now + 10 / 3)
+    clock.advance(retry_at - clock.now)
+    assert call("{ stores { id } }").status == 200
 
 
-def test_mutations_have_their_own_quota(call: Call, box: Sandbox) -> None:
+def test_mutations_have_their_own_quota(call: Call, box: Sandbox, clock: Clock) -> None:
     sandbox_request(box, "PUT", "/_sandbox/rate-limits", {"quotas": {"MUTATION_COUNT": [1, 100]}})
     mutation = "mutation { setEventListeners(input: [{objectType: Order}]) { userErrors { message } } }"
     assert call(mutation).status == 200
     assert call(mutation).status == 429
     assert call("{ stores { id } }").status == 200
+    clock.advance(10)
+    assert call(mutation).status == 200
 
 
-def test_rate_limits_query_reports_quotas_and_usage(call: Call, box: Sandbox) -> None:
+def test_rate_limits_query_reports_quotas_and_usage(call: Call, box: Sandbox, clock: Clock) -> None:
     call("{ stores { id } }")
     limits = call("{ rateLimits { type intervalSeconds quota usedQuota remainingQuota } }",
                   token=None).payload()["data"]["rateLimits"]
@@ -36,6 +41,10 @@ def test_rate_limits_query_reports_quotas_and_usage(call: Call, box: Sandbox) ->
                                        "usedQuota": 2, "remainingQuota": 58}
     assert requests["ONE_HOUR"]["quota"] == 5000
     assert {item["type"] for item in limits} == {"REQUEST_COUNT", "MUTATION_COUNT", "QUERY_COMPLEXITY"}
+    clock.advance(1 / 6)  # 60 per 10 s: one request's token back every 1/6 s
+    later = call("{ rateLimits { type intervalSeconds usedQuota } }").payload()["data"]["rateLimits"]
+    assert [item["usedQuota"] for item in later if item["type"] == "REQUEST_COUNT" and
+            item["intervalSeconds"] == "TEN_SECONDS"] == [2]  # one back, and this request took one
 
 
 def test_rate_limits_needs_no_permission(call: Call, box: Sandbox) -> None:

@@ -4,79 +4,121 @@ every merchant on it, and a pool that outlives each merchant's client."""
 from __future__ import annotations
 
 import threading
-import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from provisioner.centra.client import CentraClient
-from provisioner.engine.fleet.hosts import GatedTransport, Gates, SharedPool
+from provisioner.engine.fleet.hosts import GatedTransport, Gates, SharedPool, Slots
+
+WAIT = 10.0  # only a broken gate waits this long, and then the test fails
 
 
-class Recording(httpx.BaseTransport):
-    """Answers after a short pause, noting how many requests per host were inside at once."""
+class Held(httpx.BaseTransport):
+    """Keeps every request inside until the test opens it, noting how many per host are inside at once and
+    how many threads wait at the gates it watches, so a test knows when requests have piled up (the gates
+    full, everyone else waiting at them) instead of hoping a pause was long enough."""
 
     def __init__(self) -> None:
         self.inside: dict[str, int] = {}
         self.most: dict[str, int] = {}
-        self.lock = threading.Lock()
+        self.waiting = 0
+        self.opened = False
         self.closed = False
+        self.changed = threading.Condition()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         host = request.url.host
-        with self.lock:
+        with self.changed:
             self.inside[host] = self.inside.get(host, 0) + 1
             self.most[host] = max(self.most.get(host, 0), self.inside[host])
-        time.sleep(0.01)  # long enough for the other threads to pile up at the gate
-        with self.lock:
+            self.changed.notify_all()
+            held = self.changed.wait_for(lambda: self.opened, timeout=WAIT)
             self.inside[host] -= 1
+        assert held, "never opened"
         return httpx.Response(200, json={"data": {"ok": True}})
+
+    def watch(self, slots: Slots) -> Slots:
+        """`slots` (a gate's semaphore), counting the threads blocked in it."""
+        held = self
+
+        class Watched:
+            def acquire(self) -> bool:
+                with held.changed:
+                    held.waiting += 1
+                    held.changed.notify_all()
+                try:
+                    # bounded too: a gate that never gives a slot back fails the test instead of hanging it
+                    return slots.acquire(timeout=2 * WAIT)  # type: ignore[call-arg]
+                finally:
+                    with held.changed:
+                        held.waiting -= 1
+
+            def release(self) -> None:
+                slots.release()
+
+        return Watched()
+
+    def piled_up(self, inside: Callable[[dict[str, int]], bool], waiting: int) -> bool:
+        """Whether (within WAIT) the requests inside satisfy `inside` while `waiting` threads wait at the
+        watched gates: with every request accounted for and the gates full, those are held by them."""
+        with self.changed:
+            return self.changed.wait_for(lambda: inside(self.inside) and self.waiting == waiting, timeout=WAIT)
+
+    def open(self) -> None:
+        with self.changed:
+            self.opened = True
+            self.changed.notify_all()
 
     def close(self) -> None:
         self.closed = True
 
 
 def test_no_host_gets_more_than_its_cap_in_flight() -> None:
-    inner = Recording()
+    inner = Held()
     gates = Gates(per_host=2)
+    hosts = ("a.example", "b.example")
+    for host in hosts:
+        gate = gates.for_host(f"https://{host}")
+        gate.in_flight = inner.watch(gate.in_flight)  # type: ignore[assignment]
     shared = SharedPool(gates)
 
     def call(number: int) -> int:
-        host = "a.example" if number % 2 else "b.example"
         with httpx.Client(transport=shared.wrap(inner)) as client:
-            return client.get(f"https://{host}/graphql").status_code
+            return client.get(f"https://{hosts[number % 2]}/graphql").status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
-        assert set(pool.map(call, range(48))) == {200}
-    assert set(inner.most) == {"a.example", "b.example"}
-    assert all(1 <= most <= 2 for most in inner.most.values())
-    assert gates.requests() == {"https://a.example": 24, "https://b.example": 24}
+        answers = pool.map(call, range(12))
+        # two in per host, the other four of each waiting at its gate
+        piled = inner.piled_up(lambda inside: inside == {"a.example": 2, "b.example": 2}, waiting=8)
+        inner.open()
+        assert set(answers) == {200}
+    assert piled, (inner.inside, inner.waiting)
+    assert inner.most == {"a.example": 2, "b.example": 2}
+    assert gates.requests() == {"https://a.example": 6, "https://b.example": 6}
     assert not inner.closed  # each client closed its transport; the shared one stays open
 
 
 def test_the_run_never_has_more_requests_in_flight_than_its_cap_across_hosts() -> None:
-    inner = Recording()
-    shared = SharedPool(Gates(per_host=4, in_flight=3))
-    inside, most, lock = [0], [0], threading.Lock()
-
-    class Counting(httpx.BaseTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            with lock:
-                inside[0] += 1
-                most[0] = max(most[0], inside[0])
-            try:
-                return inner.handle_request(request)
-            finally:
-                with lock:
-                    inside[0] -= 1
+    inner = Held()
+    gates = Gates(per_host=4, in_flight=3)
+    assert gates.in_flight is not None
+    gates.in_flight = inner.watch(gates.in_flight)
+    shared = SharedPool(gates)
 
     def call(number: int) -> int:
-        with httpx.Client(transport=shared.wrap(Counting())) as client:
+        with httpx.Client(transport=shared.wrap(inner)) as client:
             return client.get(f"https://host{number % 6}.example/graphql").status_code
 
     with ThreadPoolExecutor(max_workers=12) as pool:
-        assert set(pool.map(call, range(36))) == {200}
-    assert most[0] == 3  # six hosts with room for four each, and still never more than three at once
+        answers = pool.map(call, range(12))
+        # six hosts with room for four each, and still three in at once, the other nine waiting for the run
+        piled = inner.piled_up(lambda inside: sum(inside.values()) == 3, waiting=9)
+        inner.open()
+        assert set(answers) == {200}
+    assert piled, (inner.inside, inner.waiting)
+    assert sum(gates.requests().values()) == 12
 
 
 def test_merchants_on_one_host_share_its_gate_and_pacer() -> None:
@@ -88,7 +130,7 @@ def test_merchants_on_one_host_share_its_gate_and_pacer() -> None:
 
 def test_a_client_closing_leaves_the_run_pool_open() -> None:
     pool = SharedPool(Gates())
-    inner = Recording()
+    inner = Held()
     client = CentraClient("https://shop.example", "token", transport=pool.wrap(inner))
     client.close()
     assert not inner.closed

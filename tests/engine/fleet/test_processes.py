@@ -4,12 +4,14 @@ exit code, progress for every merchant, and the run's caps divided so that toget
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 import threading
-import time
+from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,24 +160,40 @@ def test_what_was_written_before_the_processes_is_written_once(workdir: Path, se
     assert done.stdout == "before the run\n4 planned\n"  # stdout is a pipe here: fully buffered
 
 
-def _holding_part(paths: list[Path], on_outcome: fleet_processes.Callable[[object], None],
+# Made before the processes fork, so both share them: an event set once both have tried for a slot,
+# and how many have tried.
+_turns: tuple[EventType, Any] | None = None  # Any: a multiprocessing.Value("i") (typeshed types it loosely)
+
+
+def _taking_turns(paths: list[Path], on_outcome: fleet_processes.Callable[[object], None],
                   on_wait: fleet_processes.Callable[[float, str], None], gates: Gates) -> None:
-    assert gates.in_flight is not None
+    """Each process tries for a slot without waiting, then waits for one if there was none; one that got a
+    slot keeps it until the other has tried too. Reports whether it found a slot free."""
+    assert gates.in_flight is not None and _turns is not None
+    both_tried, tried = _turns
     for _ in paths:
-        gates.in_flight.acquire()
+        free = gates.in_flight.acquire(False)  # type: ignore[call-arg]
+        with tried.get_lock():
+            tried.value += 1
+            if tried.value == 2:
+                both_tried.set()
+        if not free:
+            gates.in_flight.acquire()
         try:
-            started = time.monotonic()
-            time.sleep(0.2)
-            on_outcome((started, time.monotonic()))
+            if free:
+                assert both_tried.wait(timeout=10), "the other process never tried for a slot"
+            on_outcome(free)
         finally:
             gates.in_flight.release()
 
 
-def test_the_processes_share_the_runs_cap_on_requests_in_flight() -> None:
-    """With room for one request in the whole run, two processes take turns: a process holds no slots of
-    its own, so one that is still busy when the other is done can use them all."""
-    held: list[tuple[float, float]] = []
+def test_the_processes_share_the_runs_cap_on_requests_in_flight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With room for one request in the whole run, two processes take turns: the one holding the slot keeps
+    it while the other tries, and the other finds none free; it then gets the slot, since a process holds
+    no slots of its own. Shown by who found a slot free, not by timing."""
+    context = multiprocessing.get_context("fork")
+    monkeypatch.setattr(sys.modules[__name__], "_turns", (context.Event(), context.Value("i", 0)))
+    found: list[object] = []
     fleet_processes.plan([Path("merchants/a.yaml"), Path("merchants/b.yaml")], 2, Limits(parallelism=1, per_host=4),
-                         _holding_part, on_outcome=held.append, on_wait=lambda *_: None, gates=None)
-    first, second = sorted(held)
-    assert second[0] >= first[1] - 0.01  # one after the other, never both at once
+                         _taking_turns, on_outcome=found.append, on_wait=lambda *_: None, gates=None)
+    assert sorted(found, key=bool) == [False, True]  # one found it free, the other had to wait for it

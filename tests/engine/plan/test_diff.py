@@ -48,6 +48,27 @@ def test_private_keys_are_not_compared() -> None:
     assert changes({"_id": 1, "x": {"_raw": 2, "y": 1}}, {"_id": 9, "x": {"_raw": 3, "y": 1}}, SETS) == []
 
 
+def test_private_keys_inside_a_created_or_replaced_mapping_are_not_shown() -> None:
+    """Ids and raw values the live read keeps (`_id`, `_raw`) never reach a plan, at any depth."""
+    assert changes({"x": {"_raw": 1, "y": 2}}, {}, SETS) == [FieldChange("x.y", None, 2)]
+    assert changes({}, {"x": {"_id": 7, "y": 2}}, SETS) == [FieldChange("x.y", 2, None)]
+    assert changes({"a": 1}, {"a": {"_raw": 1, "b": 2}}, SETS) == [FieldChange("a", None, 1),
+                                                                    FieldChange("a.b", 2, None)]
+
+
+def test_what_the_plan_records_for_each_kind_of_change() -> None:
+    """A membership change records only what was added and removed (either may be empty), a value change
+    its before and after, and only a sensitive one says so."""
+    assert FieldChange("permissions", added=["Order:read"]).as_dict() == {
+        "path": "permissions", "added": ["Order:read"], "removed": []}
+    assert FieldChange("permissions", removed=["Order:read"]).as_dict() == {
+        "path": "permissions", "added": [], "removed": ["Order:read"]}
+    assert FieldChange("rate", 19.0, 20.0).as_dict() == {"path": "rate", "before": 19.0, "after": 20.0}
+    assert FieldChange("secret", "(attested value differs)", "(sensitive)", sensitive=True).as_dict() == {
+        "path": "secret", "before": "(attested value differs)", "after": "(sensitive)", "sensitive": True}
+    assert "sensitive" not in FieldChange("uri", "a", "b").as_dict()
+
+
 def test_integers_and_floats_of_equal_value_are_equal() -> None:
     assert changes({"rate": 20.0}, {"rate": 20}, SETS) == []
     assert changes({"flag": True}, {"flag": 1}, SETS) == []
@@ -59,6 +80,10 @@ def test_set_fields_of_names_and_of_other_values_agree() -> None:
     assert names == [FieldChange("permissions", added=["DE", "NO"], removed=["DK"])]
     numbers = changes({"permissions": [3, 1, 2.0]}, {"permissions": [2, 4, 4]}, SETS)
     assert numbers == [FieldChange("permissions", added=[1, 3], removed=[4])]
+    assert changes({"permissions": [1]}, {"permissions": [1, 2]}, SETS) == [FieldChange("permissions", removed=[2])]
+    assert changes({"permissions": [1, 2]}, {"permissions": [1]}, SETS) == [FieldChange("permissions", added=[2])]
+    assert changes({"permissions": ["1"]}, {"permissions": [1]}, SETS) == [
+        FieldChange("permissions", added=["1"], removed=[1])]
 
 
 def test_identical_objects_skip_deepdiff_and_the_rest_still_go_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,6 +104,8 @@ def test_identical_objects_skip_deepdiff_and_the_rest_still_go_through_it(monkey
     assert changes({"flag": True}, {"flag": 1}, SETS) == [] and len(calls) == 1
     assert changes({"permissions": ["y", "x"]}, {"permissions": ["x", "y"]}, SETS) == [] and len(calls) == 2
     assert changes({"a": None}, {"_raw": 1}, SETS) == [] and len(calls) == 3
+    assert changes({"order": [True, 2]}, {"order": [1, 2]}, SETS) == [] and len(calls) == 4  # inside a list too
+    assert changes({"order": [1, 2]}, {"order": [1, 2, 3]}, SETS) == [FieldChange("order", [1, 2, 3], [1, 2])]
 
 
 SAMPLES = [{"a": 1, "b": {"c": [1, {"d": None}], "e": {}}, "permissions": ["y", "x"], "_raw": 1},

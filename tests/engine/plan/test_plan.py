@@ -9,7 +9,7 @@ import jsonschema
 
 from provisioner.engine.plan import planning
 from provisioner.engine.plan.document import json_schema
-from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, scan_for_secrets
+from tests.engine.conftest import PLANTED, Outputs, converge, sandbox_call, scan_for_secrets, tokens_named
 
 EXPECTED = {
     "attribute_type/ge_order_details": "manual", "attribute_type/ge_customer_coupon": "manual",
@@ -131,3 +131,43 @@ def test_a_live_permission_the_catalogue_lacks_is_a_warning(project: Path, outpu
     assert "! warning: token 'Newer integration' holds permissions the catalogue does not know" in text
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
     assert "> [!WARNING]" in markdown and "Subscription:read" in markdown
+
+
+def test_exclusive_tokens_revoke_every_other_token_sorted_before_or_after_the_tools_own(project: Path,
+                                                                                       outputs: Outputs) -> None:
+    """The tool's own token is skipped, not a stopping point: a store's tokens sorted on either side of
+    it are all revoked, and its own never is."""
+    own = "Provisioner (sandbox admin)"
+    strays = ["Agency reader", "Old ERP", "Zapier sync", "zz lowercase"]  # before and after `own` in sort order
+    for name in strays:
+        sandbox_call("acme", "POST", "/_sandbox/tokens", {"name": name, "permissions": ["Order:read"]})
+    assert sorted([*strays, own]).index(own) not in (0, len(strays))
+    merchant = Path("merchants/acme.yaml")
+    merchant.write_text(merchant.read_text().replace("api_tokens:\n", "api_tokens:\n  mode: exclusive\n  items:\n"))
+    planned = planning.plan("acme", "sandbox").plan
+    deletes = {c.name: c for c in planned.changes if c.kind == "api_token" and c.action == "delete"}
+    assert sorted(deletes) == strays
+    for change in deletes.values():  # each shows what goes: its own permissions, not another object's
+        assert change.after is None and change.before is not None and change.before["permissions"] == ["Order:read"]
+        revoked = next(f for f in change.fields if f.path == "permissions")
+        assert (revoked.added, revoked.removed) == ([], ["Order:read"])
+    applied = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve", "--allow-deletes")
+    assert applied.exit_code == 0, applied.output + applied.stderr
+    for name in strays:
+        assert [t["revoked"] for t in tokens_named("acme", name)] == [True], name
+    assert [t["revoked"] for t in tokens_named("acme", own)] == [False]
+    assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [False]
+
+
+def test_deactivating_a_plugin_is_critical_and_moving_the_webhook_a_warning(project: Path, outputs: Outputs) -> None:
+    converge(outputs, "acme")
+    merchant = Path("merchants/acme.yaml")
+    merchant.write_text(merchant.read_text().replace("environments:\n", "plugins:\n  - name: GE Integration Webhooks\n"
+                                                     "    status: inactive\n    url: https://hooks.example/ge\n"
+                                                     "environments:\n", 1))
+    planned = planning.plan("acme", "sandbox").plan
+    risks = {c.address.removeprefix("acme/sandbox/"): (c.risk, c.reasons) for c in planned.pending}
+    assert risks == {"plugin/GE Integration Webhooks": ("critical", ["deactivates a live object"]),
+                     "plugin_settings/GE Integration Webhooks": ("warning", ["changes the webhook URL"])}
+    markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
+    assert "> [!CAUTION]" in markdown and "deactivates a live object" in markdown

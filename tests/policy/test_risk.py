@@ -1,0 +1,67 @@
+"""The risk of a planned change: what makes it critical (it needs a confirmation and is called out in the
+pull request) or a warning, and why, in the words the plan shows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provisioner.policy.risk import assess
+
+
+def field(path: str, **change: Any) -> dict[str, Any]:
+    return {"path": path, **change}
+
+
+# case: (kind, action, fields, risk, reasons)
+CASES: dict[str, tuple[str, str, list[dict[str, Any]], str, list[str]]] = {
+    "a delete": ("attribute_type", "delete", [field("group", before="order")], "critical", ["deletes a live object"]),
+    "a token granted admin": ("api_token", "update", [field("permissions", added=["admin"], removed=[])],
+                              "critical", ["grants the admin permission"]),
+    "a token created with admin among writes": ("api_token", "create",
+                                                [field("permissions", added=["Order:write", "admin"])], "critical",
+                                                ["grants the admin permission"]),
+    "a token granted writes": ("api_token", "update", [field("permissions", added=["Customer:read", "Order:write"])],
+                               "warning", ["grants write permissions"]),
+    "a token granted reads": ("api_token", "update", [field("permissions", added=["Customer:read"])], "info", []),
+    "a token losing admin": ("api_token", "update", [field("permissions", added=[], removed=["admin"])], "info", []),
+    "a plugin deactivated": ("plugin", "update", [field("status", before="active", after="inactive")], "critical",
+                             ["deactivates a live object"]),
+    "a tax group deactivated": ("tax_group", "update", [field("status", before="active", after="inactive")],
+                                "critical", ["deactivates a live object"]),
+    "a plugin activated": ("plugin", "update", [field("status", before="inactive", after="active")], "info", []),
+    "a webhook URL changed": ("plugin_settings", "update", [field("url", before="(attested value differs)",
+                                                                  after="https://centra.global-e.com/hook")],
+                              "warning", ["changes the webhook URL"]),
+    "a webhook URL first attested": ("plugin_settings", "create", [field("url", before="(not attested)",
+                                                                         after="https://x.example")], "info", []),
+    "a tax rate changed": ("tax_group", "update", [field("rules.GE Local VAT.rate", before=19.0, after=20.0)],
+                           "warning", ["changes a tax rate (rules.GE Local VAT.rate)"]),
+    "a tax rate of a new group": ("tax_group", "create", [field("rules.GE Local VAT.rate", after=20.0)], "info", []),
+    "a secret changed": ("plugin_settings", "update", [field("secret", before="(attested value differs)",
+                                                             after="(sensitive)", sensitive=True)],
+                         "warning", ["changes a secret (secret)"]),
+    "a secret first attested": ("plugin_settings", "create", [field("secret", after="(sensitive)", sensitive=True)],
+                                "info", []),
+    # stores are names, not permissions: a store called "admin" grants nothing
+    "a token given stores": ("api_token", "update", [field("stores", added=["admin", "EU:write"])], "info", []),
+    "a rename of an element": ("attribute_type", "update", [field("elements.x.description", before="a", after="b")],
+                               "info", []),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_risk_of_a_change_and_why(case: str) -> None:
+    kind, action, fields, risk, reasons = CASES[case]
+    assert assess(kind, action, fields) == (risk, reasons)
+
+
+def test_the_highest_risk_wins_and_every_reason_is_kept() -> None:
+    fields = [field("url", before="a", after="b"), field("status", before="active", after="inactive"),
+              field("secret", before="a", after="(sensitive)", sensitive=True)]
+    assert assess("plugin_settings", "update", fields) == (
+        "critical", ["changes the webhook URL", "deactivates a live object", "changes a secret (secret)"])
+    # a warning after a critical does not lower it
+    later = [field("status", after="inactive"), field("url", before="a", after="b")]
+    assert assess("plugin", "update", later)[0] == "critical"
