@@ -269,7 +269,7 @@ CASES: dict[str, Case] = {
     "an error with workflow commands": Case({"read": json_answer({"data": None, "errors": [{"message": INJECTED}]})},
                                             1, "reading the live store: x\\n::error::forged", names_host=False),
     "a body with workflow commands": Case({"read": raw_answer(INJECTED.encode(), headers={
-        "content-type": "text/plain"})}, 1, "not JSON: x\\n::error::forged\\n  ::add-mask::forged\\n##\\[group]"),
+        "content-type": "text/plain"})}, 1, "not JSON: x\\n::error::forged\\n  ::add-mask::forged\\n#\\x23[group]"),
     "a redirect loop": Case({"introspection": redirect_loop}, 1, "answered HTTP 302, a redirect to http://127.0.0.1:"),
     "a denied permission": Case({"read": json_answer({"data": None, "errors": [{
         "message": "You need Store:read permission to access stores.", "path": ["stores"],

@@ -92,7 +92,7 @@ def test_an_envelope_of_another_shape_is_refused(payload: Any, says: str) -> Non
 def test_json_that_is_not_json_is_quoted_safely() -> None:
     message = refused(reply(body=b"\n::add-mask::x ##[error]" + b"y" * 500))
     assert "did not answer with a GraphQL response: not JSON (Invalid JSON: " in message
-    assert "\\n::add-mask::x ##\\[error]" in message and message.endswith("(cut: 120 of 524 characters shown)")
+    assert "\\n::add-mask::x #\\x23[error]" in message and message.endswith("(cut: 120 of 524 characters shown)")
 
 
 def test_json_nested_too_deep_is_refused_not_a_recursion_error() -> None:
@@ -185,7 +185,7 @@ def test_an_error_s_message_is_made_safe_to_show_as_it_enters() -> None:
     long = "You need Order:read permission\n::error::x ##[group]" + "z" * 2000
     result = interpret(reply({"data": None, "errors": [{"message": long, "extensions": {"category": "c"}}]}))
     message = result.errors[0]["message"]
-    assert message.startswith("You need Order:read permission\\n::error::x ##\\[group]zz")
+    assert message.startswith("You need Order:read permission\\n::error::x #\\x23[group]zz")
     assert message.endswith(f"(cut: {replies.MESSAGE_LIMIT} of {len(long)} characters shown)")
     assert result.errors[0]["extensions"] == {"category": "c"}
 
@@ -193,7 +193,7 @@ def test_an_error_s_message_is_made_safe_to_show_as_it_enters() -> None:
 def test_shown_text_is_one_line_without_runner_commands_and_cut_saying_so() -> None:
     assert shown("plain") == "plain"
     assert shown("a\nb\r\x1b[2J\u202e") == "a\\nb\\r\\x1b[2J\\u202e"
-    assert shown("##[group]x ##[endgroup]") == "##\\[group]x ##\\[endgroup]"
+    assert shown("##[group]x ##[endgroup]") == "#\\x23[group]x #\\x23[endgroup]"
     assert shown("x" * 200) == "x" * 200
     assert shown("x" * 201) == "x" * 200 + "… (cut: 200 of 201 characters shown)"
     assert shown("abc", 2, partial=True) == "ab… (cut: 2 of 3+ characters shown)"

@@ -12,6 +12,7 @@ from typing import Protocol
 
 import httpx
 
+from provisioner.centra import wire
 from provisioner.centra.pacing import HEADROOM, Pacer
 
 PER_HOST_IN_FLIGHT = 4
@@ -166,7 +167,7 @@ class SharedPool:
         with self._lock:
             transport = self._hosts.get(origin)
             if transport is None:
-                transport = self._hosts[origin] = httpx.HTTPTransport(
+                transport = self._hosts[origin] = wire.pooled(
                     verify=self._context(origin),
                     limits=httpx.Limits(max_connections=self.gates.per_host,
                                         max_keepalive_connections=self.gates.per_host))
