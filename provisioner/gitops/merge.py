@@ -60,8 +60,9 @@ def apply_merged(repository: Repository, request: Request,
         held_back = _held_back_by(session, request, head)
         changed = sorted(p.stem for p in (selection.changed_since(before) if before else selection.every()))
         pulls = reviewed.merged_pulls(session, commits)
+        listed = reviewed.artifacts(session, request.artifact_name) if pulls else []
         for pull in pulls:
-            reviewed.fetch_plan(session, pull, request.artifact_name, request.workdir)
+            reviewed.fetch_plan(session, pull, listed, request.artifact_name, request.workdir)
         waiting = tracking.read(session, request.environment)
         for merchant in changed:
             outcome = _one(session, request, merchant, pulls, held_back)

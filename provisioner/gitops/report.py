@@ -35,15 +35,11 @@ def status_line(outcome: Outcome) -> str:
 
 def _lines(outcomes: list[Outcome]) -> list[str]:
     lines: list[str] = []
-    for outcome in sorted(outcomes, key=lambda o: (ORDER[outcome_status(o)], o.merchant)):
+    for outcome in sorted(outcomes, key=lambda o: (ORDER[o.status], o.merchant)):
         lines.append(status_line(outcome))
         lines += [f"  - {md_text(done)}" for done in outcome.done]
         lines += [f"  - {md_text(where)}" for where in outcome.secrets]
     return lines
-
-
-def outcome_status(outcome: Outcome) -> str:
-    return outcome.status
 
 
 def pull_comment(environment: str, outcomes: list[Outcome], run_url: str | None) -> str:

@@ -32,11 +32,8 @@ class GitHubError(ProvisionerError):
 
 
 def quoted(text: object) -> str:
-    """Foreign text for one line of ours: control characters shown, cut to QUOTED with the cut said."""
-    shown = terminal(str(text)).replace("\n", " ")
-    if len(shown) > QUOTED:
-        return f"{shown[:QUOTED]}… ({len(shown) - QUOTED} more characters cut)"
-    return shown
+    """Foreign text for one line of ours: escape.terminal, cut to QUOTED characters with the cut said."""
+    return terminal(text, limit=QUOTED)
 
 
 @dataclass(frozen=True)

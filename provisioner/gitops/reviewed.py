@@ -68,12 +68,17 @@ def labels_now(github: Session, number: int) -> set[str]:
     return _labels(github.object("GET", f"{github.prefix}/pulls/{number}"))
 
 
-def fetch_plan(github: Session, pull: Pull, artifact_name: str, workdir: Path) -> None:
-    """Fill `pull.document` with the reviewed plan of its head commit, or say why there is none."""
-    candidates = [a for a in github.items(f"{github.prefix}/actions/artifacts", {"name": artifact_name},
-                                          key="artifacts")
-                  if a.get("name") == artifact_name and not a.get("expired")
-                  and isinstance(a.get("workflow_run"), dict) and a["workflow_run"].get("head_sha") == pull.head_sha]
+def artifacts(github: Session, artifact_name: str) -> list[dict[str, Any]]:
+    """The repository's unexpired artifacts of that name, listed once for every pull request of a run."""
+    return [a for a in github.items(f"{github.prefix}/actions/artifacts", {"name": artifact_name}, key="artifacts")
+            if a.get("name") == artifact_name and not a.get("expired") and isinstance(a.get("workflow_run"), dict)]
+
+
+def fetch_plan(github: Session, pull: Pull, listed: list[dict[str, Any]], artifact_name: str,
+               workdir: Path) -> None:
+    """Fill `pull.document` with the reviewed plan of its head commit (among `listed`, from `artifacts`),
+    or say why there is none."""
+    candidates = [a for a in listed if a["workflow_run"].get("head_sha") == pull.head_sha]
     if not candidates:
         pull.why_none = (f"pull request #{pull.number} has no {artifact_name} plan for its head commit "
                          f"{pull.head_sha[:12]} (was it planned after its last push?)")

@@ -81,7 +81,7 @@ def test_refusals_say_what_github_said_escaped_and_cut(fake: FakeGitHub) -> None
     with session(fake, Clock()) as github_session, pytest.raises(GitHubError) as caught:
         github_session.object("POST", f"/repos/{REPOSITORY}/issues", json={"title": "t"})
     said = str(caught.value)
-    assert "HTTP 422" in said and "validation failed" in said and "more characters cut" in said
+    assert "HTTP 422" in said and "validation failed" in said and "(cut, " in said and "more characters)" in said
     assert "\n" not in said and len(said) < 900
     with pytest.raises(AuthError), session(fake, Clock(), token="not-a-token") as github_session:
         github_session.object("GET", f"/repos/{REPOSITORY}/issues/1")
