@@ -107,6 +107,10 @@ def merge(base: yaml.Node | None, override: yaml.Node | None, parent_key: str = 
                           if name is not None and scalar_text(get(b, identity)) == name), None)
             if match is None:
                 items.append(item)
+            elif _says_absent(item):
+                # A removal names the item alone: the preset's fields do not describe what is gone, and
+                # merged into the tombstone they would make it invalid.
+                items[match] = item
             else:
                 items[match] = merge(items[match], item, "") or item
         return yaml.SequenceNode(override.tag, items, override.start_mark, override.end_mark)
@@ -121,6 +125,12 @@ def merge(base: yaml.Node | None, override: yaml.Node | None, parent_key: str = 
         return merge(base, yaml.MappingNode("tag:yaml.org,2002:map", [
             (yaml.ScalarNode(_STR, "items"), override)], override.start_mark, override.end_mark), parent_key)
     return override
+
+
+def _says_absent(item: yaml.Node) -> bool:
+    flag = get(item, "absent")
+    return (isinstance(flag, yaml.ScalarNode) and flag.tag == "tag:yaml.org,2002:bool"
+            and flag.value.lower() == "true")
 
 
 def duplicate_identities(node: yaml.Node, filename: str, parent_key: str = "") -> Iterator[Diagnostic]:

@@ -75,3 +75,25 @@ def test_the_document_holds_its_environment_only_and_each_value_s_origin(write_m
     assert plugin_store.value == "Prod Store" and plugin_store.start_mark.name == str(path)
     plugin_uri = locate(document.document, ["plugins", 0, "uri"])
     assert plugin_uri.start_mark.name == presets.path_of("global-e")
+
+
+@pytest.mark.parametrize(("section", "removal"), [
+    ("api_tokens", "  - description: Global-e integration\n    absent: true\n"),
+    ("plugins", "  - name: GE Integration Webhooks\n    absent: true\n"),
+])
+def test_an_item_a_preset_declares_is_removed_by_name_alone(write_merchant: Writer, section: str,
+                                                             removal: str) -> None:
+    """`absent: true` replaces the preset's item: its fields (organization, type, ...) describe
+    nothing that is wanted, and merged into the tombstone they made the file invalid."""
+    text = BASE if section != "api_tokens" else BASE.replace(
+        "api_tokens:\n  - description: Global-e integration\n    email: ops@m.example\n", "")
+    desired = resolve(load(write_merchant("m", text.replace("environments:", f"{section}:\n{removal}environments:"))),
+                      "prod")
+    items = getattr(desired.spec, section).items
+    removed = [i for i in items if getattr(i, "absent", False)]
+    assert len(removed) == 1
+    assert removed[0].model_dump(exclude_defaults=True) == {
+        "description" if section == "api_tokens" else "name": removal.split(": ", 1)[1].split("\n")[0],
+        "absent": True}
+    kept = resolve(load(write_merchant("n", BASE.replace("merchant: m", "merchant: n"))), "prod")
+    assert len(items) == len(getattr(kept.spec, section).items)  # replaced in place, not added
