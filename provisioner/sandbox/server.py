@@ -6,9 +6,10 @@ import sys
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
+from provisioner import escape
 from provisioner.errors import ProvisionerError
 from provisioner.sandbox.app import SandboxApp
-from provisioner.sandbox.wire import DropConnection, Request
+from provisioner.sandbox.wire import DropConnection, Request, Response
 
 # How often serve_forever() looks at its shutdown flag. socketserver's 0.5 s made every shutdown() (each
 # test that serves the emulator, a fleet benchmark's servers) wait up to half a second; an idle server
@@ -38,6 +39,11 @@ def make_server(app: SandboxApp, port: int = 0, *, quiet: bool = True) -> Thread
             except DropConnection:
                 self.close_connection = True
                 return
+            except ProvisionerError as exc:
+                # The store failed (a full disk, a broken database): the client gets a 503 it can
+                # explain, the operator one line, neither a traceback.
+                sys.stderr.write(f"sandbox: {escape.terminal(str(exc))}\n")
+                response = Response.json(503, {"errors": [{"message": f"the sandbox cannot answer: {exc}"}]})
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
 from provisioner.sandbox.fixture import FixtureSpec
 from provisioner.sandbox.instance import open_sandbox
@@ -68,3 +69,21 @@ def test_two_clients_writing_at_once_do_not_corrupt_it(served: Served) -> None:
     database = sqlite3.connect(served.box.store.path)
     assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert database.execute("SELECT COUNT(*) FROM tokens WHERE name LIKE 't%'").fetchone()[0] == 40
+
+
+def test_a_broken_database_is_a_503_and_one_line_not_a_traceback(served: Served,
+                                                                  capfd: pytest.CaptureFixture[str]) -> None:
+    """What the store refuses (a full disk, a file that is no longer a database) reaches the client as
+    an error it can show and the operator as one line."""
+    path = served.box.store.path
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    path.write_bytes(b"not a database, " * 512)
+    reply = post_http(served.url, served.box.admin_token, "{ stores { id } }")
+    assert reply.status_code == 503
+    message = reply.json()["errors"][0]["message"]
+    assert message.startswith("the sandbox cannot answer: ") and "(the sandbox database)" in message
+    err = capfd.readouterr().err
+    assert "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("sandbox: ")] == [
+        f"sandbox: {message.removeprefix('the sandbox cannot answer: ')}"]
