@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from filelock import FileLock, Timeout
+
+from provisioner import files
 
 INDEX = "hosts.json"
 INDEX_FORMAT = 1
@@ -154,7 +154,4 @@ def _read_index(path: Path) -> dict[str, Pointer]:
 
 def _replace(path: Path, text: str) -> None:
     """Whole or not at all: a reader never sees half a file."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(temporary, path)
+    files.write_atomic(path, text)

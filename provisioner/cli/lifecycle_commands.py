@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from provisioner import files
 from provisioner.cli import completion
 from provisioner.cli.terminal import confirmer, echo, example
 from provisioner.errors import ProvisionerError
@@ -104,7 +105,7 @@ def export_command(merchant: str, environment: str, out: Path | None, force: boo
     if out is None or str(out) == "-":
         echo(text, nl=False)
         return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    files.ensure_dir(out.parent)
+    files.write_atomic(out, text)
     echo(f"exported to {terminal(out)}", err=True)
 

@@ -15,6 +15,7 @@ import httpx
 from provisioner.engine.plan import document as documents
 from provisioner.engine.plan.document import PlanDocument
 from provisioner.errors import ProvisionerError
+from provisioner.files import ensure_dir, write_atomic
 from provisioner.gitops.rest import REQUEST_DEADLINE, GitHubError, Session, quoted
 
 DELETE_LABEL = "provision:allow-deletes"  # set by a maintainer on a PR whose deletions may be applied
@@ -90,8 +91,8 @@ def fetch_plan(github: Session, pull: Pull, listed: list[dict[str, Any]], artifa
         pull.why_none = f"the {artifact_name} artifact of pull request #{pull.number} holds no {wanted}"
         return
     path = workdir / f"pr-{pull.number}-{wanted}"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(files[wanted])
+    ensure_dir(path.parent)
+    write_atomic(path, files[wanted])
     pull.document, pull.plan_path = documents.read(path), path
 
 

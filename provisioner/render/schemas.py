@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from provisioner import files
 from provisioner.config.schema import merchant_schema
 from provisioner.engine.plan.document import json_schema as plan_schema
 
@@ -24,8 +25,8 @@ def write(root: Path) -> list[Path]:
     written = []
     for relative, text in documents().items():
         path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        files.ensure_dir(path.parent)
+        files.write_atomic(path, text)
         written.append(path)
     return written
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner import files
 from provisioner.config.models import MerchantFile
 from provisioner.sandbox.app import SandboxApp
 from provisioner.sandbox.fixture import FixtureSpec, admin_token, seed
@@ -54,10 +54,7 @@ class Sandbox:
     def write_token_file(self) -> Path:
         """The admin token for curl and other clients: a file only the user can read, never printed."""
         path = self.token_file
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(self.admin_token + "\n")
+        files.write_atomic(path, self.admin_token + "\n", private=True)
         return path
 
 

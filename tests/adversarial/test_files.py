@@ -665,3 +665,37 @@ def test_a_ledger_write_killed_half_way_leaves_the_old_ledger_and_the_next_write
     assert outputs.run("attest", "acme", "--env", "sandbox", "--yes").exit_code == 0
     assert sorted(p.name for p in LEDGER.parent.iterdir()) == [LEDGER.name]
     assert ledgers.load("acme", "sandbox").items.keys() == json.loads(before)["items"].keys()
+
+
+# ============================================================================ other files the tool writes
+
+
+def test_the_sandbox_token_file_is_written_whole_0600_and_never_through_a_link(tmp_path: Path) -> None:
+    from provisioner.sandbox.fixture import FixtureSpec
+    from provisioner.sandbox.instance import open_sandbox
+
+    box = open_sandbox(FixtureSpec("acme", "GlobalE Store", products=1), tmp_path / "acme.db")
+    box.token_file.write_text("old\n")
+    box.token_file.chmod(0o644)
+    assert box.write_token_file() == box.token_file
+    assert box.token_file.read_text() == box.admin_token + "\n" and _mode(box.token_file) == 0o600
+    victim = _victim(tmp_path)
+    box.token_file.unlink()
+    box.token_file.symlink_to(victim)
+    with pytest.raises(files.FileError, match="is a symbolic link; refusing to write through it"):
+        box.write_token_file()
+    assert victim.read_text() == "keep me\n"
+
+
+def test_export_out_keeps_the_file_s_mode_and_refuses_a_link(project: Path, outputs: Outputs, tmp_path: Path) -> None:
+    Path("exported.yaml").write_text("old\n")
+    Path("exported.yaml").chmod(0o640)
+    result = outputs.run("export", "acme", "--env", "sandbox", "--out", "exported.yaml", "--force")
+    assert result.exit_code == 0, result.output + result.stderr
+    assert _mode(Path("exported.yaml")) == 0o640 and "merchant: acme" in Path("exported.yaml").read_text()
+    victim = _victim(tmp_path)
+    Path("linked.yaml").symlink_to(victim)
+    result = outputs.run("export", "acme", "--env", "sandbox", "--out", "linked.yaml", "--force")
+    assert result.exit_code == ExitCode.ERROR and victim.read_text() == "keep me\n"
+    assert result.stderr.endswith("error: linked.yaml: is a symbolic link; refusing to write through it "
+                                  "(remove it first)\n") and "Traceback" not in result.stderr

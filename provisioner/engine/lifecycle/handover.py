@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from provisioner import files
 from provisioner.config import environments as envs
 from provisioner.config import secrets
 from provisioner.config.models import OrderApiPlugin
@@ -128,9 +129,9 @@ def handover(merchant: str, environment: str, *, out: Path | None, sink: str | N
     where, summary = _deliver(state, values, sink)
     doc = document(state, {"name": name, "type": checkout["type"], "uri": checkout["uri"]}, order_api, where)
     folder = out or Path("out")
-    folder.mkdir(parents=True, exist_ok=True)
+    files.ensure_dir(folder, owned=out is None)
     stem = f"{state.merchant}.{state.environment}.global-e-handover"
     markdown, data = folder / f"{stem}.md", folder / f"{stem}.json"
-    markdown.write_text(render(doc), encoding="utf-8")
-    data.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    files.write_atomic(markdown, render(doc))
+    files.write_atomic(data, json.dumps(doc, indent=2) + "\n")
     return Handover(markdown, data, summary)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from provisioner import files
 from provisioner.centra import capabilities as discovery
 from provisioner.centra.client import CentraClient
 from provisioner.config.resolve import DesiredState
@@ -57,8 +58,8 @@ def _revoke_step(state: DesiredState, rotation: Rotation, path: Path | None) -> 
         payload={"op": "token_revoke", "id": rotation.old_id, "name": rotation.description})
     generated_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     target_path = path or Path("out") / f"{state.merchant}.{state.environment}.rotate.runbook.md"
-    target_path.parent.mkdir(parents=True, exist_ok=True)
-    target_path.write_text(runbook.render(state, generated_at, [step]), encoding="utf-8")
+    files.ensure_dir(target_path.parent, owned=path is None)
+    files.write_atomic(target_path, runbook.render(state, generated_at, [step]))
     return target_path
 
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from provisioner import files
 from provisioner.centra.capabilities import Capabilities
 from provisioner.config.environments import normalise_url
 from provisioner.config.resolve import DesiredState
@@ -115,8 +116,8 @@ class Plan(_Model):
         return counts
 
     def write(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        files.ensure_dir(path.parent)
+        files.write_atomic(path, self.model_dump_json(indent=2) + "\n")
 
 
 @cache
