@@ -16,6 +16,7 @@ import httpx
 
 from provisioner.errors import AuthError, ProvisionerError
 from provisioner.escape import terminal
+from provisioner.secretstores.github_api import rate_limit_wait
 
 API_VERSION = "2022-11-28"
 MAX_PAGES = 50  # 5,000 comments or issues; a marker older than that is not worth finding
@@ -111,6 +112,7 @@ class Session:
     def send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """One request; waits out a secondary rate limit as GitHub asks, within the command's budget."""
         started = self._clock()
+        waits = 0
         while True:
             try:
                 response = self._request(method, path, **kwargs)
@@ -118,13 +120,15 @@ class Session:
                 raise GitHubError(f"GitHub did not answer {method} {path} within {REQUEST_DEADLINE:.0f} s") from None
             except httpx.HTTPError as exc:
                 raise GitHubError(f"could not reach GitHub for {method} {path} ({type(exc).__name__})") from None
-            wait = _rate_limit_wait(response, self._clock())
+            wait = rate_limit_wait(response.status_code, response.headers, _said(response), now=self._clock(),
+                                   repeats=waits)
             if wait is None:
                 return _checked(response, method, path)
             if self._clock() + wait - started > self._budget:
                 raise GitHubError(f"GitHub's rate limit asks to wait {wait:.0f} s for {method} {path}, past this "
                                   f"command's budget of {self._budget:.0f} s; run the job again later")
             self._sleep(wait)
+            waits += 1
 
     def _request(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         """The whole answer within REQUEST_DEADLINE: httpx's timeouts are per read, so a server that drips
@@ -157,25 +161,13 @@ class Session:
 MAX_BODY = 16 * 1024 * 1024
 
 
-def _rate_limit_wait(response: httpx.Response, now: float) -> float | None:
-    """Seconds GitHub asks us to wait, or None when the answer is not a rate limit
-    (docs: 'Rate limits for the REST API', secondary rate limits)."""
-    if response.status_code not in (403, 429):
-        return None
-    after = response.headers.get("retry-after")
-    if after is not None:
-        try:
-            return max(0.0, float(after))
-        except ValueError:
-            return 60.0  # GitHub sends seconds; anything else: wait the documented minimum of a minute
-    if response.headers.get("x-ratelimit-remaining") == "0":
-        try:
-            return max(0.0, float(response.headers.get("x-ratelimit-reset", "")) - now)
-        except ValueError:
-            return 60.0
-    if response.status_code == 429:
-        return 60.0  # GitHub: "wait for at least one minute before retrying"
-    return None
+def _said(response: httpx.Response) -> str:
+    """GitHub's own `message`, raw (for deciding; never printed as it is)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    return body["message"] if isinstance(body, dict) and isinstance(body.get("message"), str) else ""
 
 
 def _message(response: httpx.Response) -> str:

@@ -10,4 +10,4 @@ proves before anything is created that the store is reachable and the credential
 A tier of its own beside `centra`: it imports only the leaves (errors, escape) and well-kept libraries
 (httpx, PyNaCl, boto3), so the engine's sinks can use it and nothing here reaches back up."""
 
-__all__ = ["base", "spec"]
+__all__ = ["base", "github_api", "spec"]

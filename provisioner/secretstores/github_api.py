@@ -139,31 +139,8 @@ class Operation:
         return Reply(response.status_code, response.headers, parsed)
 
     def _rate_limit_wait(self, reply: Reply) -> float | None:
-        """Seconds GitHub asks to wait before the next try, or None when the answer is no rate limit."""
-        if reply.status not in (403, 429):
-            return None
-        retry_after = reply.headers.get("retry-after")
-        if retry_after is not None:
-            return self._seconds(retry_after)
-        if reply.headers.get("x-ratelimit-remaining") == "0" and reply.headers.get("x-ratelimit-reset"):
-            try:
-                reset = float(reply.headers["x-ratelimit-reset"])
-            except ValueError:
-                reset = self.api.clocks.epoch() + SECONDARY_WAIT
-            return max(reset - self.api.clocks.epoch(), 0.0) + 1.0  # the reset second itself may still count
-        if reply.status == 429 or "rate limit" in _message(reply).lower():
-            return SECONDARY_WAIT * 2.0 ** self.waits
-        return None
-
-    def _seconds(self, retry_after: str) -> float:
-        try:
-            return max(float(retry_after), 0.0)
-        except ValueError:
-            pass
-        try:  # HTTP also allows a date here
-            return max(parsedate_to_datetime(retry_after).timestamp() - self.api.clocks.epoch(), 0.0)
-        except (TypeError, ValueError):
-            return SECONDARY_WAIT
+        return rate_limit_wait(reply.status, reply.headers, _message(reply), now=self.api.clocks.epoch(),
+                               repeats=self.waits)
 
     def _wait(self, seconds: float, reply: Reply) -> None:
         limit = "secondary rate limit" if reply.headers.get("x-ratelimit-remaining") != "0" else "rate limit"
@@ -205,6 +182,38 @@ class Operation:
         if reply.status == 422:
             return ProvisionerError(f"GitHub refused the request as invalid (HTTP 422{said}) while {self.what}")
         return ProvisionerError(f"GitHub answered HTTP {reply.status}{said} while {self.what}")
+
+
+def rate_limit_wait(status: int, headers: httpx.Headers, message: str, *, now: float, repeats: int = 0
+                    ) -> float | None:
+    """Seconds GitHub asks to wait before the next try, or None when the answer is no rate limit: the one
+    reading of GitHub's rate-limit answers, for every client of its REST API. `now` is UTC epoch seconds;
+    `repeats` how many waits this request has had (a bare secondary limit doubles each time)."""
+    if status not in (403, 429):
+        return None
+    retry_after = headers.get("retry-after")
+    if retry_after is not None:
+        return _retry_after_seconds(retry_after, now)
+    if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+        try:
+            reset = float(headers["x-ratelimit-reset"])
+        except ValueError:
+            reset = now + SECONDARY_WAIT
+        return max(reset - now, 0.0) + 1.0  # the reset second itself may still count
+    if status == 429 or "rate limit" in message.lower():
+        return SECONDARY_WAIT * 2.0 ** repeats
+    return None
+
+
+def _retry_after_seconds(retry_after: str, now: float) -> float:
+    try:
+        return max(float(retry_after), 0.0)
+    except ValueError:
+        pass
+    try:  # HTTP also allows a date here
+        return max(parsedate_to_datetime(retry_after).timestamp() - now, 0.0)
+    except (TypeError, ValueError):
+        return SECONDARY_WAIT
 
 
 def _message(reply: Reply) -> str:

@@ -62,6 +62,17 @@ def test_a_primary_rate_limit_waits_until_its_reset(fake: FakeGitHub) -> None:
     assert len(clock.slept) == 1 and 85 <= clock.slept[0] <= 91
 
 
+def test_a_bare_secondary_limit_waits_a_minute_then_doubles_like_the_secret_store(fake: FakeGitHub) -> None:
+    """A 403 that says "secondary rate limit" with neither header: GitHub asks for at least a minute.
+    The gitops client and the secret store read GitHub's answers with the same rule."""
+    number = fake.add_issue("an issue")
+    fake.secondary_rate_limit(count=2, retry_after=None)
+    clock = Clock()
+    with session(fake, clock) as github_session:
+        assert github_session.object("GET", f"/repos/{REPOSITORY}/issues/{number}")["number"] == number
+    assert clock.slept == [60.0, 120.0]
+
+
 def test_a_wait_past_the_budget_is_a_clear_error_without_waiting(fake: FakeGitHub) -> None:
     fake.secondary_rate_limit(count=1, retry_after=600)
     clock = Clock()
