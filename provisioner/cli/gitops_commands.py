@@ -78,14 +78,18 @@ def waiting(environment: str) -> None:
 @_SINK
 @click.option("--allow-deletes", is_flag=True, help="Apply the plan's deletions (the workflow's input, which only "
                                                     "people who may run it can set).")
-def apply_reviewed(plan: Path, environment: str, secret_sink: str | None, allow_deletes: bool) -> None:
+@click.option("--after", metavar="TIER", help="Refuse unless TIER has applied HEAD and none of the plan's merchants "
+                                              "waits there (prod after qa).")
+@click.option("--head", default="HEAD", show_default=True, help="The commit the plan was made from.")
+def apply_reviewed(plan: Path, environment: str, secret_sink: str | None, allow_deletes: bool, after: str | None,
+                   head: str) -> None:
     """Apply exactly PLAN (a fresh plan a reviewer approved) and take its applied merchants off ENV's
     tracking issue."""
     from provisioner.gitops import report, settle
     from provisioner.gitops.rest import Repository
 
     run = settle.apply_reviewed(Repository.from_environment(), plan, environment, secret_sink=secret_sink,
-                                allow_deletes=allow_deletes, run_url=_run_url())
+                                allow_deletes=allow_deletes, run_url=_run_url(), after=after, head=head)
     echo(report.summary(run), nl=False)
     code = run.exit_code()
     if code:

@@ -57,7 +57,7 @@ def apply_merged(repository: Repository, request: Request,
             run.record_after = before
             run.notes.append(f"nothing to apply: {request.environment} is at {head[:12]} already")
             return run
-        held_back = _held_back_by(session, request, head)
+        held_back = held_back_by(session, request.environment, request.after, head)
         changed = sorted(p.stem for p in (selection.changed_since(before) if before else selection.every()))
         pulls = reviewed.merged_pulls(session, commits)
         listed = reviewed.artifacts(session, request.artifact_name) if pulls else []
@@ -90,16 +90,15 @@ def apply_merged(repository: Repository, request: Request,
         return run
 
 
-def _held_back_by(session: Session, request: Request, head: str) -> dict[str, str]:
+def held_back_by(session: Session, environment: str, after: str | None, head: str) -> dict[str, str]:
     """With `after` (prod after qa): `head` must be applied there first, and its waiting merchants wait here."""
-    if request.after is None:
+    if after is None:
         return {}
-    done = record.read(session, request.after)
+    done = record.read(session, after)
     if done is None or git("merge-base", head, done).strip() != head:
-        raise ProvisionerError(f"{request.after} has not applied {head[:12]} yet; {request.environment} "
-                               f"applies a merge only after {request.after} (nothing was applied)")
-    return {name: f"waiting in {request.after}: {w.reason}"
-            for name, w in tracking.read(session, request.after).items()}
+        raise ProvisionerError(f"{after} has not applied {head[:12]} yet; {environment} "
+                               f"applies a merge only after {after} (nothing was applied)")
+    return {name: f"waiting in {after}: {w.reason}" for name, w in tracking.read(session, after).items()}
 
 
 def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed.Pull],

@@ -8,15 +8,29 @@ from pathlib import Path
 
 from provisioner.engine.apply import merchant as applying
 from provisioner.engine.fleet import applier
+from provisioner.engine.fleet.selection import git
 from provisioner.engine.plan import document as documents
+from provisioner.errors import ProvisionerError
 from provisioner.gitops import tracking
+from provisioner.gitops.merge import held_back_by
 from provisioner.gitops.outcomes import Outcome, Run
 from provisioner.gitops.rest import Repository
 
 
 def apply_reviewed(repository: Repository, path: Path, environment: str, *, secret_sink: str | None,
-                   allow_deletes: bool, run_url: str | None) -> Run:
+                   allow_deletes: bool, run_url: str | None, after: str | None = None, head: str = "HEAD") -> Run:
+    """With `after` (prod after qa), as a merge: nothing is applied unless `after` has applied `head`
+    (the commit the plan was made from) and none of the plan's merchants waits there."""
     document = documents.read(path)
+    if after is not None:
+        with repository.session() as session:
+            commit = git("rev-parse", "--verify", f"{head}^{{commit}}").strip()
+            held = held_back_by(session, environment, after, commit)
+        planned = sorted({p.merchant for p in document.plans} & held.keys())
+        if planned:
+            raise ProvisionerError(f"{', '.join(planned)}: {'; '.join(held[m] for m in planned)}. "
+                                   f"{environment} applies a merchant only after {after} has: bring it up to "
+                                   f"date in {after} first (nothing was applied)")
     options = applying.Options(auto_approve=True, allow_deletes=allow_deletes, secret_sink=secret_sink)
     result = applier.apply_document(document, path, options)
     run = Run(environment, head="reviewed", record_before=None)

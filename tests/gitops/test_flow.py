@@ -55,7 +55,7 @@ def test_a_merge_applies_exactly_the_reviewed_plan(fleet: World) -> None:
 
 
 def test_a_store_edited_between_review_and_merge_waits_for_a_reviewed_plan(fleet: World) -> None:
-    number = fleet.open_pull(fleet.merchant("bravo", ["Reader"]))
+    number = fleet.open_pull(fleet.merchant("bravo", ["Reader"], prod=True))
     assert fleet.plan(number).ok()
     fleet.stores["bravo"].ams("POST", "tokens", {"name": "Reader", "permissions": ["Order:read", "Product:read"]})
     applied = fleet.apply(fleet.merge(number))
@@ -66,12 +66,18 @@ def test_a_store_edited_between_review_and_merge_waits_for_a_reviewed_plan(fleet
     assert "`bravo` **waiting**" in told and "no longer holds" in told
     issue = fleet.tracking_issue("qa")
     assert issue is not None and issue.state == "open" and "`bravo`" in (issue.body or "")
+    early = fleet.reviewed_apply("prod")  # prod, as a merge does, waits for qa
+    assert not early.ok() and "bravo: waiting in qa" in early.output and "nothing was applied" in early.output
+    assert [t["permissions"] for t in fleet.stores["bravo"].tokens() if t["name"] == "Reader"] == [
+        ["Order:read", "Product:read"]]
     reviewed = fleet.reviewed_apply("qa")
     assert reviewed.ok(), reviewed.output
     assert "bravo" in next(s for j, s in reviewed.summaries.items() if j.startswith("plan"))
     assert [t["permissions"] for t in fleet.stores["bravo"].tokens() if t["name"] == "Reader"] == [["Order:read"]]
     issue = fleet.tracking_issue("qa")
     assert issue is not None and issue.state == "closed"
+    after_qa = fleet.reviewed_apply("prod")
+    assert after_qa.ok(), after_qa.output
 
 
 def test_three_merges_while_an_apply_runs_are_all_applied_by_the_next_run(fleet: World) -> None:

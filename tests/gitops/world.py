@@ -47,15 +47,18 @@ class Store:
         return [t for t in state["tokens"] if not t.get("revoked")]
 
 
-def merchant_file(name: str, url: str, tokens: list[str], *, exclusive: bool = False) -> str:
-    """A merchant whose store is `url`, managing read-only Integration API tokens by description."""
+def merchant_file(name: str, url: str, tokens: list[str], *, exclusive: bool = False, prod: bool = False) -> str:
+    """A merchant whose store is `url`, managing read-only Integration API tokens by description (`prod`:
+    a prod environment too, on the same store)."""
     items = "".join(f"\n  - description: {t}\n    organization: {name}\n    integration: {name}-reader"
                     f"\n    store_types: all\n    email: integrations@{name}.example"
                     f"\n    permissions: {{read: [Order:read], write: []}}" for t in tokens)
     section = f"\n  mode: exclusive\n  items:{items.replace(chr(10), chr(10) + '  ')}" if exclusive else items
     return (f"merchant: {name}\nstore: GlobalE Store\napi_tokens:{section or ' []'}\n"
             f"environments:\n  qa:\n    centra_url: {url}\n    token: env:{name.upper()}_TOKEN\n"
-            f"    token_name: {ADMIN_TOKEN_NAME}\n")
+            f"    token_name: {ADMIN_TOKEN_NAME}\n"
+            + (f"  prod:\n    centra_url: {url}\n    token: env:{name.upper()}_TOKEN\n"
+               f"    token_name: {ADMIN_TOKEN_NAME}\n" if prod else ""))
 
 
 @dataclass
@@ -95,9 +98,10 @@ class World:
         self.github.set_ref("refs/heads/main", sha)
         return sha
 
-    def merchant(self, name: str, tokens: list[str], *, exclusive: bool = False) -> dict[str, str]:
+    def merchant(self, name: str, tokens: list[str], *, exclusive: bool = False, prod: bool = False
+                 ) -> dict[str, str]:
         store = self.stores[name]
-        return {f"merchants/{name}.yaml": merchant_file(name, store.url, tokens, exclusive=exclusive)}
+        return {f"merchants/{name}.yaml": merchant_file(name, store.url, tokens, exclusive=exclusive, prod=prod)}
 
     # --- pull requests -------------------------------------------------------------------------------
     def open_pull(self, files: dict[str, str], title: str = "change") -> int:
