@@ -15,21 +15,19 @@ AuthError (exit 3)
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from provisioner.errors import AuthError, ExitCode, ProvisionerError
 from provisioner.escape import terminal
 
 QUOTE_LIMIT = 200  # characters of a server's text shown in one message
-_RUNNER_COMMAND = re.compile(r"##\[")  # GitHub's runner acts on `##[command]` anywhere in a line
 
 
 def shown(text: object, limit: int = QUOTE_LIMIT, *, partial: bool = False) -> str:
     """`text` from a server, safe on one line of a terminal or a CI log, cut to `limit` characters and
     saying so (`partial`: the text is the start of an answer that was not read whole)."""
     whole = str(text)
-    body = _RUNNER_COMMAND.sub(r"##\\[", terminal(whole[:limit]))
+    body = terminal(whole[:limit], limit=limit)
     if len(whole) > limit:
         return f"{body}… (cut: {limit} of {len(whole)}{'+' if partial else ''} characters shown)"
     return f"{body}… (cut: the rest was not read)" if partial else body

@@ -64,5 +64,4 @@ def foreign(text: object, limit: int = 300) -> str:
     shown as escapes, cut at `limit`, and unable to be a CI workflow command, as an error may reach a CI
     log: the runner reads `::name::` at the start of a line and `##[name]` anywhere in one (escape.terminal
     neutralises both, the one place that does). A `::` further in (every ARN has some) is left as it is."""
-    shown = terminal(text)
-    return shown[:limit] + "…" if len(shown) > limit else shown
+    return terminal(text, limit=limit)
