@@ -7,6 +7,8 @@ leaves as `a.b.c: before → after`, a set field as `+/−` membership, any othe
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
@@ -67,18 +69,33 @@ def _at(document: Any, path: Path) -> Any:
 
 
 def _membership(before: list[Any] | None, after: list[Any] | None) -> tuple[list[Any], list[Any]]:
-    """A set field's added and removed members. With `ignore_order`, DeepDiff pairs a removed member
-    with an added one as a changed value: that is one of each."""
+    """A set field's added and removed members, each whole (a mapping that differs in one key is one
+    member removed and one added), listed in one order whatever order the sides gave them in."""
     if all(isinstance(member, str) for member in [*(before or []), *(after or [])]):
-        # Names and codes (countries, stores, permissions): the same answer by set arithmetic, without
-        # hashing ~250 countries per field through DeepDiff, which dominated a fleet plan's CPU time.
+        # Names and codes (countries, stores, permissions): plain set arithmetic, cheap for ~250 countries.
         old, new = set(before or []), set(after or [])
         return sorted(new - old), sorted(old - new)
-    delta = DeepDiff(before or [], after or [], ignore_order=True, ignore_numeric_type_changes=True, view="tree")
-    replaced = [*delta.get("values_changed", []), *delta.get("type_changes", [])]
-    added = [level.t2 for level in [*delta.get("iterable_item_added", []), *replaced]]
-    removed = [level.t1 for level in [*delta.get("iterable_item_removed", []), *replaced]]
-    return sorted(added), sorted(removed)
+    old_keys = {_member_key(member) for member in before or []}
+    new_keys = {_member_key(member) for member in after or []}
+    added = {_member_key(m): m for m in after or [] if _member_key(m) not in old_keys}
+    removed = {_member_key(m): m for m in before or [] if _member_key(m) not in new_keys}
+    return [added[k] for k in sorted(added)], [removed[k] for k in sorted(removed)]
+
+
+def _member_key(member: Any) -> str:
+    """A member's canonical JSON: equal members (1 and 1.0 alike, keys in any order) get the same key,
+    and the keys order members that `<` cannot compare (mappings, mixed types)."""
+    return json.dumps(_numbers_as_one(member), sort_keys=True, default=str)
+
+
+def _numbers_as_one(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _numbers_as_one(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_numbers_as_one(item) for item in value]
+    return value
 
 
 def _identical(one: Any, other: Any) -> bool:

@@ -30,6 +30,17 @@ def test_a_set_field_missing_on_one_side_is_all_added_or_all_removed() -> None:
     assert changes({}, {"permissions": ["a"]}, SETS) == [FieldChange("permissions", removed=["a"])]
 
 
+def test_a_set_of_mappings_lists_its_members_in_one_order_whatever_the_order_given() -> None:
+    """Members that `<` cannot order (mappings, mixed types) are listed by their canonical JSON."""
+    desired = {"permissions": [{"code": "SE", "vat": 25}, {"code": "DE"}, 3]}
+    live = {"permissions": [{"code": "NO"}, {"code": "DE"}, "x"]}
+    expected = [FieldChange("permissions", added=[3, {"code": "SE", "vat": 25}], removed=["x", {"code": "NO"}])]
+    assert changes(desired, live, SETS) == expected
+    reversed_order = {"permissions": list(reversed(desired["permissions"]))}
+    assert changes(reversed_order, {"permissions": list(reversed(live["permissions"]))}, SETS) == expected
+    assert changes({"permissions": [{"a": 1.0}, 2]}, {"permissions": [2, {"a": 1}]}, SETS) == []
+
+
 def test_lists_that_are_not_sets_compare_whole_and_in_order() -> None:
     assert changes({"order": [1, 2]}, {"order": [2, 1]}, SETS) == [FieldChange("order", [2, 1], [1, 2])]
 
