@@ -8,7 +8,6 @@ leaves as `a.b.c: before → after`, a set field as `+/−` membership, any othe
 from __future__ import annotations
 
 import json
-
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any
