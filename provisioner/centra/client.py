@@ -88,17 +88,14 @@ printed = _PrintedByIdentity()
 
 
 class _PrintedRequest(GraphQLRequest):
-    """gql's request, with the operation's text from `printed` rather than printed for every send."""
+    """gql's request, with the operation's text from `printed` rather than printed for every send. Our
+    operations are one per document and carry no extensions: the body is the query and its variables."""
 
     @property
     def payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"query": printed(self.document)}
-        if self.operation_name:
-            payload["operationName"] = self.operation_name
         if self.variable_values:
             payload["variables"] = self.variable_values
-        if self.extensions:
-            payload["extensions"] = self.extensions
         return payload
 
 
@@ -177,11 +174,11 @@ class CentraClient:
         request = _PrintedRequest(document, variable_values=variables or {})
         try:
             result = self._session.execute(request, get_execution_result=True, label=label, idempotent=idempotent)
-            return self._result(result.data, result.extensions, None, label)
+            return self._result(result.data, result.extensions, None, label, allow_errors=allow_errors)
         except TransportQueryError as exc:
             return self._result(exc.data, exc.extensions, exc.errors, label, allow_errors=allow_errors)
 
-    def _result(self, data: Any, extensions: Any, errors: Any, label: str, *, allow_errors: bool = False) -> Result:
+    def _result(self, data: Any, extensions: Any, errors: Any, label: str, *, allow_errors: bool) -> Result:
         errors = list(errors or [])
         denied = [e for e in errors if (e.get("extensions") or {}).get("category") == "authorization"]
         if errors and not allow_errors:
