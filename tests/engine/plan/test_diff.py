@@ -39,6 +39,9 @@ def test_a_set_of_mappings_lists_its_members_in_one_order_whatever_the_order_giv
     reversed_order = {"permissions": list(reversed(desired["permissions"]))}
     assert changes(reversed_order, {"permissions": list(reversed(live["permissions"]))}, SETS) == expected
     assert changes({"permissions": [{"a": 1.0}, 2]}, {"permissions": [2, {"a": 1}]}, SETS) == []
+    # beside a real change, 1.0 and 1 are still the same member, inside mappings and lists alike
+    assert changes({"permissions": [{"a": 1.0}, [2.0], {"b": 2}]}, {"permissions": [[2], {"a": 1}]}, SETS) == [
+        FieldChange("permissions", added=[{"b": 2}], removed=[])]
 
 
 def test_lists_that_are_not_sets_compare_whole_and_in_order() -> None:
