@@ -1,18 +1,41 @@
-"""`apply PLAN.json` for a plan document: merchant by merchant, each with its own stale checks, guards
-and convergence check; one that fails does not stop the others. Merchants the plan could not plan are
-reported again here, so an apply job fails as loudly as the plan did."""
+"""`apply PLAN.json` for a plan document: every merchant with its own lock, journal, stale checks, guards
+and convergence check, as `apply MERCHANT` does; one that fails does not stop the others. Merchants the
+plan could not plan are reported again here, so an apply job fails as loudly as the plan did.
+
+Merchants are applied concurrently when nothing has to be asked (`--yes`, or no terminal: each then
+refuses on its own, as alone), each on its own thread, under the same caps as a fleet plan: requests in
+flight across the run, a cap and a pacer per Centra host, and one connection pool per host shared by
+every merchant on it (`hosts`). Inside a merchant nothing changes: its changes run one after another,
+in the plan's order. Each merchant's outcome is handed on in the document's order, as soon as it and
+every merchant before it are done, so what is printed is the same whatever order they finish in.
+With a question to ask on a terminal, merchants are applied one after another (each asks in turn).
+
+On an interrupt (Ctrl-C), no merchant starts and none starts another change: each finishes the change
+it has in flight (so its journal says what happened), and every merchant's outcome is still reported."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from provisioner.centra import introspection
+from provisioner.config import environments as envs
+from provisioner.engine import limits
 from provisioner.engine.apply import merchant as applying
 from provisioner.engine.apply import sinks
+from provisioner.engine.fleet import hosts as fleet_http
+from provisioner.engine.fleet import planner
+from provisioner.engine.fleet.hosts import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.plan import document as fleet_document
 from provisioner.engine.plan.document import MerchantError, PlanDocument
-from provisioner.errors import ProvisionerError
+from provisioner.engine.plan.model import Plan
+from provisioner.errors import ExitCode, ProvisionerError
+
+DEFAULT_PARALLELISM = limits.DEFAULT_PARALLELISM  # requests in flight across the run
+MERCHANTS_PER_SLOT = 2  # as planning: a merchant spends part of its time with no request out
 
 
 @dataclass
@@ -21,6 +44,18 @@ class Applied:
     environment: str
     report: applying.Report | None = None
     error: MerchantError | None = None
+    # Applied at once with others: what it showed while it ran (its plan, each step as it completed),
+    # held so that its block is printed whole (`replay`). Empty when applied alone: shown as it happened.
+    shown: list[Plan | tuple[str, str]] = field(default_factory=list)
+
+    def replay(self, options: applying.Options) -> None:
+        """Hand what this merchant showed while it ran to `options`' callbacks, in the order it happened."""
+        for item in self.shown:
+            if isinstance(item, Plan):
+                if options.on_plan is not None:
+                    options.on_plan(item)
+            elif options.on_step is not None:
+                options.on_step(*item)
 
 
 @dataclass
@@ -28,17 +63,27 @@ class FleetApplied:
     document: PlanDocument
     results: list[Applied] = field(default_factory=list)
     index: str | None = None  # with an env sink: the variable listing the token variables written
+    interrupted: bool = False
 
     def exit_code(self) -> int:
         codes = [r.error.exit_code for r in self.results if r.error is not None]
         return fleet_document.most_severe(codes + [e.exit_code for e in self.document.errors])
 
 
+def concurrent(options: applying.Options) -> bool:
+    """Whether merchants are applied at once: only when none of them can stop to ask a question."""
+    return options.auto_approve or options.confirm is None
+
+
 def apply_document(document: PlanDocument, path: Path, options: applying.Options, *,
                    on_wait: Callable[[float, str], None] | None = None,
-                   on_applied: Callable[[Applied], None] | None = None) -> FleetApplied:
+                   on_applied: Callable[[Applied], None] | None = None,
+                   parallelism: int = DEFAULT_PARALLELISM, per_host: int = PER_HOST_IN_FLIGHT,
+                   gates: Gates | None = None, stop: threading.Event | None = None) -> FleetApplied:
     """Apply `document` (read from `path`, which messages name). Every token it creates, of every
-    merchant, goes to a place of its own: tokens that would share one stop the run before any is created."""
+    merchant, goes to a place of its own: tokens that would share one stop the run before any is created.
+    `gates`: the per-host gates to use (a caller that wants the request counts passes its own); `stop`:
+    set it to stop the run between changes, as an interrupt does."""
     delivery = sinks.Delivery(options.secret_sink)
     document.sort()
     if options.runbook_out is not None and len(document.plans) > 1:
@@ -46,18 +91,79 @@ def apply_document(document: PlanDocument, path: Path, options: applying.Options
                                "its default place (out/MERCHANT.ENV.runbook.md)")
     delivery.check_distinct(token for plan in document.plans for token in applying.created_tokens(plan))
     outcome = FleetApplied(document)
+    stop = stop if stop is not None else threading.Event()
+    workers = max(1, min(parallelism * MERCHANTS_PER_SLOT, len(document.plans))) if concurrent(options) else 1
+    if document.plans and document.environment != envs.SANDBOX:
+        fleet_http.prepare()
+    pool = SharedPool(gates or Gates(per_host, parallelism))
+
+    def one(plan: Plan) -> Applied:
+        applied = Applied(plan.merchant, plan.environment)
+        if stop.is_set():
+            applied.error = MerchantError(merchant=plan.merchant, environment=plan.environment,
+                                          exit_code=int(ExitCode.ERROR),
+                                          reason="interrupted before it changed anything; nothing was changed")
+            return applied
+        own = options if workers == 1 else replace(
+            options, on_plan=applied.shown.append, on_step=lambda role, text: applied.shown.append((role, text)))
+        try:
+            applied.report = applying.apply(None, None, own, saved=path, saved_plan=plan, on_wait=on_wait,
+                                            delivery=delivery, route=pool.wrap, stop=stop)
+        except ProvisionerError as exc:
+            applied.error = MerchantError(merchant=plan.merchant, environment=plan.environment,
+                                          exit_code=int(exc.exit_code), reason=str(exc))
+        except applying.Interrupted as exc:
+            stop.set()
+            applied.error = MerchantError(
+                merchant=plan.merchant, environment=plan.environment, reason=f"interrupted\n{exc.story}",
+                exit_code=int(ExitCode.PARTIAL_APPLY if exc.changed else ExitCode.ERROR))
+        return applied
+
     try:
-        for plan in document.plans:
-            applied = Applied(plan.merchant, plan.environment)
-            try:
-                applied.report = applying.apply(None, None, options, saved=path, saved_plan=plan, on_wait=on_wait,
-                                                delivery=delivery)
-            except ProvisionerError as exc:
-                applied.error = MerchantError(merchant=plan.merchant, environment=plan.environment,
-                                              exit_code=int(exc.exit_code), reason=str(exc))
-            outcome.results.append(applied)
-            if on_applied is not None:
-                on_applied(applied)
+        with planner.collecting_less(), introspection.CACHE.store.batched():
+            if workers == 1:
+                _serially(document.plans, one, outcome, stop, on_applied)
+            else:
+                with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="apply") as executor:
+                    futures = [executor.submit(one, plan) for plan in document.plans]
+                    _collect(futures, outcome, stop, on_applied)
     finally:
+        pool.close()
         outcome.index = delivery.finish()
     return outcome
+
+
+def _serially(plans: list[Plan], one: Callable[[Plan], Applied], outcome: FleetApplied, stop: threading.Event,
+              on_applied: Callable[[Applied], None] | None) -> None:
+    """One merchant after another, in this thread (where a question is asked and Ctrl-C arrives)."""
+    for plan in plans:
+        try:
+            applied = one(plan)
+        except KeyboardInterrupt:  # outside the changes (planning, a question): nothing of it changed
+            stop.set()
+            applied = one(plan)  # reported as not started
+        if stop.is_set():
+            outcome.interrupted = True
+        outcome.results.append(applied)
+        if on_applied is not None:
+            on_applied(applied)
+
+
+def _collect(futures: list[Future[Applied]], outcome: FleetApplied, stop: threading.Event,
+             on_applied: Callable[[Applied], None] | None) -> None:
+    """Each merchant's outcome in the document's order. On an interrupt, merchants not started are not
+    started; the ones under way stop after their change in flight, and all are still reported."""
+    for future in futures:
+        while True:
+            try:
+                applied = future.result()  # anything but a ProvisionerError is a bug: let it surface
+                break
+            except KeyboardInterrupt:
+                if future.done() and future.exception() is not None:
+                    raise  # the worker's own, not Ctrl-C: a bug
+                stop.set()  # Ctrl-C, delivered to this thread while it waited
+        if stop.is_set():
+            outcome.interrupted = True
+        outcome.results.append(applied)
+        if on_applied is not None:
+            on_applied(applied)
