@@ -78,7 +78,11 @@ def apply(target: str, environment: str | None, yes: bool, auto_approve: bool, a
 
 
 def _step(role: str, line: str) -> None:
-    """One step of apply, printed as it happens."""
+    """One step of apply, printed as it happens; what it waits for, on a terminal only (stderr)."""
+    if role == "working":
+        if sys.stderr.isatty():
+            echo(f"  … {terminal(line)}", err=True)
+        return
     prefix = {"resumed": "continuing after an interrupted run: ", "warning": "warning: ", "done": "done: "}
     echo(prefix.get(role, "") + terminal(line))
 
@@ -107,6 +111,8 @@ def _apply_document(document: PlanDocument, saved: Path, options: applying.Optio
     outcome = fleet_apply.apply_document(document, saved, options, on_wait=note_wait, on_applied=applied)
     if outcome.index is not None:
         echo(terminal(outcome.index))
+    if outcome.index_error is not None:
+        echo(f"error: {terminal_lines(outcome.index_error)}", err=True)
     for error in outcome.document.errors:
         echo(f"error: not planned, so not applied: {fleet_text.error_line(error)}", err=True)
     if several or outcome.document.errors:

@@ -59,8 +59,11 @@ class Report:
 
     def step(self, options: Options, role: str, text: str) -> None:
         """Record a step and tell `options.on_step` at once. Roles: "resumed" (what the run before left),
-        "warning", "done" (a change made), "secret" (where a created token went)."""
-        {"resumed": self.resumed, "done": self.done, "secret": self.secrets}.get(role, self.warnings).append(text)
+        "warning", "done" (a change made), "secret" (where a created token went), and "working" (what the
+        run now waits for: a request to the store; not recorded)."""
+        kept = {"resumed": self.resumed, "done": self.done, "secret": self.secrets, "warning": self.warnings}
+        if role in kept:
+            kept[role].append(text)
         if options.on_step is not None:
             options.on_step(role, text)
 
@@ -132,6 +135,7 @@ def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.De
         if stop is not None and stop.is_set():
             raise Interrupted(report.story(not_done), changed=bool(report.done))
         record.record(change.address, change.action, "started")
+        report.step(options, "working", f"{change.action} {change.address}")
         try:
             outcome = executors.execute(client, planned.capabilities, state, planned.live, change)
         except executors.FoundExisting as exc:
@@ -161,11 +165,12 @@ def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.De
             except KeyboardInterrupt:
                 raise Interrupted(f"  {outcome.summary}, but interrupted before its value was stored: the next "
                                   f"apply rotates it\n{report.story(not_done[1:])}", changed=True) from None
-            report.step(options, "secret", f"{change.name}: token value stored in {where}")
             record.record(change.address, change.action, "done", f"{outcome.summary}; token value stored in {where}")
+            report.step(options, "done", outcome.summary)
+            report.step(options, "secret", f"{change.name}: token value stored in {where}")
         else:
             record.record(change.address, change.action, "done", outcome.summary)
-        report.step(options, "done", outcome.summary)
+            report.step(options, "done", outcome.summary)
         if outcome.warning is not None:
             report.step(options, "warning", f"{change.address}: {outcome.warning}")
     record.finish()
@@ -229,6 +234,8 @@ class _Run:
         with locking.hold(state.merchant, state.environment, "apply", on_wait=self.on_wait), \
                 target.connect(state, on_wait=self.on_wait, route=self.route) as client:
             # Planned under the lock: what this run creates is read after any other run has finished.
+            if options.on_step is not None:
+                options.on_step("working", f"reading {state.merchant}/{state.environment} from {state.centra_url}")
             planned = planning.plan_with(client, state)
             if saved_plan is not None:
                 stale = _stale(self.saved or Path("the saved plan"), saved_plan, planned.plan)
@@ -260,6 +267,8 @@ class _Run:
             try:
                 if manual:
                     report.runbook, report.runbook_steps = runbook.write(state, planned.plan, options.runbook_out)
+                if options.on_step is not None:
+                    options.on_step("working", "reading the store again to check that it converged")
                 final = planning.plan_with(client, state).plan
             except KeyboardInterrupt:
                 left = [] if report.runbook is not None or not manual else ["the runbook"]

@@ -64,9 +64,12 @@ class FleetApplied:
     results: list[Applied] = field(default_factory=list)
     index: str | None = None  # with an env sink: the variable listing the token variables written
     interrupted: bool = False
+    index_error: str | None = None  # the list of token variables could not be written (the tokens were)
 
     def exit_code(self) -> int:
         codes = [r.error.exit_code for r in self.results if r.error is not None]
+        if self.index_error is not None:
+            codes.append(int(ExitCode.PARTIAL_APPLY))
         return fleet_document.most_severe(codes + [e.exit_code for e in self.document.errors])
 
 
@@ -104,8 +107,11 @@ def apply_document(document: PlanDocument, path: Path, options: applying.Options
                                           exit_code=int(ExitCode.ERROR),
                                           reason="interrupted before it changed anything; nothing was changed")
             return applied
-        own = options if workers == 1 else replace(
-            options, on_plan=applied.shown.append, on_step=lambda role, text: applied.shown.append((role, text)))
+        def held(role: str, text: str) -> None:
+            if role != "working":  # what it waits for matters only while it waits
+                applied.shown.append((role, text))
+
+        own = options if workers == 1 else replace(options, on_plan=applied.shown.append, on_step=held)
         try:
             applied.report = applying.apply(None, None, own, saved=path, saved_plan=plan, on_wait=on_wait,
                                             delivery=delivery, route=pool.wrap, stop=stop)
@@ -129,7 +135,10 @@ def apply_document(document: PlanDocument, path: Path, options: applying.Options
                     _collect(futures, outcome, stop, on_applied)
     finally:
         pool.close()
-        outcome.index = delivery.finish()
+        try:
+            outcome.index = delivery.finish()
+        except ProvisionerError as exc:  # every merchant is still reported, each token by where it went
+            outcome.index_error = f"{exc}; the tokens were stored, each where its merchant says"
     return outcome
 
 

@@ -203,3 +203,41 @@ def test_a_fleet_that_has_to_ask_applies_one_merchant_after_another(
     # acme's only change ran before nordwind's first: one after another
     assert [entry.split(":")[0] for entry in started] == ["acme", "nordwind", "nordwind", "nordwind"]
     assert json.loads(Path("fleet.json").read_text())["plans"]
+
+
+def test_one_merchant_tells_each_step_as_it_happens_and_what_it_waits_for(project: Path) -> None:
+    steps: list[tuple[str, str]] = []
+    report = applying.apply("nordwind", "sandbox", applying.Options(auto_approve=True,
+                                                                    on_step=lambda *step: steps.append(step)))
+    assert [role for role, _ in steps] == ["working", "working", "done", "secret", "working", "done", "working",
+                                           "done", "working"]
+    assert steps[0][1] == "reading nordwind/sandbox from https://nordwind.sandbox.invalid"
+    assert steps[1][1] == "create nordwind/sandbox/api_token/Global-e integration"
+    assert steps[-1][1] == "reading the store again to check that it converged"
+    assert [text for role, text in steps if role == "done"] == report.done
+    assert [text for role, text in steps if role == "secret"] == report.secrets
+
+
+def test_a_token_list_that_cannot_be_written_is_an_error_after_every_merchant_is_reported(
+        project: Path, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.engine.apply import sinks
+    from provisioner.errors import ProvisionerError
+
+    env_file = project / "github_env"
+    monkeypatch.setenv("GITHUB_ENV", str(env_file))
+    real = sinks._to_env_file
+
+    def to_env_file(name: str, value: str, *, secret: bool = True) -> str:
+        if name.endswith("__VARIABLES"):
+            raise ProvisionerError(f"cannot append to {env_file.name}: no space left on device")
+        return real(name, value, secret=secret)
+
+    monkeypatch.setattr(sinks, "_to_env_file", to_env_file)
+    assert outputs.run("plan", "acme", "nordwind", "--env", "sandbox", "--out", "fleet.json").exit_code == 0
+    result = outputs.run("apply", "fleet.json", "--yes", "--secret-sink", "env:CI_TOKEN")
+    assert result.exit_code == ExitCode.PARTIAL_APPLY, result.output
+    assert "error: cannot append to github_env: no space left on device; the tokens were stored" in result.stderr
+    for merchant in ("ACME", "NORDWIND"):
+        assert (f"Global-e integration: token value stored in environment variable "
+                f"CI_TOKEN__{merchant}__SANDBOX__GLOBAL_E_INTEGRATION") in result.stdout
+    assert "applied 2 of 2 plan(s)" in result.stdout
