@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_fleet import MERCHANT as PLANNED  # noqa: E402 - after the path is set for a plain `python bench/...`
-from bench.bench_fleet import serve  # noqa: E402
+from bench.bench_fleet import _process_cpu, serve  # noqa: E402
 from provisioner.engine.apply import merchant as applying  # noqa: E402
 from provisioner.engine.fleet import applier  # noqa: E402
 from provisioner.engine.fleet import planner as fleet  # noqa: E402
@@ -92,13 +92,15 @@ def apply_client(project: Path, first: int, size: int, parallelism: int) -> None
     print(json.dumps({"wall": wall, "cpu": cpu, "requests": sum(gates.requests().values()), "tokens": tokens}))
 
 
-def _client(role: str, project: Path, first: int, size: int, parallelism: int) -> dict[str, float]:
+def _client(role: str, project: Path, first: int, size: int, parallelism: int, server: int) -> dict[str, float]:
+    serving = _process_cpu(server)
     done = subprocess.run([sys.executable, __file__, f"--{role}", str(project), "--first", str(first),
                            "--size", str(size), "--parallelism", str(parallelism)],
                           capture_output=True, text=True, timeout=600)
     if done.returncode:
         raise SystemExit(f"the {role} client failed:\n{done.stderr[-3000:]}")
     figures: dict[str, float] = json.loads(done.stdout)
+    figures["server_cpu"] = _process_cpu(server) - serving
     return figures
 
 
@@ -132,17 +134,18 @@ def main() -> None:
             print(f"{count} emulators served, {args.latency_ms} ms latency each; {args.size} merchants a run; "
                   f"parallelism {args.parallelism}")
             print(f"{'run':>4}{'plan s':>8}{'plan req':>10}{'apply s':>9}{'apply req':>11}{'tokens':>8}"
-                  f"{'apply÷plan':>12}")
+                  f"{'apply÷plan':>12}{'server CPU s (plan, apply)':>28}")
             runs = []
             for run in range(args.repeat):
                 first = run * args.size
                 project = _project(directory, first, args.size)
-                planned = _client("plan", project, first, args.size, args.parallelism)
-                applied = _client("apply", project, first, args.size, args.parallelism)
+                planned = _client("plan", project, first, args.size, args.parallelism, server.pid)
+                applied = _client("apply", project, first, args.size, args.parallelism, server.pid)
                 ratio = applied["wall"] / planned["wall"]
                 runs.append(ratio)
                 print(f"{run + 1:>4}{planned['wall']:>8.2f}{planned['requests']:>10.0f}{applied['wall']:>9.2f}"
-                      f"{applied['requests']:>11.0f}{applied['tokens']:>8.0f}{ratio:>12.2f}")
+                      f"{applied['requests']:>11.0f}{applied['tokens']:>8.0f}{ratio:>12.2f}"
+                      f"{planned['server_cpu']:>18.2f}, {applied['server_cpu']:.2f}")
             median = sorted(runs)[len(runs) // 2]
             print(f"fleet apply ÷ fleet plan, {args.size} merchants at {args.latency_ms} ms: median {median:.2f} "
                   f"(target ≤ {TARGET_RATIO})")

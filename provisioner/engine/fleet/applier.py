@@ -6,13 +6,15 @@ Merchants are applied concurrently when nothing has to be asked (`--yes`, or no 
 refuses on its own, as alone), each on its own thread, under the same caps as a fleet plan: requests in
 flight across the run, a cap and a pacer per Centra host, and one connection pool per host shared by
 every merchant on it (`hosts`); a large fleet over one forked process per core, as a fleet plan
-(`processes`), each process's tokens listed by the run's one `NAME__VARIABLES`. Inside a merchant nothing
-changes: its changes run one after another, in the plan's order. Each merchant's outcome is handed on in the document's order, as soon as it and
-every merchant before it are done, so what is printed is the same whatever order they finish in.
+(`processes`), each process's tokens listed by the run's one `NAME__VARIABLES`. Inside a merchant
+nothing changes: its changes run one after another, in the plan's order. Each merchant's outcome is
+handed on in the document's order, as soon as it and every merchant before it are done, so what is
+printed is the same whatever order they finish in.
 With a question to ask on a terminal, merchants are applied one after another (each asks in turn).
 
-On an interrupt (Ctrl-C), no merchant starts and none starts another change: each finishes the change
-it has in flight (so its journal says what happened), and every merchant's outcome is still reported."""
+On an interrupt (Ctrl-C: every process of the run has its own, from the terminal), no merchant starts
+and none starts another change: each finishes the change it has in flight (so its journal says what
+happened), and every merchant's outcome is still reported."""
 
 from __future__ import annotations
 
@@ -117,6 +119,7 @@ def apply_document(document: PlanDocument, path: Path, options: applying.Options
 
     def interrupted() -> None:
         outcome.interrupted = True
+        log.debug("interrupted: waiting for the processes to finish the changes they have in flight")
 
     try:
         with planner.collecting_less():  # frozen before any fork, too
@@ -238,6 +241,7 @@ def _collect(futures: list[Future[Outcome]], on_outcome: Callable[[Outcome], Non
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
         except KeyboardInterrupt:
             stop.set()  # Ctrl-C, delivered to this thread while it waited
+            log.debug("interrupted: no merchant starts another change; those under way finish the one in flight")
             continue
         for future in sorted(done, key=futures.index):
             on_outcome(future.result())  # anything but a ProvisionerError is a bug: let it surface

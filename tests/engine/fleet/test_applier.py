@@ -131,10 +131,14 @@ def test_an_interrupt_stops_every_merchant_between_changes_and_each_says_what_it
         project: Path, outputs: Outputs, monkeypatch: pytest.MonkeyPatch) -> None:
     assert outputs.run("plan", "acme", "nordwind", "--env", "sandbox", "--out", "fleet.json").exit_code == 0
     stop = threading.Event()
+    acme_sending = threading.Event()
 
     def before(state: Any, change: Any) -> None:
         if state.merchant == "acme":
+            acme_sending.set()
             assert stop.wait(BOUND)  # acme's create is sent as the interrupt comes: it completes
+        elif _is_token_create(change):
+            assert acme_sending.wait(BOUND)  # the interrupt comes once acme is under way
 
     def after(state: Any, change: Any) -> None:
         if state.merchant == "nordwind" and _is_token_create(change):
