@@ -133,10 +133,16 @@ def test_ctrl_c_stops_every_process_between_changes_and_each_merchant_says_what_
         released.set()
         for app in apps.values():
             app.notify()
-    assert process.stdout is not None
-    out = process.stdout.read()  # stderr is the reader's alone: communicate() would take lines from it
-    process.wait(BOUND)
-    reader.join(BOUND)
+    assert process.stdout is not None and process.stderr is not None
+    with process.stdout, process.stderr:
+        try:
+            out = process.stdout.read()  # stderr is the reader's alone: communicate() would take lines from it
+            process.wait(BOUND)
+        finally:
+            if process.poll() is None:  # a test that failed leaves no process behind
+                process.kill()
+                process.wait(BOUND)
+        reader.join(BOUND)
     stderr = "".join(errors)
     assert process.returncode == 130, out + stderr
     assert "Traceback" not in stderr
