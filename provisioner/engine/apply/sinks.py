@@ -12,6 +12,7 @@ import os
 import re
 import secrets
 import sys
+import threading
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -113,6 +114,7 @@ class Delivery:
         # A secret store (GitHub Actions secrets, AWS Secrets Manager): checked once, before any create.
         self._store: SecretStore | None = open_store(sink) if sink is not None and is_store_spec(sink) else None
         self._store_checked = False
+        self._lock = threading.RLock()  # a fleet's merchants deliver from threads of their own
 
     def destination(self, merchant: str, environment: str, description: str) -> str:
         if self.sink is None:
@@ -124,11 +126,12 @@ class Delivery:
     def check_distinct(self, tokens: Iterable[tuple[str, str, str]]) -> None:
         """Refuse tokens (merchant, environment, description) that would share a place, with one another
         or with a token this run already delivered; called before any of them is created."""
-        seen = {where: "a token this run already stored" for where in self.delivered}
-        tokens = list(tokens)
-        if tokens and self._store is not None and not self._store_checked:
-            self._store.check()  # unreachable, or no right to write: refused before anything is created
-            self._store_checked = True
+        with self._lock:
+            seen = {where: "a token this run already stored" for where in self.delivered}
+            tokens = list(tokens)
+            if tokens and self._store is not None and not self._store_checked:
+                self._store.check()  # unreachable, or no right to write: refused before anything is created
+                self._store_checked = True
         for merchant, environment, description in tokens:
             where = self.destination(merchant, environment, description)
             token = f"{merchant}/{environment} token '{description}'"
@@ -155,6 +158,10 @@ class Delivery:
 
     def deliver(self, value: str, merchant: str, environment: str, description: str) -> str:
         """Keep a created token's value; answer where it went (never the value)."""
+        with self._lock:
+            return self._deliver(value, merchant, environment, description)
+
+    def _deliver(self, value: str, merchant: str, environment: str, description: str) -> str:
         where = self.destination(merchant, environment, description)
         try:
             if self.sink is None:
@@ -171,7 +178,7 @@ class Delivery:
         return answer
 
     def finish(self) -> str | None:
-        """With an env sink, list the variables written in NAME__VARIABLES (space-separated; once, at the
+        """With an env sink, list the variables written in NAME__VARIABLES (space-separated, sorted; once, at the
         end of the run, so a large fleet appends it once); answer a line saying so."""
         if self._store is not None:
             self._store.close()
@@ -179,8 +186,9 @@ class Delivery:
         if self.sink is None or not self.delivered:
             return None
         index = index_variable(self.sink)
-        _to_env_file(index, " ".join(self.delivered), secret=False)
-        return f"{index} lists the token variable(s) written: {' '.join(self.delivered)}"
+        written = " ".join(sorted(self.delivered))  # by name: a fleet's merchants finish in any order
+        _to_env_file(index, written, secret=False)
+        return f"{index} lists the token variable(s) written: {written}"
 
 
 def store(value: str, *, merchant: str, environment: str, description: str, sink: str | None) -> str:

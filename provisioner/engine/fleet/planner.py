@@ -132,7 +132,7 @@ def _prepare(environment: str) -> None:
 
 
 @contextmanager
-def _collecting_less() -> Iterator[None]:
+def collecting_less() -> Iterator[None]:
     """A fleet plan allocates a great many short-lived objects (JSON answers, YAML nodes, models). At the
     collector's default pace that is hundreds of collections, each walking the run's long-lived objects
     (schemas, modules): about a fifth of the run's CPU. Objects that exist when the run starts are
@@ -171,7 +171,7 @@ def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, 
     processes = fleet_processes.count(request.environment, len(paths), limits)
     log.debug("planning %d merchant file(s) in %d process(es)", len(paths), processes)
     plan_part = partial(_plan_paths, request.environment, request.parallelism)
-    with _collecting_less():  # frozen before any fork, too: children then share those pages untouched
+    with collecting_less():  # frozen before any fork, too: children then share those pages untouched
         if processes > 1:
             fleet_processes.plan(paths, processes, limits, plan_part, on_outcome=finished, on_wait=waiting,
                                  gates=gates)

@@ -17,10 +17,9 @@ import os
 import sys
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from pathlib import Path
 from typing import Any
 
 from provisioner.config import environments as envs
@@ -43,7 +42,8 @@ class Limits:
 # the end, where pickling them would lengthen the run), ("wait", seconds, label), ("done", requests per
 # host) or ("crashed", traceback).
 Message = tuple[Any, ...]
-PlanPart = Callable[[list[Path], Callable[[Any], None], Callable[[float, str], None], Gates], None]
+# A share of the work (merchant files to plan, or plans to apply), a callback per outcome, one per wait.
+PlanPart = Callable[[list[Any], Callable[[Any], None], Callable[[float, str], None], Gates], None]
 
 
 def count(environment: str, merchants: int, limits: Limits) -> int:
@@ -61,16 +61,19 @@ def count(environment: str, merchants: int, limits: Limits) -> int:
     return max(1, min(wanted, merchants, limits.parallelism, limits.per_host))
 
 
-def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart, *,
-         on_outcome: Callable[[Any], None], on_wait: Callable[[float, str], None], gates: Gates | None) -> None:
-    """Plan `paths` in `processes` forked processes, each calling `plan_part` on its share; each merchant's
-    outcome reaches `on_outcome` here, in this process, as it is known."""
+def plan(paths: Sequence[Any], processes: int, limits: Limits, plan_part: PlanPart, *,
+         on_outcome: Callable[[Any], None], on_wait: Callable[[float, str], None], gates: Gates | None,
+         on_interrupt: Callable[[], None] | None = None) -> None:
+    """Plan `paths` (or apply plans: any items `plan_part` takes) in `processes` forked processes, each
+    calling `plan_part` on its share; each merchant's outcome reaches `on_outcome` here, in this process,
+    as it is known. `on_interrupt`: Ctrl-C here is told to it, and the processes (which have their own,
+    from the terminal) are waited for, to finish what they have under way; without it they are killed."""
     context = multiprocessing.get_context("fork")
     # The run-wide cap on requests in flight is one semaphore for every process, not a part each: a
     # process that still has merchants when another is done may then use the whole run's slots.
     slots = context.BoundedSemaphore(limits.parallelism)
     readers: dict[Connection, Any] = {}
-    for share in (paths[index::processes] for index in range(processes)):
+    for share in (list(paths[index::processes]) for index in range(processes)):
         receiving, sending = context.Pipe(duplex=False)
         process = context.Process(target=_child, args=(sending, share, _divided(limits, processes, slots), plan_part),
                                   name="provision-plan", daemon=True)
@@ -79,7 +82,14 @@ def plan(paths: list[Path], processes: int, limits: Limits, plan_part: PlanPart,
         readers[receiving] = process
     try:
         while readers:
-            for reader in wait(list(readers)):
+            try:
+                ready = wait(list(readers))
+            except KeyboardInterrupt:
+                if on_interrupt is None:
+                    raise
+                on_interrupt()
+                continue
+            for reader in ready:
                 assert isinstance(reader, Connection)
                 try:
                     message: Message = reader.recv()
@@ -113,7 +123,7 @@ def _divided(limits: Limits, processes: int, slots: Slots | None = None) -> Gate
                  share=1 / processes, slots=slots)
 
 
-def _child(connection: Connection, paths: list[Path], gates: Gates, plan_part: PlanPart) -> None:
+def _child(connection: Connection, paths: list[Any], gates: Gates, plan_part: PlanPart) -> None:
     """In the forked process: plan the share, sending what happens as it happens."""
     sending = threading.Lock()  # waits are reported from the worker threads
 

@@ -7,6 +7,7 @@ import os
 import stat
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,6 +97,10 @@ def test_a_failure_half_way_is_partial_and_the_next_apply_completes_once(project
     assert first.exit_code == ExitCode.PARTIAL_APPLY, first.output
     assert "done: created API token Global-e integration" in first.stderr
     assert "not done: nordwind/sandbox/event_listener/Order" in first.stderr
+    # printed as it happened, and told again with the error: where the token went
+    assert first.stdout.index("done: created API token Global-e integration") < first.stdout.index(
+        "token value stored in .provision/secrets/nordwind.sandbox.global-e-integration.token")
+    assert "Global-e integration: token value stored in .provision/secrets/" in first.stderr
     second = outputs.run("apply", "nordwind", "--env", "sandbox", "--auto-approve")
     assert second.exit_code == 0, second.output
     assert "continuing after an interrupted run" in second.output
@@ -194,3 +199,41 @@ def test_a_saved_plan_still_applies_the_next_day(project: Path, outputs: Outputs
     monkeypatch.setattr(planning, "time", SimpleNamespace(time=lambda: real() + 86_400 * 1.6))
     result = outputs.run("apply", "plan.json", "--auto-approve")
     assert result.exit_code == 0, result.output
+
+
+def test_ctrl_c_mid_apply_says_what_was_done_and_where_the_token_went(project: Path, outputs: Outputs,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from provisioner.engine.apply import executors
+
+    real = executors.execute
+
+    def execute(client: object, caps: object, state: object, live: object, change: Any) -> executors.Outcome:
+        if change.kind == "event_listener":
+            raise KeyboardInterrupt  # Ctrl-C while the first listener's request is out
+        return real(client, caps, state, live, change)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executors, "execute", execute)
+    first = outputs.run("apply", "nordwind", "--env", "sandbox", "--yes")
+    assert first.exit_code == 130, first.output
+    sink = ".provision/secrets/nordwind.sandbox.global-e-integration.token"
+    assert "done: created API token Global-e integration" in first.stdout  # as it completed
+    assert first.stderr.startswith("interrupted\n")
+    assert "in flight when interrupted: nordwind/sandbox/event_listener/Order" in first.stderr
+    assert f"Global-e integration: token value stored in {sink}" in first.stderr
+    assert "not done: nordwind/sandbox/event_listener/Return" in first.stderr
+    monkeypatch.setattr(executors, "execute", real)
+    second = outputs.run("apply", "nordwind", "--env", "sandbox", "--yes")
+    assert second.exit_code == 0, second.output
+    assert ("continuing after an interrupted run: nordwind/sandbox/api_token/Global-e integration (done: created "
+            "API token Global-e integration") in second.stdout and sink in second.stdout
+    assert "nordwind/sandbox/event_listener/Order (started)" in second.stdout
+    assert len(tokens_named("nordwind", "Global-e integration")) == 1
+    scan_for_secrets(project, outputs, [Path(sink).read_text().strip()])
+
+
+def test_yes_is_the_flag_and_auto_approve_its_hidden_old_name(project: Path, outputs: Outputs) -> None:
+    shown = outputs.run("apply", "--help").output
+    assert "--yes" in shown and "--auto-approve" not in shown
+    assert outputs.run("apply", "dataline", "--env", "sandbox", "-y").exit_code == 0
+    assert outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve").exit_code == 0
+    assert len(tokens_named("acme", "Global-e integration")) == 1
