@@ -22,6 +22,13 @@ class _Server(ThreadingHTTPServer):
     def serve_forever(self, poll_interval: float = SHUTDOWN_POLL) -> None:
         super().serve_forever(poll_interval)
 
+    def handle_error(self, request: object, client_address: object) -> None:
+        # A client that hangs up mid-answer (one that stops reading a huge body at its limit, a Ctrl-C)
+        # is its own business, not a failure of the server: no traceback for it.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
 
 def make_server(app: SandboxApp, port: int = 0, *, quiet: bool = True) -> ThreadingHTTPServer:
     class Handler(BaseHTTPRequestHandler):
