@@ -30,7 +30,7 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
     from provisioner.engine.plan import document as documents
     from provisioner.engine.plan import policies
     from provisioner.errors import ProvisionerError
-    from provisioner.render import fleet_text, markdown
+    from provisioner.render import fleet_text
 
     to_stdout = out is not None and str(out) == "-"
     if to_stdout:
@@ -41,6 +41,8 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
         if not to_stdout:
             echo(data_text(document.model_dump_json(indent=2)))
     elif fmt == "markdown":
+        from provisioner.render import markdown
+
         echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None),
                              fail_on=fail_on),
                    err=to_stdout)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepdiff import DeepDiff
-from deepdiff.model import DiffLevel
+if TYPE_CHECKING:
+    from deepdiff.model import DiffLevel
 
 Path = tuple[str | int, ...]
 
@@ -74,6 +74,8 @@ def _membership(before: list[Any] | None, after: list[Any] | None) -> tuple[list
         # hashing ~250 countries per field through DeepDiff, which dominated a fleet plan's CPU time.
         old, new = set(before or []), set(after or [])
         return sorted(new - old), sorted(old - new)
+    from deepdiff import DeepDiff  # ~0.1 s to import (it looks for numpy and pandas): only for objects that differ
+
     delta = DeepDiff(before or [], after or [], ignore_order=True, ignore_numeric_type_changes=True, view="tree")
     replaced = [*delta.get("values_changed", []), *delta.get("type_changes", [])]
     added = [level.t2 for level in [*delta.get("iterable_item_added", []), *replaced]]
@@ -102,6 +104,8 @@ def _reported(desired: dict[str, Any], live: dict[str, Any], set_fields: frozens
         # A create or a delete: every public top-level key of the other side is a difference, which is
         # what DeepDiff would say, at a fraction of its cost (most of a fleet plan's objects are creates).
         return {(key,) for key in desired or live if not (isinstance(key, str) and key.startswith("_"))}
+
+    from deepdiff import DeepDiff  # ~0.1 s to import: only when two objects differ (a converged store's do not)
 
     def ordered_by_membership(level: DiffLevel) -> bool:
         return _is_set(_dotted(tuple(level.path(output_format="list"))), set_fields)
