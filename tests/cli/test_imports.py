@@ -13,9 +13,9 @@ from tests.engine.conftest import PLANTED
 
 REPO = Path(__file__).resolve().parents[2]
 # Imported only where they are used: DeepDiff when two objects differ, filelock when the schema cache's
-# index is written, the Markdown renderer for --format markdown; pandas and numpy never (DeepDiff looks
-# for them when it is imported).
-NOT_ON_A_WARM_PLAN = ("deepdiff", "filelock", "pandas", "numpy", "provisioner.render.markdown")
+# index is written, the Markdown renderer for --format markdown, multiprocessing for a fleet planned in
+# processes; pandas and numpy never (DeepDiff looks for them when it is imported).
+NOT_ON_A_WARM_PLAN = ("deepdiff", "filelock", "pandas", "numpy", "multiprocessing", "provisioner.render.markdown")
 
 PROBE = """
 import json, sys
