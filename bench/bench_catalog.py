@@ -11,6 +11,8 @@ import argparse
 import csv
 import io
 import multiprocessing
+import os
+import signal
 import sys
 import tempfile
 import time
@@ -29,10 +31,19 @@ from provisioner.sandbox.server import make_server
 from tests.sandbox.conftest import CATALOG_QUERY as SEED_QUERY  # the seed's query, unchanged
 
 
-def serve(path: Path, port: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+def serve(path: Path, port: multiprocessing.Queue, processes: int = 1) -> None:  # type: ignore[type-arg]
+    """The emulator on one listening socket, answered by `processes` forked processes (Centra answers
+    requests in parallel; one interpreter answering a window of pages would measure its own limit)."""
     box = open_sandbox(FixtureSpec("bench"), path)
     server = make_server(box.app, 0)
-    port.put(server.server_address[1])
+    forked = []
+    for _ in range(processes - 1):
+        pid = os.fork()
+        if pid == 0:  # the store opens a connection per thread: the forked process opens its own
+            server.serve_forever()
+            os._exit(0)
+        forked.append(pid)
+    port.put((server.server_address[1], forked))
     server.serve_forever()
 
 
@@ -83,6 +94,7 @@ def main() -> None:
     parser.add_argument("--products", type=int, default=20_000)
     parser.add_argument("--seed-sleep", type=float, default=0.0)
     parser.add_argument("--latency-ms", type=int, default=50)
+    parser.add_argument("--server-processes", type=int, default=2, help="processes answering the emulator's port")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         folder = Path(directory)
@@ -93,11 +105,13 @@ def main() -> None:
             db.execute("UPDATE rate_quotas SET quota = MIN(quota * 100, 2000000000)")
             faults.configure(db, {"latency": {"ms": args.latency_ms}})
         print(f"catalogue: {args.products} products seeded in {time.perf_counter() - started:.1f}s; "
-          f"{args.latency_ms} ms latency a request")
+          f"{args.latency_ms} ms latency a request; served by {args.server_processes} process(es)")
         port = multiprocessing.Queue()  # type: ignore[var-annotated]
-        server = multiprocessing.Process(target=serve, args=(box.store.path, port), daemon=True)
+        server = multiprocessing.Process(target=serve, args=(box.store.path, port, args.server_processes),
+                                         daemon=True)
         server.start()
-        url = f"http://127.0.0.1:{port.get(timeout=60)}"
+        bound, forked = port.get(timeout=60)
+        url = f"http://127.0.0.1:{bound}"
         try:
             with CentraClient(url, box.admin_token) as client:
                 stats = catalog.export_with(client, 1, folder / "ours.csv", page_size=catalog.MAX_PAGE_SIZE)
@@ -106,6 +120,8 @@ def main() -> None:
             first_page = page_seconds(url, box.admin_token, 1)
             last_page = page_seconds(url, box.admin_token, max(stats.pages - 1, 1))
         finally:
+            for pid in forked:
+                os.kill(pid, signal.SIGTERM)
             server.terminate()
         same = sorted((folder / "ours.csv").read_text().splitlines()) == sorted(
             (folder / "seed.csv").read_text().splitlines())
