@@ -27,8 +27,9 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from provisioner.errors import ProvisionerError
 
@@ -212,11 +213,19 @@ def writable(path: Path) -> os.stat_result | None:
 def write_atomic(path: Path, data: str | bytes, *, private: bool = False) -> None:
     """Replace `path` with `data` whole, or leave it as it was. `private`: 0600, whatever an older file's
     mode was; otherwise an existing file keeps its mode and a new one gets the umask's default."""
+    with writing_atomic(path, private=private) as handle:
+        handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextlib.contextmanager
+def writing_atomic(path: Path, *, private: bool = False) -> Iterator[BinaryIO]:
+    """`write_atomic` for content written as it is made (a long CSV, a large plan document), in constant
+    memory: the handle writes to the temporary file, which replaces `path` when the block ends without an
+    exception, and is removed when it raises. Modes as `write_atomic`."""
     existing = writable(path)
     directory = path.parent
     remove_leftovers(path)
     temporary = directory / f".{path.name[:_PREFIX_LENGTH]}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                      0o600 if private else 0o666)
@@ -226,7 +235,8 @@ def write_atomic(path: Path, data: str | bytes, *, private: bool = False) -> Non
         try:
             if existing is not None and not private:
                 os.fchmod(fd, stat.S_IMODE(existing.st_mode))
-            _write_all(fd, payload)
+            with open(fd, "wb", closefd=False) as handle:
+                yield handle
             os.fsync(fd)
         finally:
             os.close(fd)

@@ -17,8 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from provisioner import files
 
 INDEX = "hosts.json"
@@ -111,6 +109,8 @@ class SchemaStore:
             pending, self._pending = self._pending, {}
         if not pending:
             return
+        from filelock import FileLock, Timeout  # when the index is written, not in every run that reads it
+
         index_path = self.directory / INDEX
         try:
             self.directory.mkdir(parents=True, exist_ok=True)

@@ -47,4 +47,5 @@ def export(merchant: str, environment: str, out: Path, page_size: int) -> None:
                                  progress=advance if progress.enabled else None, on_wait=progress.waiting)
     echo(f"wrote {'stdout' if to_stdout else terminal(out)}: {stats.rows} rows from {stats.products} products in "
                f"{stats.pages} page(s), {stats.requests} requests, {stats.seconds:.1f}s "
-               f"(waited {stats.waited:.1f}s for Centra's rate limit)", err=to_stdout)
+               f"(waited {stats.waited:.1f}s for Centra's rate limit); sorted by "
+               f"{terminal(stats.sort) if stats.sort else 'the order Centra chose (it lists no sort)'}", err=to_stdout)

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 FORMATS = ["text", "markdown", "json"]
 
 
-def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_at: str | None, verbose: bool,
+def emit(document: documents.AnyDocument, fmt: str, *, out: Path | None, plan_at: str | None, verbose: bool,
          detailed_exitcode: bool, fail_on: str | None) -> None:
     """Print the document as asked (with `--out -` the document goes to stdout and the rendering to
     stderr), failures to stderr, and exit with the run's code. The JSON printed is the document's, with
@@ -30,23 +30,26 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
     from provisioner.engine.plan import document as documents
     from provisioner.engine.plan import policies
     from provisioner.errors import ProvisionerError
-    from provisioner.render import fleet_text, markdown
+    from provisioner.render import fleet_text
 
     to_stdout = out is not None and str(out) == "-"
     if to_stdout:
-        echo(data_text(document.model_dump_json(indent=2)))
+        _print_json(document)
     elif out:
         document.write(out)
     if fmt == "json":
         if not to_stdout:
-            echo(data_text(document.model_dump_json(indent=2)))
+            _print_json(document)
     elif fmt == "markdown":
-        echo(markdown.render(document, plan_at=plan_at or (str(out) if out and not to_stdout else None),
+        from provisioner.render import markdown
+
+        whole = document.materialize() if isinstance(document, documents.SpooledDocument) else document
+        echo(markdown.render(whole, plan_at=plan_at or (str(out) if out and not to_stdout else None),
                              fail_on=fail_on),
                    err=to_stdout)
     else:
-        console().echo(fleet_text.render(document, paint=console().paint(err=to_stdout), verbose=verbose), nl=False,
-                       err=to_stdout)
+        for piece in fleet_text.pieces(document, paint=console().paint(err=to_stdout), verbose=verbose):
+            console().echo(piece, nl=False, err=to_stdout)
     alone = len(document.merchants) == 1 and not document.plans and len(document.errors) == 1
     for error in document.errors:
         echo(fleet_text.alone(error) if alone else f"error: {fleet_text.error_line(error)}", err=True)
@@ -62,6 +65,11 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
     code = documents.most_severe(codes)
     if code:
         sys.exit(code)
+
+
+def _print_json(document: documents.AnyDocument) -> None:
+    for chunk in document.chunks():  # a plan at a time: a fleet's document is never whole in memory
+        echo(data_text(chunk), nl=False)
 
 
 @click.command(epilog=example("provision plan acme --env qa --out plan.json --detailed-exitcode",
@@ -96,6 +104,7 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
     """
     from provisioner.engine.fleet import planner as fleet
     from provisioner.engine.fleet.selection import Shard
+    from provisioner.render import fleet_text
 
     if directory is not None:
         os.chdir(directory)
@@ -109,9 +118,15 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
             progress.set_total(event.total)
             progress.advance(1, f"{event.merchant}: {event.outcome}")
 
-        document = fleet.plan_fleet(request, on_progress=advance, on_wait=progress.waiting)
-    emit(document, fmt, out=out, plan_at=plan_at, verbose=verbose, detailed_exitcode=detailed_exitcode,
-         fail_on=fail_on)
+        # The text report's plans are rendered where they are planned, as their JSON is (fleet_text.shower).
+        show = (fleet_text.shower(paint=console().paint(err=out is not None and str(out) == "-"), verbose=verbose)
+                if fmt == "text" else None)
+        document = fleet.plan_fleet_spooled(request, on_progress=advance, on_wait=progress.waiting, show=show)
+    try:
+        emit(document, fmt, out=out, plan_at=plan_at, verbose=verbose, detailed_exitcode=detailed_exitcode,
+             fail_on=fail_on)
+    finally:
+        document.close()
 
 
 @click.command(epilog=example("provision report plans/qa-*.json --out qa.json > comment.md"))

@@ -4,7 +4,11 @@ were skipped, and a one-line fleet summary when there is more than one merchant.
 
 from __future__ import annotations
 
-from provisioner.engine.plan.document import MerchantError, PlanDocument
+from collections.abc import Callable, Iterator
+from functools import partial
+
+from provisioner.engine.plan.document import AnyDocument, MerchantError, SpooledDocument
+from provisioner.engine.plan.model import Plan
 from provisioner.errors import ExitCode
 from provisioner.escape import TEXT_LIMIT, cut, terminal, terminal_lines
 from provisioner.render import text
@@ -29,16 +33,31 @@ def alone(error: MerchantError) -> str:
     return f"error: {terminal_lines(error.reason)}"
 
 
-def summary(document: PlanDocument) -> str:
-    changed = len(document.changed())
+def summary(document: AnyDocument) -> str:
+    changed = document.changed_count()
     return (f"Fleet {terminal(document.environment)}{f' shard {terminal(document.shard)}' if document.shard else ''}: "
             f"{len(document.plans)} planned ({changed} with changes), {len(document.errors)} failed, "
             f"{len(document.skipped)} skipped.")
 
 
-def render(document: PlanDocument, *, paint: text.Paint = text.plain, verbose: bool = False) -> str:
-    out = [text.render(plan, paint=paint, verbose=verbose) for plan in document.plans]
-    out += [f"skipped {terminal(item.merchant)}: {terminal(item.reason)}\n" for item in document.skipped]
+def shower(*, paint: text.Paint = text.plain, verbose: bool = False) -> Callable[[Plan], str]:
+    """How `pieces` shows each plan, to make where the plan is made (a fleet's planning processes)."""
+    return partial(text.render, paint=paint, verbose=verbose)
+
+
+def render(document: AnyDocument, *, paint: text.Paint = text.plain, verbose: bool = False) -> str:
+    return "".join(pieces(document, paint=paint, verbose=verbose))
+
+
+def pieces(document: AnyDocument, *, paint: text.Paint = text.plain, verbose: bool = False) -> Iterator[str]:
+    """`render`, a plan at a time: a spooled document's plans are read one by one, never all at once, and
+    each as shown where it was planned when it was (`shower`: the same paint and verbosity)."""
+    if isinstance(document, SpooledDocument) and document.shows:
+        yield from document.shown()
+    else:
+        for plan in document.plans:
+            yield text.render(plan, paint=paint, verbose=verbose)
+    for item in document.skipped:
+        yield f"skipped {terminal(item.merchant)}: {terminal(item.reason)}\n"
     if len(document.merchants) > 1 or document.errors or document.skipped:
-        out.append(summary(document) + "\n")
-    return "".join(out)
+        yield summary(document) + "\n"

@@ -140,7 +140,7 @@ def test_inside_a_request_every_network_call_is_held_to_its_deadline(clock: Fake
                              (lambda: tls.write(b"x", 30), httpcore.WriteTimeout),
                              (lambda: backend.connect_tcp("h", 1, 30), httpcore.ConnectTimeout),
                              (lambda: tls.start_tls(ssl.create_default_context(), "h", 30), httpcore.ConnectTimeout)):
-            with pytest.raises(passed, match="^the request's deadline passed$"):
+            with pytest.raises(passed, match=r"^the request's deadline passed$"):
                 call()
     assert inner.calls == [("connect_tcp", 10), ("start_tls", 8), ("write", 4), ("read", 1),
                            ("connect_unix_socket", 1)]

@@ -24,7 +24,7 @@ from provisioner.engine.fleet import selection as fleet_select
 from provisioner.engine.fleet.hosts import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.fleet.selection import Choice, Shard
 from provisioner.engine.plan import live, planning
-from provisioner.engine.plan.document import MerchantError, PlanDocument
+from provisioner.engine.plan.document import MerchantError, PlanDocument, SpooledDocument, as_written
 from provisioner.engine.plan.model import Plan
 from provisioner.errors import ProvisionerError
 
@@ -60,6 +60,7 @@ class Progress:
 
 
 OnProgress = Callable[[Progress], None]
+Shower = Callable[[Plan], str]
 OnWait = Callable[[float, str], None]
 
 
@@ -83,6 +84,19 @@ def identifiers(state: DesiredState) -> dict[str, str]:
     return {role: value for role, value in found.items() if value}
 
 
+@dataclass(frozen=True)
+class _Written:
+    """A plan in the form the document writes it (`as_written`), with what the run needs to know of it:
+    what a planning process sends, and what the run keeps (in its spool, not in memory)."""
+
+    merchant: str
+    environment: str
+    text: str
+    changes: bool
+    own: dict[str, str]
+    shown: str | None = None  # as the run's report shows it, when the run said how (`Shower`)
+
+
 @dataclass
 class _Outcome:
     """One merchant file: its choice of environments, and a plan or an error for each."""
@@ -91,9 +105,21 @@ class _Outcome:
     plans: list[tuple[Plan, dict[str, str]]] = field(default_factory=list)
     errors: list[MerchantError] = field(default_factory=list)
 
-    def portable(self) -> _Outcome:
-        """Without the loaded merchant file (its YAML nodes): all the run needs of it, cheap to send."""
-        return replace(self, choice=replace(self.choice, source=None, broken=None))
+    def portable(self, show: Shower | None = None) -> _Portable:
+        """Without the loaded merchant file (its YAML nodes), each plan as the document writes it (and as
+        the report shows it): all the run needs of it, cheap to send (strings, not thousands of objects to
+        pickle and rebuild), and made here, in the planning processes, not in the one that writes them."""
+        return _Portable(replace(self.choice, source=None, broken=None),
+                         [_Written(plan.merchant, plan.environment, as_written(plan), plan.has_changes(), own,
+                                   show(plan) if show is not None else None)
+                          for plan, own in self.plans], self.errors)
+
+
+@dataclass
+class _Portable:
+    choice: Choice
+    plans: list[_Written]
+    errors: list[MerchantError]
 
 
 def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWait) -> _Outcome:
@@ -150,13 +176,25 @@ def collecting_less() -> Iterator[None]:
 def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, on_wait: OnWait | None = None,
                gates: Gates | None = None) -> PlanDocument:
     """`gates`: the per-host gates to use (a caller that wants the request counts passes its own)."""
+    spooled = plan_fleet_spooled(request, on_progress=on_progress, on_wait=on_wait, gates=gates)
+    try:
+        return spooled.materialize()
+    finally:
+        spooled.close()
+
+
+def plan_fleet_spooled(request: FleetRequest, *, on_progress: OnProgress | None = None,
+                       on_wait: OnWait | None = None, gates: Gates | None = None,
+                       show: Shower | None = None) -> SpooledDocument:
+    """The fleet's plan document with its plans in a spool, not in memory: to write and show a plan at a
+    time (the caller closes it). `show`: how the report will show each plan, to do where it is planned."""
     paths = fleet_select.in_shard(merchant_files(request), request.shard)
     if paths:
         _prepare(request.environment)
-    document = PlanDocument(environment=request.environment, shard=str(request.shard) if request.shard else None)
+    document = SpooledDocument(request.environment, str(request.shard) if request.shard else None)
     choices: list[Choice] = []
 
-    def finished(outcome: _Outcome) -> None:
+    def finished(outcome: _Portable) -> None:
         choices.append(outcome.choice)
         _record(document, outcome)
         if on_progress is not None:
@@ -170,19 +208,23 @@ def plan_fleet(request: FleetRequest, *, on_progress: OnProgress | None = None, 
     limits = fleet_processes.Limits(request.parallelism, request.per_host)
     processes = fleet_processes.count(request.environment, len(paths), limits)
     log.debug("planning %d merchant file(s) in %d process(es)", len(paths), processes)
-    plan_part = partial(_plan_paths, request.environment, request.parallelism)
-    with collecting_less():  # frozen before any fork, too: children then share those pages untouched
-        if processes > 1:
-            fleet_processes.plan(paths, processes, limits, plan_part, on_outcome=finished, on_wait=waiting,
-                                 gates=gates)
-        else:
-            plan_part(paths, finished, waiting, gates or Gates(request.per_host, request.parallelism))
-    fleet_select.check_environment(request.environment, choices)
+    plan_part = partial(_plan_paths, request.environment, request.parallelism, show=show)
+    try:
+        with collecting_less():  # frozen before any fork, too: children then share those pages untouched
+            if processes > 1:
+                fleet_processes.plan(paths, processes, limits, plan_part, on_outcome=finished, on_wait=waiting,
+                                     gates=gates)
+            else:
+                plan_part(paths, finished, waiting, gates or Gates(request.per_host, request.parallelism))
+        fleet_select.check_environment(request.environment, choices)
+    except BaseException:
+        document.close()
+        raise
     return document.sort()
 
 
-def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_outcome: Callable[[_Outcome], None],
-                on_wait: OnWait, gates: Gates) -> None:
+def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_outcome: Callable[[_Portable], None],
+                on_wait: OnWait, gates: Gates, *, show: Shower | None = None) -> None:
     """Plan these merchants in this process's threads (as many merchants in progress as the requests in
     flight allow, times MERCHANTS_PER_SLOT), handing each merchant's outcome on as it is known."""
     slots = gates.cap if gates.cap is not None else parallelism
@@ -197,23 +239,23 @@ def _plan_paths(environment: str, parallelism: int, paths: list[Path], on_outcom
                 finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in finished:
                     # anything but a ProvisionerError is a bug: let it surface
-                    on_outcome(future.result().portable())
+                    on_outcome(future.result().portable(show))
     finally:
         pool.close()
 
 
-def _record(document: PlanDocument, outcome: _Outcome) -> None:
+def _record(document: SpooledDocument, outcome: _Portable) -> None:
     document.errors.extend(outcome.errors)
     if outcome.choice.skipped is not None:
         document.skipped.append(outcome.choice.skipped)
-    for plan, own in outcome.plans:
-        document.plans.append(plan)
-        document.identifiers[f"{plan.merchant}/{plan.environment}"] = own
+    for plan in outcome.plans:
+        document.add(plan.merchant, plan.environment, plan.text, changes=plan.changes, shown=plan.shown)
+        document.identifiers[f"{plan.merchant}/{plan.environment}"] = plan.own
 
 
-def _label(outcome: _Outcome) -> str:
+def _label(outcome: _Portable) -> str:
     if outcome.errors:
         return "failed"
     if outcome.choice.skipped is not None:
         return "skipped"
-    return "changes" if any(plan.has_changes() for plan, _ in outcome.plans) else "planned"
+    return "changes" if any(plan.changes for plan in outcome.plans) else "planned"

@@ -12,19 +12,20 @@ pacer budget are divided between them, so together they never exceed them.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from multiprocessing.connection import Connection, wait
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from provisioner.config import environments as envs
 from provisioner.engine.fleet.hosts import Gates, Slots
 from provisioner.errors import ProvisionerError
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 PROCESSES_ENV = "PROVISION_FLEET_PROCESSES"  # a number of processes; 1 keeps a run in one process
 MERCHANTS_PER_PROCESS = 32  # below this many merchants a process costs more than it saves
@@ -68,6 +69,9 @@ def plan(paths: Sequence[Any], processes: int, limits: Limits, plan_part: PlanPa
     calling `plan_part` on its share; each merchant's outcome reaches `on_outcome` here, in this process,
     as it is known. `on_interrupt`: Ctrl-C here is told to it, and the processes (which have their own,
     from the terminal) are waited for, to finish what they have under way; without it they are killed."""
+    import multiprocessing  # only a fleet large enough for processes needs it
+    from multiprocessing.connection import Connection, wait
+
     context = multiprocessing.get_context("fork")
     # The run-wide cap on requests in flight is one semaphore for every process, not a part each: a
     # process that still has merchants when another is done may then use the whole run's slots.

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from deepdiff import DeepDiff
-from deepdiff.model import DiffLevel
+if TYPE_CHECKING:
+    from deepdiff.model import DiffLevel
 
 Path = tuple[str | int, ...]
 
@@ -118,6 +118,8 @@ def _reported(desired: dict[str, Any], live: dict[str, Any], set_fields: frozens
         # A create or a delete: every public top-level key of the other side is a difference, which is
         # what DeepDiff would say, at a fraction of its cost (most of a fleet plan's objects are creates).
         return {(key,) for key in desired or live if not (isinstance(key, str) and key.startswith("_"))}
+
+    from deepdiff import DeepDiff  # ~0.1 s to import: only when two objects differ (a converged store's do not)
 
     def ordered_by_membership(level: DiffLevel) -> bool:
         return _is_set(_dotted(tuple(level.path(output_format="list"))), set_fields)

@@ -5,9 +5,11 @@ too; `merge` puts them back together in the order an unsharded run would have wr
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -66,10 +68,13 @@ class PlanDocument(_Model):
     def changed(self) -> list[Plan]:
         return [p for p in self.plans if p.has_changes()]
 
+    def changed_count(self) -> int:
+        return sum(1 for p in self.plans if p.has_changes())
+
     def exit_code(self, *, detailed: bool) -> int:
         """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode."""
         codes = [e.exit_code for e in self.errors]
-        if detailed and self.changed():
+        if detailed and self.changed_count():
             codes.append(ExitCode.CHANGES)
         return most_severe(codes)
 
@@ -78,6 +83,140 @@ class PlanDocument(_Model):
         files.ensure_dir(path.parent)
         files.write_atomic(path, self.model_dump_json(indent=2) + "\n")
 
+    def chunks(self) -> Iterator[str]:
+        """The JSON text of `write`, in one piece."""
+        yield self.model_dump_json(indent=2) + "\n"
+
+
+def as_written(plan: Plan) -> str:
+    """A plan as a document writes it (indent 2, at its depth in the document's `plans`)."""
+    return plan.model_dump_json(indent=2).replace("\n", "\n    ")
+
+
+@dataclass(frozen=True)
+class _Spooled:
+    merchant: str
+    environment: str
+    offset: int
+    length: int
+    changes: bool
+    shown: int = 0  # the length of the plan as shown (its text rendering), spooled after it, if given
+
+
+class SpooledPlans(Sequence[Plan]):
+    """A spooled document's plans, read from its spool one at a time when asked for."""
+
+    def __init__(self, spool: Any, entries: list[_Spooled]) -> None:
+        self._spool, self._entries = spool, entries
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> Plan: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Plan]: ...
+
+    def __getitem__(self, index: int | slice) -> Plan | Sequence[Plan]:
+        if isinstance(index, slice):
+            return [self._load(entry) for entry in self._entries[index]]
+        return self._load(self._entries[index])
+
+    def __iter__(self) -> Iterator[Plan]:
+        return (self._load(entry) for entry in self._entries)
+
+    def text(self, entry: _Spooled) -> str:
+        self._spool.seek(entry.offset)
+        return str(self._spool.read(entry.length).decode("utf-8"))
+
+    def shown(self, entry: _Spooled) -> str:
+        self._spool.seek(entry.offset + entry.length)
+        return str(self._spool.read(entry.shown).decode("utf-8"))
+
+    def _load(self, entry: _Spooled) -> Plan:
+        return Plan.model_validate_json(self.text(entry))
+
+
+class SpooledDocument:
+    """A fleet's plan document whose plans wait in a temporary file, in the form the document is written
+    in, rather than in memory: a plan (~50 kB of JSON) is added as it is made, written out and shown one
+    at a time, so a thousand merchants take no more memory than ten. `materialize` is the PlanDocument
+    (every plan in memory), for what needs them all at once (Markdown's grouping, shards merged)."""
+
+    def __init__(self, environment: str, shard: str | None = None) -> None:
+        self.environment, self.shard = environment, shard
+        self.errors: list[MerchantError] = []
+        self.skipped: list[Skipped] = []
+        self.identifiers: dict[str, dict[str, str]] = {}
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the document
+        self._entries: list[_Spooled] = []
+        self._end = 0
+        self.plans = SpooledPlans(self._spool, self._entries)
+        self.shows = True  # every plan came with its text as shown (see `add`)
+
+    def add(self, merchant: str, environment: str, text: str, *, changes: bool, shown: str | None = None) -> None:
+        """A plan, as `as_written` gives it; `shown`: as the run's report shows it (`shows`), if made."""
+        data, rendered = text.encode("utf-8"), (shown or "").encode("utf-8")
+        self._spool.seek(self._end)
+        self._spool.write(data + rendered)
+        self._entries.append(_Spooled(merchant, environment, self._end, len(data), changes, len(rendered)))
+        self._end += len(data) + len(rendered)
+        self.shows = self.shows and shown is not None
+
+    def shown(self) -> Iterator[str]:
+        """Each plan as the report shows it, made where it was planned (when `shows`)."""
+        return (self.plans.shown(entry) for entry in self._entries)
+
+    def sort(self) -> SpooledDocument:
+        self._entries.sort(key=lambda e: (e.merchant, e.environment))
+        self.errors.sort(key=lambda e: (e.merchant, e.environment or ""))
+        self.skipped.sort(key=lambda s: s.merchant)
+        return self
+
+    @property
+    def merchants(self) -> set[str]:
+        return ({e.merchant for e in self._entries} | {e.merchant for e in self.errors}
+                | {s.merchant for s in self.skipped})
+
+    def changed_count(self) -> int:
+        return sum(1 for entry in self._entries if entry.changes)
+
+    def exit_code(self, *, detailed: bool) -> int:
+        codes = [e.exit_code for e in self.errors]
+        if detailed and self.changed_count():
+            codes.append(ExitCode.CHANGES)
+        return most_severe(codes)
+
+    def chunks(self) -> Iterator[str]:
+        """The document's JSON text, byte for byte what PlanDocument writes, a plan at a time."""
+        rest = PlanDocument(environment=self.environment, shard=self.shard, errors=self.errors, skipped=self.skipped,
+                            identifiers=self.identifiers).model_dump_json(indent=2) + "\n"
+        head, marker, tail = rest.partition('\n  "plans": [],\n')
+        if not marker or not self._entries:
+            yield rest
+            return
+        yield head + '\n  "plans": [\n    '
+        for index, entry in enumerate(self._entries):
+            yield (",\n    " if index else "") + self.plans.text(entry)
+        yield "\n  ],\n" + tail
+
+    def write(self, path: Path) -> None:
+        """As PlanDocument.write (whole or not at all, never through a link), in constant memory."""
+        files.ensure_dir(path.parent)
+        with files.writing_atomic(path) as handle:
+            for chunk in self.chunks():
+                handle.write(chunk.encode("utf-8"))
+
+    def materialize(self) -> PlanDocument:
+        return PlanDocument.model_construct(environment=self.environment, shard=self.shard, plans=list(self.plans),
+                                            errors=self.errors, skipped=self.skipped, identifiers=self.identifiers)
+
+    def close(self) -> None:
+        self._spool.close()
+
+
+AnyDocument = PlanDocument | SpooledDocument
 
 MAX_PLAN_BYTES = 64 * 1024 * 1024
 # How planning one merchant fails: an error, a token refused or missing, an invalid merchant file.

@@ -3,12 +3,14 @@ on any critical finding the merchant file does not waive."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from provisioner.engine.plan.model import Plan
 from provisioner.errors import PolicyBlockedError
 from provisioner.policy.rules import BY_ID, blocking
 
 
-def enforce(plans: list[Plan], threshold: str) -> None:
+def enforce(plans: Iterable[Plan], threshold: str) -> None:
     blocked = [(plan, finding) for plan in plans for finding in blocking(plan.findings, threshold)]
     if blocked:
         named = sorted({f"{plan.merchant}/{plan.environment}: {finding.rule}" for plan, finding in blocked})

@@ -200,3 +200,60 @@ def test_a_fleet_run_collects_less_and_leaves_the_collector_as_it_found_it(
     assert all(threshold[0] >= 20_000 and threshold[1:] == before[1:] and frozen > 0
                for threshold, frozen in during) and len(during) == 2
     assert gc.get_threshold() == before and gc.get_freeze_count() == 0
+
+
+def test_a_spooled_document_is_written_and_shown_as_the_whole_one_would_be(
+        workdir: Path, served_centra: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI keeps a fleet's plans in a spool, not in memory: the file it writes, the JSON it prints and the
+    text it shows are, byte for byte, those of the document with every plan in memory; `read` takes it."""
+    from provisioner.engine.fleet import planner as fleet
+    from provisioner.engine.plan import document as documents
+    from provisioner.engine.plan.document import MerchantError, Skipped
+    from provisioner.render import fleet_text
+
+    write_fleet(workdir, served_centra.url, NAMES[:3])
+    monkeypatch.chdir(workdir)
+    spooled = fleet.plan_fleet_spooled(fleet.FleetRequest(environment="qa", every=True),
+                                       show=fleet_text.shower(verbose=True))
+    try:
+        assert spooled.shows  # each plan's text was made where it was planned
+        spooled.errors.append(MerchantError(merchant="zed", environment="qa", exit_code=4, reason="bad \"file\"\n2"))
+        spooled.skipped.append(Skipped(merchant="quiet", reason="no qa environment"))
+        whole = spooled.materialize()
+        assert isinstance(whole, documents.PlanDocument) and len(whole.plans) == 3
+        assert [plan.merchant for plan in spooled.plans] == sorted(NAMES[:3]) == [p.merchant for p in whole.plans]
+        assert "".join(spooled.chunks()) == whole.model_dump_json(indent=2) + "\n"
+        spooled.write(workdir / "spooled.json")
+        whole.write(workdir / "whole.json")
+        assert (workdir / "spooled.json").read_bytes() == (workdir / "whole.json").read_bytes()
+        assert documents.read(workdir / "spooled.json") == whole
+        assert fleet_text.render(spooled, verbose=True) == fleet_text.render(whole, verbose=True)
+        assert spooled.exit_code(detailed=True) == whole.exit_code(detailed=True) == ExitCode.INVALID_CONFIG
+        assert spooled.changed_count() == whole.changed_count() and spooled.merchants == whole.merchants
+    finally:
+        spooled.close()
+
+
+def test_an_empty_spooled_document_is_the_empty_document(tmp_path: Path) -> None:
+    from provisioner.engine.plan.document import PlanDocument, SpooledDocument
+
+    spooled = SpooledDocument("qa", "1/2")
+    try:
+        assert "".join(spooled.chunks()) == PlanDocument(environment="qa", shard="1/2").model_dump_json(indent=2) + "\n"
+    finally:
+        spooled.close()
+
+
+def test_planning_sends_each_plan_as_the_document_writes_it(
+        workdir: Path, served_centra: Served, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a planning process sends back holds no plan object: text, unpickled as one string."""
+    from provisioner.engine.fleet import planner as fleet
+    from provisioner.engine.fleet.hosts import Gates
+
+    write_fleet(workdir, served_centra.url, NAMES[:2])
+    monkeypatch.chdir(workdir)
+    sent: list[object] = []
+    fleet._plan_paths("qa", 4, sorted((workdir / "merchants").glob("*.yaml")), sent.append, lambda *_: None,
+                      Gates(4, 4))
+    plans = [plan for outcome in sent for plan in outcome.plans]  # type: ignore[attr-defined]
+    assert len(plans) == 2 and all(isinstance(plan.text, str) and plan.text.startswith("{") for plan in plans)

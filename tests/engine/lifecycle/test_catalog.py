@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import csv
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from graphql import build_schema
 
 from provisioner.centra.client import CentraClient, CentraError, RetryPolicy
 from provisioner.centra.pacing import Pacer
@@ -100,10 +103,10 @@ def test_a_rate_limited_run_still_completes(tmp_path: Path) -> None:
                           body=b'{"rate_limit": {"count": 2, "retry_after": 1}}'))
     sleeps: list[float] = []
     stats = catalog.export_with(_client(box, sleeps), 1, tmp_path / "c.csv", page_size=10,
-                                pacer=Pacer(1000, 10**9))
+                                pacer=Pacer(1000, 10**9), sort="id_ASC")
     assert _read(tmp_path / "c.csv")[1:] == _expected(tmp_path / "shop.db")
     assert len(sleeps) == 2 and all(0 < s <= 2.2 for s in sleeps)
-    assert stats.requests == stats.pages + 2
+    assert stats.requests == stats.pages + 1 + 2  # the count, and the two refused
 
 
 def test_pacer_keeps_requests_under_the_window() -> None:
@@ -133,11 +136,11 @@ def test_progress_hears_the_product_count_first_then_each_page(tmp_path: Path) -
     box = _box(tmp_path, 45)
     heard: list[tuple[int | None, int, int]] = []
     stats = catalog.export_with(_client(box), 1, tmp_path / "c.csv", page_size=20, pacer=Pacer(1000, 10**9),
-                                progress=lambda s: heard.append((s.total, s.pages, s.products)))
+                                progress=lambda s: heard.append((s.total, s.pages, s.products)), sort="id_ASC")
     active = sqlite3.connect(tmp_path / "shop.db").execute(
         "SELECT COUNT(*) FROM products WHERE status = 'ACTIVE'").fetchone()[0]
     assert heard[0] == (active, 0, 0) and heard[-1] == (active, stats.pages, active)
-    assert stats.requests == stats.pages + 1  # the count is one request, asked only for progress
+    assert stats.requests == stats.pages + 1  # the count is one request, and no page is asked past the last
 
 
 def test_the_pacers_waits_are_announced_as_rate_limit_waits() -> None:
@@ -164,3 +167,62 @@ def test_a_reader_that_goes_away_ends_the_export_quietly(project: Path) -> None:
         errors = reader.stderr.read().decode()
         assert reader.wait(timeout=60) == 1
     assert "Traceback" not in errors and "Broken pipe" not in errors and "Exception ignored" not in errors
+
+
+@pytest.mark.parametrize("window", [1, 3, 8])
+def test_pages_in_flight_are_written_in_order_and_none_is_asked_past_the_last(tmp_path: Path, window: int) -> None:
+    box = _box(tmp_path, 75)
+    stats = catalog.export_with(_client(box), 1, tmp_path / "c.csv", page_size=7, pacer=Pacer(1000, 10**9),
+                                sort="id_ASC", window=window)
+    assert _read(tmp_path / "c.csv")[1:] == _expected(tmp_path / "shop.db")
+    assert stats.requests == stats.pages + 1  # the count sized the run: not one page too many
+
+
+def test_without_a_count_the_window_stops_at_the_first_short_page(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    box = _box(tmp_path, 50)
+    monkeypatch.setattr(catalog, "product_count", lambda client: None)
+    stats = catalog.export_with(_client(box), 1, tmp_path / "c.csv", page_size=10, pacer=Pacer(1000, 10**9),
+                                sort="id_ASC", window=4)
+    assert _read(tmp_path / "c.csv")[1:] == _expected(tmp_path / "shop.db")
+    assert stats.pages == 5 and stats.pages <= stats.requests <= stats.pages + 3  # at most a window past the end
+
+
+def test_the_sort_is_discovered_from_the_targets_schema(tmp_path: Path) -> None:
+    box = _box(tmp_path, 20)
+    stats = catalog.export_with(_client(box), 1, tmp_path / "c.csv", page_size=6, pacer=Pacer(1000, 10**9))
+    assert stats.sort == "id_ASC"  # the sandbox lists it, as Centra's schema does
+    assert _read(tmp_path / "c.csv")[1:] == _expected(tmp_path / "shop.db")
+
+
+@pytest.mark.parametrize(("values", "chosen"), [
+    ("id_ASC id_DESC updatedAt_DESC", "id_ASC"),
+    ("updatedAt_DESC id_DESC", "id_DESC"),
+    ("updatedAt_ASC updatedAt_DESC", "updatedAt_DESC"),
+    ("name_ASC", None),
+])
+def test_the_sort_chosen_is_a_stable_one_then_the_documented_one(values: str, chosen: str | None) -> None:
+    schema = build_schema(f"""
+        enum ProductSort {{ {values} }}
+        type Product {{ id: Int! }}
+        type Query {{ products(sort: [ProductSort!], limit: Int, page: Int): [Product!]! }}""")
+    assert catalog.sort_from(schema) == chosen
+    assert catalog.sort_from(build_schema("type Query { products(limit: Int): [Int!]! }")) is None
+
+
+def test_a_sort_that_may_move_writes_each_product_once(tmp_path: Path) -> None:
+    box = _box(tmp_path, 40)
+    stats = catalog.export_with(_client(box), 1, tmp_path / "c.csv", page_size=9, pacer=Pacer(1000, 10**9),
+                                sort="updatedAt_DESC", window=3)
+    assert sorted(_read(tmp_path / "c.csv")[1:]) == sorted(_expected(tmp_path / "shop.db"))
+    assert stats.sort == "updatedAt_DESC"
+
+
+def test_the_csv_gets_the_users_usual_mode_it_holds_no_secret(tmp_path: Path) -> None:
+    box = _box(tmp_path, 5)
+    previous = os.umask(0o022)
+    try:
+        catalog.export_with(_client(box), 1, tmp_path / "c.csv", pacer=Pacer(1000, 10**9), sort="id_ASC")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((tmp_path / "c.csv").stat().st_mode) == 0o644

@@ -102,16 +102,16 @@ def test_set_fields_of_names_and_of_other_values_agree() -> None:
 
 def test_identical_objects_skip_deepdiff_and_the_rest_still_go_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
     """A converged store's objects are identical to the desired ones; only those skip DeepDiff."""
-    from provisioner.engine.plan import diff
+    import deepdiff  # imported by diff only where two objects differ
 
     calls: list[object] = []
-    real = diff.DeepDiff
+    real = deepdiff.DeepDiff
 
     def counted(*args: object, **kwargs: object) -> object:
         calls.append(args)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(diff, "DeepDiff", counted)
+    monkeypatch.setattr(deepdiff, "DeepDiff", counted)
     same = {"a": 1, "b": {"c": [1, {"d": None}]}, "permissions": ["x", "y"], "_raw": 1}
     assert changes(same, {**same, "_raw": 2}, SETS) == [] and calls == []
     # equal to Python but not in type, in another order, or with a key missing: DeepDiff decides, as before
@@ -132,9 +132,9 @@ def test_a_create_or_delete_skips_deepdiff_and_says_what_deepdiff_says(sample: d
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     """Against nothing, every public top-level key is a difference: the same changes as DeepDiff finds
     (reached here through a live side that holds only a private key), without calling it."""
-    from provisioner.engine.plan import diff
+    import deepdiff  # imported by diff only where two objects differ
 
     through_deepdiff = (changes(sample, {"_private": 0}, SETS), changes({"_private": 0}, sample, SETS))
     assert through_deepdiff[0] and through_deepdiff[1]
-    monkeypatch.setattr(diff, "DeepDiff", lambda *args, **kwargs: pytest.fail("DeepDiff was called"))
+    monkeypatch.setattr(deepdiff, "DeepDiff", lambda *args, **kwargs: pytest.fail("DeepDiff was called"))
     assert (changes(sample, {}, SETS), changes({}, sample, SETS)) == through_deepdiff
