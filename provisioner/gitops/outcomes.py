@@ -8,6 +8,7 @@ from typing import Literal
 
 from provisioner.engine.plan import document as documents
 
+INTERRUPTED = 130  # as a shell reports SIGINT, and as every other command exits on Ctrl-C
 Status = Literal["applied", "unchanged", "waiting", "failed"]
 
 
@@ -30,6 +31,9 @@ class Run:
     outcomes: list[Outcome] = field(default_factory=list)
     record_after: str | None = None
     notes: list[str] = field(default_factory=list)
+    interrupted: bool = False  # Ctrl-C (or the runner's cancel): what was done is recorded, then exit 130
 
     def exit_code(self) -> int:
+        if self.interrupted:
+            return INTERRUPTED
         return documents.most_severe(o.exit_code for o in self.outcomes if o.status == "failed")

@@ -33,7 +33,7 @@ def apply_reviewed(repository: Repository, path: Path, environment: str, *, secr
                                    f"date in {after} first (nothing was applied)")
     options = applying.Options(auto_approve=True, allow_deletes=allow_deletes, secret_sink=secret_sink)
     result = applier.apply_document(document, path, options)
-    run = Run(environment, head="reviewed", record_before=None)
+    run = Run(environment, head="reviewed", record_before=None, interrupted=result.interrupted)
     for applied in result.results:
         if applied.error is not None:
             run.outcomes.append(Outcome(applied.merchant, "failed", applied.error.reason,
