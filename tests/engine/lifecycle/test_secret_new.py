@@ -29,7 +29,7 @@ def test_a_file_reference_gets_a_0600_file_and_the_runbook_says_where(project: P
     assert "the value is not shown" in result.output
     converge(outputs, "acme")  # the operator pastes the value from the file into the emulator's AMS
     runbook = Path("out/acme.sandbox.runbook.md").read_text()
-    assert "copy it from the file .provision/secrets/acme-order-api-secret" in runbook
+    assert "the contents of the file `.provision/secrets/acme-order-api-secret`" in runbook
     assert outputs.run("verify", "acme", "--env", "sandbox").exit_code == 0
     scan_for_secrets(project, outputs, [value])
 
