@@ -84,7 +84,7 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list unchanged objects.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
-              help="Exit 6 when an unwaived policy finding is at least this severe.")
+              help="Exit 6 when an unwaived policy finding (not a change's risk) is at least this severe.")
 def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, environment: str, shard: str | None,
          parallelism: int, directory: Path | None, out: Path | None, fmt: str, plan_at: str | None,
          detailed_exitcode: bool, verbose: bool, fail_on: str | None) -> None:
@@ -124,7 +124,7 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
 @click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
-              help="Exit 6 when an unwaived policy finding is at least this severe.")
+              help="Exit 6 when an unwaived policy finding (not a change's risk) is at least this severe.")
 def report(plans: tuple[Path, ...], fmt: str, expect_shards: int | None, out: Path | None, plan_at: str | None,
            detailed_exitcode: bool, fail_on: str | None) -> None:
     """Merge the JSON plans of shards into the report one run would have given (PLAN.json...)."""

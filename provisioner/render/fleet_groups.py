@@ -12,6 +12,7 @@ from typing import Any
 from provisioner.engine.plan.document import PlanDocument
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.policy.findings import Finding
+from provisioner.policy.risk import word
 
 RISK_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -151,7 +152,7 @@ def attention(document: PlanDocument) -> list[Attention]:
 
 
 def _change_text(change: Change) -> str:
-    detail = f" ({change.executor}" + (f", {change.risk}" if change.risk != "info" else "") + ")"
+    detail = f" ({change.executor}" + (f", {word(change.risk)}" if change.risk != "info" else "") + ")"
     return f"{change.action}{detail}: " + ("; ".join(change.reasons) or "removes it from the store")
 
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from provisioner.engine.plan.model import Plan
 from provisioner.escape import LINE_LIMIT, code_text, cut, md_code, md_text
+from provisioner.policy.risk import word
 from provisioner.render.fleet_groups import Attention, Group, SharedFinding, label
 from provisioner.render.text import SYMBOLS, field_lines
 
@@ -87,7 +88,7 @@ def full(group: Group, environment: str, limit: int, diff_lines: int) -> list[st
     diff: list[str] = []
     for change in group.first.pending:
         symbol = SYMBOLS[change.action].replace("~", "!")
-        diff.append(code_text(cut(f"{symbol} {change.kind} \"{change.name}\" ({change.executor}, {change.risk})",
+        diff.append(code_text(cut(f"{symbol} {change.kind} \"{change.name}\" ({change.executor}, {word(change.risk)})",
                                   LINE_LIMIT)))
         # field_lines are cut and escaped for a terminal already; in a comment, `<!--` is broken too
         diff.extend(code_text(f"{symbol}     {line}") for line in field_lines(change))

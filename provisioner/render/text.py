@@ -12,6 +12,7 @@ from typing import Any
 
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.escape import terminal
+from provisioner.policy.risk import word
 from provisioner.render import findings
 
 Paint = Callable[[str, str], str]
@@ -54,7 +55,7 @@ def render(plan: Plan, *, paint: Paint = plain, verbose: bool = False) -> str:
     for change in plan.changes:
         if change.action == "no-op" and not verbose:
             continue
-        risk = "" if change.risk == "info" else f"  [{change.risk}: {'; '.join(change.reasons)}]"
+        risk = "" if change.risk == "info" else f"  [{word(change.risk)}: {'; '.join(change.reasons)}]"
         line = terminal(f"  {SYMBOLS[change.action]} {change.kind} \"{change.name}\"  ({change.executor}){risk}")
         out.append(paint(line, change.action) if change.action != "no-op" else line)
         for line in field_lines(change):

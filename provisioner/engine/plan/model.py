@@ -20,7 +20,7 @@ from provisioner.engine.plan.live import LiveState, fingerprint, unknown_reason
 from provisioner.engine.state import ledger as ledgers
 from provisioner.engine.state.ledger import Ledger
 from provisioner.policy.findings import Finding
-from provisioner.policy.risk import assess
+from provisioner.policy.risk import assess, preset_permissions
 from provisioner.reference import catalogue
 from provisioner.resources import KINDS
 from provisioner.resources.base import Kind, Obj, Reveal, Setting
@@ -218,7 +218,8 @@ def catalogue_warnings(live: LiveState) -> list[str]:
 
 def _change(state: DesiredState, kind: str, name: str, action: Action, executor: str,
             fields: list[dict[str, Any]], before: Obj | None, after: Obj | None) -> Change:
-    risk, reasons = assess(kind, action, fields)
+    expected = preset_permissions(state.spec.presets, name) if kind == "api_token" else frozenset()
+    risk, reasons = assess(kind, action, fields, expected)
     return Change(address=address(state, kind, name), kind=kind, name=name, action=action,
                   executor=executor,
                   risk=risk, reasons=reasons,
