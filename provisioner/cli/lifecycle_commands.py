@@ -64,6 +64,10 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
     from provisioner.engine.lifecycle.secret_new import new_secret
 
     made = new_secret(merchant, environment, name, replace=replace)
+    if made.stand_in:
+        echo(terminal(f"nothing generated: the sandbox uses its own stand-in for {made.name} ({made.reference}), "
+                      "never a real secret; in CI the same command writes a new value to $GITHUB_ENV"))
+        return
     echo(terminal(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown"))
     echo(terminal(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it"))
 
