@@ -10,7 +10,7 @@ import click
 
 from provisioner.cli import completion
 from provisioner.cli.terminal import confirmer, console, echo, example, note_wait
-from provisioner.escape import terminal
+from provisioner.escape import terminal, terminal_lines
 
 # Only what `--help` needs is imported at the top; the engine when the command runs.
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
 
     def ask(description: str) -> bool:
         if not yes:
-            echo(terminal(description))
+            echo(terminal_lines(description))  # one setting a line
         return asking("Confirm that the store has these settings?") if not yes else True
 
     result = attesting.attest(merchant, environment, list(paths), ask)

@@ -57,6 +57,21 @@ def shown(value: Any, field: str | None = None) -> str:
     return str(value).replace("_", " ") if isinstance(value, str) and "_" in value and " " not in value else str(value)
 
 
+_RULE_SETTINGS = {"include_tax_in_prices": ("Include tax", "In prices displayed before and in the checkout",
+                                            "Not in displayed prices"),
+                  "include_shipping_in_order_total": ("Include shipping cost to order total", "Yes", "No")}
+
+
+def setting_words(path: str, value: Any) -> tuple[str, str]:
+    """An attested setting as the runbook and AMS word it: its label and its shown value. `path` is the
+    plan's (`url`, `rules.GE Local VAT.include_tax_in_prices`); a sensitive value is never passed here."""
+    if path.startswith("rules.") and path.count(".") >= 2:
+        rule, _, key = path.removeprefix("rules.").rpartition(".")
+        label, yes, no = _RULE_SETTINGS.get(key, (key.replace("_", " ").capitalize(), "Yes", "No"))
+        return f"Rule {rule}: {label}", (yes if value else no) if isinstance(value, bool) else shown(value, key)
+    return LABELS.get(path, path.replace("_", " ").capitalize()), shown(value, path)
+
+
 @dataclass(frozen=True)
 class SecretMention:
     """A field whose value is a secret: the runbook names its reference, never the value."""
