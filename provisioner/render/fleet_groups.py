@@ -96,9 +96,11 @@ class Group:
         return min((RISK_ORDER[c.risk] for c in self.first.pending), default=2)
 
     def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "update": 0, "delete": 0}
+        """Changes by action, and the settings that only wait for `provision attest` apart ("attest")."""
+        counts = {"create": 0, "update": 0, "delete": 0, "attest": len(self.first.to_attest)}
         for change in self.first.pending:
             counts[change.action] += 1
+        counts["create"] -= counts["attest"]
         return counts
 
 

@@ -67,9 +67,10 @@ class PlanDocument(_Model):
         return [p for p in self.plans if p.has_changes()]
 
     def exit_code(self, *, detailed: bool) -> int:
-        """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode."""
+        """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode, and settings
+        that only wait for `provision attest` are not changes there (the plan says so apart)."""
         codes = [e.exit_code for e in self.errors]
-        if detailed and self.changed():
+        if detailed and any(p.has_work() for p in self.plans):
             codes.append(ExitCode.CHANGES)
         return most_severe(codes)
 

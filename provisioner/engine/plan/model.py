@@ -108,6 +108,18 @@ class Plan(_Model):
     def has_changes(self) -> bool:
         return bool(self.pending or self.unknown_sections)
 
+    @property
+    def to_attest(self) -> list[Change]:
+        """Settings never confirmed: nothing to create, update or delete, only `provision attest` to run
+        once the runbook is done. Counted apart (an attested value that differs is an update)."""
+        return [c for c in self.pending if c.executor == "attested" and c.action == "create"]
+
+    def has_work(self) -> bool:
+        """Whether anything is left to create, update or delete (or cannot be known): what
+        `--detailed-exitcode` reports as 2. Settings only waiting to be attested are not."""
+        attest = {id(c) for c in self.to_attest}
+        return bool(self.unknown_sections or any(id(c) not in attest for c in self.pending))
+
     def counts(self) -> dict[str, int]:
         counts = {"create": 0, "update": 0, "delete": 0, "no-op": 0}
         for change in self.changes:
