@@ -70,7 +70,7 @@ def emit(document: documents.PlanDocument, fmt: str, *, out: Path | None, plan_a
 @click.option("--all", "every", is_flag=True, help="Every merchant in merchants/.")
 @click.option("--changed-since", metavar="REF", help="Merchants whose file, or a preset they use, changed since "
                                                      "the fork point with git REF.")
-@click.option("--env", "environment", required=True, shell_complete=completion.environments,
+@click.option("--env", "environment", required=True, shell_complete=completion.environments_and_tiers,
               help="Environment name, or a tier (qa, prod) to take each merchant's environments of that tier.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N (stable in the merchant name).")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=limits.DEFAULT_PARALLELISM, show_default=True,

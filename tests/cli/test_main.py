@@ -93,7 +93,7 @@ def _complete(words: str, env: dict[str, str] | None = None) -> list[str]:
 def test_completion_of_merchant_and_environment_names(examples: Path) -> None:
     assert _complete("plan ") == ["acme", "dataline", "nordwind"]
     assert _complete("apply n") == ["nordwind"]
-    assert _complete("plan nordwind --env ") == ["production", "sandbox", "staging"]
+    assert _complete("plan nordwind --env ") == ["prod", "production", "qa", "sandbox", "staging"]  # + tiers
     assert _complete("resolve acme --env p") == ["prod"]
     assert _complete("catalog export acme --env ") == ["prod", "qa", "sandbox"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -76,6 +77,7 @@ def export_with(client: CentraClient, store: int, out: Path | TextIO, *, page_si
         out.parent.mkdir(parents=True, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
         try:
+            os.fchmod(fd, _normal_mode(out))  # mkstemp's 0600 is for secrets; a catalog is the user's file
             with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
                 _write(client, store, handle, page_size, pacer, stats, progress)
             os.replace(temporary, out)
@@ -89,6 +91,15 @@ def export_with(client: CentraClient, store: int, out: Path | TextIO, *, page_si
     stats.seconds = time.monotonic() - started
     stats.waited = pacer.waited
     return stats
+
+
+def _normal_mode(out: Path) -> int:
+    """The mode the file would get from the user's own tools: an existing file's, else 0666 less the umask."""
+    with contextlib.suppress(OSError):
+        return stat.S_IMODE(out.stat().st_mode)
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
 
 
 def _write(client: CentraClient, store: int, handle: TextIO, page_size: int, pacer: Pacer, stats: ExportStats,
