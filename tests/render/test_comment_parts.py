@@ -96,3 +96,16 @@ def test_a_group_too_large_to_name_whole_names_the_first_sixty_and_counts_the_re
     heading = next(line for line in text.splitlines() if line.startswith("#### "))
     assert heading.count("`shop-") == markdown.NAMES_IN_HEADING
     assert heading.endswith(" and 940 more (1000 merchants, identical change sets)")
+
+
+def test_a_url_in_a_finding_is_shown_exactly_and_links_nowhere_else() -> None:
+    from tests.rendered import copied
+
+    url = "https://centra.global-e.com/webhooks/v1/Webhooks/WebhookIntegrationApi?merchantId=1808&domain=a.b"
+    message = f"the webhook URL is {url}; Global-e expects https://x.example/?a=1&b=2."
+    finding = Finding(rule="global-e.webhook-url", severity="critical", message=message, fix="Set it to " + url)
+    text = markdown.render(PlanDocument(environment="qa", plans=[_plan("acme", [], [finding])]))
+    assert copied(text, url) and copied(text, "https://x.example/?a=1&b=2")
+    row = render(text).row("critical")
+    assert row[2] == message and row[3] == "Set it to " + url
+    assert "&amp;" not in "".join(render(text).links)
