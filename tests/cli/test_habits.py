@@ -78,3 +78,16 @@ def test_the_catalog_gets_the_users_normal_mode(project: Path, outputs: Outputs,
     finally:
         os.umask(previous)
     assert stat.S_IMODE(Path("catalog.csv").stat().st_mode) == 0o666 & ~umask
+
+
+def test_a_global_dash_c_runs_in_another_checkout(examples: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    start = Path.cwd()
+    try:
+        os.chdir(elsewhere)
+        result = CliRunner().invoke(cli, ["-C", str(examples), "validate", "acme"])
+    finally:
+        os.chdir(start)
+    assert result.exit_code == 0 and "1 merchant file(s) valid" in result.output
+    missing = CliRunner().invoke(cli, ["-C", str(elsewhere / "nope"), "validate"])
+    assert missing.exit_code == 1 and "does not exist" in missing.stderr
