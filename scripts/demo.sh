@@ -35,7 +35,7 @@ grep -E '^  [+~-] |^Plan:' "out/$merchant.sandbox.plan.txt"
 echo "   (full plan: out/$merchant.sandbox.plan.txt; JSON: out/$merchant.sandbox.plan.json)"
 
 step "6. Apply: api changes through the Integration API, the rest into a runbook"
-provision apply "out/$merchant.sandbox.plan.json" --auto-approve | grep -vE '^      '
+provision apply "out/$merchant.sandbox.plan.json" --yes | grep -vE '^      '
 
 step "7. The runbook a person would follow in AMS (abridged)"
 sed -n '1,30p' "out/$merchant.sandbox.runbook.md"

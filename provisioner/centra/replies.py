@@ -19,6 +19,7 @@ where its schema is built (introspection.py)."""
 from __future__ import annotations
 
 import hashlib
+import re
 import threading
 from collections import OrderedDict
 from typing import Any, Required
@@ -40,6 +41,8 @@ from typing_extensions import TypedDict
 from provisioner.centra import wire
 from provisioner.centra.failures import BadReply, shown
 from provisioner.centra.retries import Reply
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
 
 _SHAPES = ConfigDict(extra="allow", strict=True)
 
@@ -92,8 +95,15 @@ def interpret(reply: Reply, document: DocumentNode, *, label: str, endpoint: str
     where = f"{label}: {endpoint}"
     if not wire.is_json(reply.headers):
         media = reply.headers.get("content-type") or "none"
+        text = reply.body.decode("utf-8", "replace")
+        if "html" in media.lower() or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
+            # A web page (a proxy's or another site's error page): its title says whose, the markup nothing
+            title = _TITLE.search(text)
+            named = f" titled '{shown(' '.join(title.group(1).split()), 120)}'" if title else ""
+            raise BadReply(f"{where} answered with a web page{named}, not Centra's JSON: is the environment's "
+                           "centra_url the store's Centra address?")
         raise BadReply(f"{where} answered with Content-Type {shown(media, 80)}, not JSON: "
-                       f"{shown(reply.body.decode('utf-8', 'replace'), partial=reply.cut)}")
+                       f"{shown(text, partial=reply.cut)}")
     key = _INTROSPECTIONS.key(reply.body)
     known = _INTROSPECTIONS.get(key, document) if key else None
     if known is not None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -48,6 +49,10 @@ from provisioner.centra.retries import (
     waiting_for,
 )
 from provisioner.errors import AuthError, ProvisionerError
+
+# What the resolver says when a name has no address (glibc, musl, macOS and Windows wording).
+_NAME_UNKNOWN = re.compile(r"Name or service not known|nodename nor servname|No address associated|"
+                           r"Temporary failure in name resolution|getaddrinfo failed|Name does not resolve", re.I)
 
 # The trace keeps the logger name it always had, which is what `--debug` output is filtered by.
 log = logging.getLogger("provisioner.centra.client")
@@ -133,6 +138,14 @@ class Http:
         except httpx.TimeoutException as exc:
             raise Dropped(str(exc) or type(exc).__name__, type(exc).__name__,
                           deadline=self.deadline if deadline.binding else None) from None
+        except httpx.ConnectError as exc:
+            if _NAME_UNKNOWN.search(str(exc)):
+                # No address for the host: asking again will not find one. Not a dropped connection.
+                host = httpx.URL(self.endpoint).host
+                raise CentraError(f"the host {shown(host, 200)} of {shown(self.endpoint, 300)} cannot be found "
+                                  f"(DNS: {shown(exc, 200)}): check the environment's centra_url in the merchant "
+                                  "file") from None
+            raise Dropped(str(exc) or type(exc).__name__, type(exc).__name__) from None
         except httpx.TransportError as exc:
             raise Dropped(str(exc) or type(exc).__name__, type(exc).__name__) from None
         except httpx.DecodingError as exc:

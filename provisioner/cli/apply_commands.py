@@ -25,17 +25,15 @@ if TYPE_CHECKING:
 
 
 @click.command(epilog=example("provision apply acme --env qa", "provision apply plan.json --yes"))
-@click.argument("target", shell_complete=completion.merchants)
-@click.option("--env", "environment", help="Environment (not with a saved PLAN.json).",
-              shell_complete=completion.environments)
-@click.option("--yes", "-y", "yes", is_flag=True, help="Do not ask; for CI after a reviewed plan.")
-@click.option("--auto-approve", "auto_approve", is_flag=True, hidden=True)  # the old name of --yes
+@click.argument("target", shell_complete=completion.merchants_or_plans)
+@completion.env_option(required=False, help="Environment (not with a saved PLAN.json).")
+@completion.yes_option("Do not ask; for CI after a reviewed plan.")
 @click.option("--allow-deletes", is_flag=True, help="Allow the plan's deletes.")
 @click.option("--runbook-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Default out/MERCHANT.ENV.runbook.md.")
 @click.option("--secret-sink", help="env:NAME: each created token to its own variable NAME__MERCHANT__ENV__TOKEN "
                                     "for later CI steps, listed in NAME__VARIABLES (default: a 0600 file each).")
-def apply(target: str, environment: str | None, yes: bool, auto_approve: bool, allow_deletes: bool,
+def apply(target: str, environment: str | None, yes: bool, allow_deletes: bool,
           runbook_out: Path | None, secret_sink: str | None) -> None:
     """Reconcile MERCHANT in ENV, or apply exactly a saved plan (PLAN.json).
 
@@ -64,7 +62,7 @@ def apply(target: str, environment: str | None, yes: bool, auto_approve: bool, a
         heading(plan.merchant, plan.environment)
         console().echo(text.render(plan, paint=console().paint()), nl=False)
 
-    options = applying.Options(auto_approve=yes or auto_approve, allow_deletes=allow_deletes,
+    options = applying.Options(auto_approve=yes, allow_deletes=allow_deletes,
                                runbook_out=runbook_out, secret_sink=secret_sink, confirm=confirmer(), on_plan=show,
                                on_step=_step)
     if document is None or saved is None:
@@ -143,8 +141,8 @@ def _print(report: applying.Report) -> None:
 @click.command(epilog=example("provision attest acme --env qa"))
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("paths", nargs=-1)
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
-@click.option("--yes", is_flag=True, help="Confirm every item without asking (scripts).")
+@completion.env_option()
+@completion.yes_option("Confirm every item without asking (scripts).")
 def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -> None:
     """Confirm settings the API cannot read; records their hashes in the ledger.
 
@@ -158,7 +156,7 @@ def attest(merchant: str, paths: tuple[str, ...], environment: str, yes: bool) -
 
     def ask(description: str) -> bool:
         if not yes:
-            echo(terminal(description))
+            echo(terminal_lines(description))  # one setting a line
         return asking("Confirm that the store has these settings?") if not yes else True
 
     result = attesting.attest(merchant, environment, list(paths), ask)

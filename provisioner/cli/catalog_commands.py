@@ -25,7 +25,7 @@ def catalog() -> None:
 
 @catalog.command(epilog=example("provision catalog export acme --env prod --out catalog.csv"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True), required=True,
               help="The CSV to write; - for stdout.")
 @click.option("--page-size", type=click.IntRange(1, limits.CATALOG_MAX_PAGE_SIZE), default=limits.CATALOG_PAGE_SIZE,

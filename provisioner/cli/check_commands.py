@@ -14,7 +14,7 @@ from provisioner.escape import terminal
 
 @click.command(epilog=example("provision verify acme --env qa"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 def verify(merchant: str, environment: str) -> None:
     """Probe MERCHANT's live store: plugins, Order API secret, order stages.
 
@@ -43,7 +43,7 @@ def verify(merchant: str, environment: str) -> None:
 
 @click.command(epilog=example("provision doctor acme --env qa"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 def doctor(merchant: str, environment: str) -> None:
     """What can the environment's token read and write?
 

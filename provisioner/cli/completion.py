@@ -1,15 +1,24 @@
-"""Shell completion of merchant and environment names (click's `shell_complete`), cheap enough to
-run on every Tab: a directory listing, and one merchant file's `environments` keys."""
+"""Shell completion of merchant and environment names, tiers and saved plans (click's `shell_complete`),
+cheap enough to run on every Tab: a directory listing, and one merchant file's `environments` keys. And
+the options every command spells the same way: `--env` and the one flag for "don't ask"."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from click.shell_completion import CompletionItem
 
 from provisioner.config import MERCHANTS_DIR
 from provisioner.config.environments import SANDBOX
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+TIERS = ("qa", "prod")  # what `--env` also takes where a fleet is planned (engine.fleet.selection.TIERS)
+ENV_HELP = "The merchant's environment: a key of its `environments:`, or sandbox (the built-in emulator)."
+YES_HELP = "Do not ask: answer yes to every question (scripts and CI); also --auto-approve."
 
 
 def _merchants() -> list[str]:
@@ -40,3 +49,28 @@ def environments(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     for merchant in chosen or _merchants():
         found.update(_environments_of(MERCHANTS_DIR / f"{merchant}.yaml"))
     return [CompletionItem(name) for name in sorted(found) if name.startswith(incomplete)]
+
+
+def environments_and_tiers(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """For a fleet command (`plan`): the environments, and the tiers that take each merchant's of that tier."""
+    known = {item.value for item in environments(ctx, param, incomplete)}
+    return [CompletionItem(name) for name in sorted(known | {t for t in TIERS if t.startswith(incomplete)})]
+
+
+def merchants_or_plans(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """A merchant's name, or a saved JSON plan (`apply plan.json`): the files of the folder being typed."""
+    folder, _, start = incomplete.rpartition("/")
+    base = Path(folder or ".")
+    plans = sorted(str(p) if folder else p.name for p in base.glob(f"{start}*.json") if p.is_file()) \
+        if base.is_dir() else []
+    return [*merchants(ctx, param, incomplete), *(CompletionItem(p) for p in plans)]
+
+
+def env_option(*, required: bool = True, help: str = ENV_HELP) -> Callable[[F], F]:
+    """`--env`, with completion and help, the same on every command."""
+    return click.option("--env", "environment", required=required, help=help, shell_complete=environments)
+
+
+def yes_option(help: str = YES_HELP) -> Callable[[F], F]:
+    """The one flag for "don't ask" on every command that asks: `--yes`, `-y` or `--auto-approve`."""
+    return click.option("--yes", "-y", "--auto-approve", "yes", is_flag=True, help=help)

@@ -16,15 +16,18 @@ from provisioner.escape import data_text, terminal, yaml_text
 # The models and the loader are imported when a command runs, so that --help stays fast.
 
 
-@click.command(epilog=example("provision validate merchants/acme.yaml"))
-@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
-    """Check merchant files offline (default: merchants/*.yaml).
+@click.command(epilog=example("provision validate acme", "provision validate merchants/acme.yaml"))
+@click.argument("merchants", nargs=-1, shell_complete=completion.merchants)
+def validate(merchants: tuple[str, ...]) -> None:
+    """Check merchant files offline: MERCHANTS by name or path (default: merchants/*.yaml).
 
     Every problem of every file is reported, one line each (file:line:col: message); exit 4 if any."""
     from provisioner.config import resolve as resolver
 
-    files = config.merchant_files(list(paths))
+    # a name, like every other command takes, or a file or folder
+    paths = [Path(m) if Path(m).exists() or m.endswith((".yaml", ".yml")) or "/" in m else config.merchant_path(m)
+             for m in merchants]
+    files = config.merchant_files(paths)
     if not files:
         raise ProvisionerError("no merchant files found (looked in merchants/)")
     problems = [d for f in files for d in resolver.validate_file(f)]
@@ -35,8 +38,7 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 @click.command(epilog=example("provision resolve acme --env prod --format json"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--env", "environment", required=True, help="Environment name, or sandbox.",
-              shell_complete=completion.environments)
+@completion.env_option()
 @click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 def resolve(merchant: str, environment: str, fmt: str) -> None:
     """Print the fully expanded desired state of MERCHANT in ENV."""

@@ -65,13 +65,20 @@ def issue(body: Path, title: str, plan_path: Path) -> None:
 
 
 @github_group.command(epilog=example('provision github summary out/*.runbook.md --apply-log apply.txt '
-                                     '>> "$GITHUB_STEP_SUMMARY"'))
+                                     '--exit-code "$APPLY_EXIT" --plan qa.json >> "$GITHUB_STEP_SUMMARY"'))
 @click.argument("runbooks", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--apply-log", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="What `provision apply` printed.")
-def summary(runbooks: tuple[Path, ...], apply_log: Path | None) -> None:
-    """Markdown for $GITHUB_STEP_SUMMARY: the apply output and the steps of each RUNBOOK."""
+              help="What `provision apply` printed, its errors included (`2>&1 | tee apply.txt`).")
+@click.option("--exit-code", type=click.IntRange(0, 255), help="The exit code of `provision apply`.")
+@click.option("--plan", "plan_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The JSON plan it applied: its merchants each get a status line.")
+def summary(runbooks: tuple[Path, ...], apply_log: Path | None, exit_code: int | None, plan_path: Path | None) -> None:
+    """Markdown for $GITHUB_STEP_SUMMARY: one status line per merchant (applied, failed with its exit code
+    and reason, waiting for a person), the apply output and the steps of each RUNBOOK."""
+    from provisioner.engine.plan import document as fleet_document
     from provisioner.render import job_summary
 
-    echo(job_summary.render(list(runbooks), apply_log.read_text(encoding="utf-8") if apply_log else None),
-               nl=False)
+    merchants = ([f"{p.merchant}/{p.environment}" for p in fleet_document.read(plan_path).plans]
+                 if plan_path is not None else [])
+    echo(job_summary.render(list(runbooks), apply_log.read_text(encoding="utf-8") if apply_log else None,
+                            exit_code=exit_code, merchants=merchants), nl=False)

@@ -18,16 +18,17 @@ from provisioner.escape import terminal
 @click.command(epilog=example('provision rotate acme "Global-e integration" --env prod'))
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("token")
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 @click.option("--secret-sink", help="env:NAME for CI: the variable NAME__MERCHANT__ENV__TOKEN, as apply names it "
                                     "(default: a 0600 file under .provision/secrets/).")
-@click.option("--consumer-has-it", is_flag=True,
-              help="Confirm now that the consumer uses the new token: revoke the old one at once.")
+@completion.yes_option("Do not ask whether the consumer uses the new token: it does, so revoke the old one at "
+                       "once (also --auto-approve, and --consumer-has-it as before).")
+@click.option("--consumer-has-it", "consumer_has_it", is_flag=True, hidden=True)
 @click.option("--revoke", "revoke_id", type=int, metavar="ID",
               help="Revoke the superseded token ID (the step a rotation left in its runbook).")
 @click.option("--runbook-out", type=click.Path(dir_okay=False, path_type=Path),
               help="Default out/MERCHANT.ENV.rotate.runbook.md.")
-def rotate(merchant: str, token: str, environment: str, secret_sink: str | None, consumer_has_it: bool,
+def rotate(merchant: str, token: str, environment: str, secret_sink: str | None, yes: bool, consumer_has_it: bool,
            revoke_id: int | None, runbook_out: Path | None) -> None:
     """Replace TOKEN (its description) of MERCHANT with a new one; revoke the old one after the handover."""
     from provisioner.engine.lifecycle import rotate as rotating
@@ -36,8 +37,8 @@ def rotate(merchant: str, token: str, environment: str, secret_sink: str | None,
         done = rotating.revoke_old(merchant, environment, token, revoke_id)
         echo(f"revoked the superseded token '{terminal(token)}' (id {done.revoked[0]})")
         return
-    result = rotating.rotate(merchant, environment, token, sink=secret_sink, confirm=confirmer(yes=consumer_has_it),
-                             runbook_out=runbook_out)
+    result = rotating.rotate(merchant, environment, token, sink=secret_sink,
+                             confirm=confirmer(yes=yes or consumer_has_it), runbook_out=runbook_out)
     echo(f"created the successor of '{terminal(token)}' (id {result.new_id}); its value is in "
          f"{terminal(result.delivered_to)}")
     if result.index is not None:
@@ -57,7 +58,7 @@ def secret() -> None:
 @secret.command("new", epilog=example("provision secret new acme order_api_secret --env qa"))
 @click.argument("merchant", shell_complete=completion.merchants)
 @click.argument("name")
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 @click.option("--replace", is_flag=True, help="Overwrite a secret file that already holds a value.")
 def secret_new(merchant: str, name: str, environment: str, replace: bool) -> None:
     """Generate the secret NAME (a key of `secrets:`) into where its reference reads it; never shown."""
@@ -65,13 +66,17 @@ def secret_new(merchant: str, name: str, environment: str, replace: bool) -> Non
     from provisioner.engine.lifecycle.secret_new import new_secret
 
     made = new_secret(merchant, environment, name, replace=replace)
+    if made.stand_in:
+        echo(terminal(f"nothing generated: the sandbox uses its own stand-in for {made.name} ({made.reference}), "
+                      "never a real secret; in CI the same command writes a new value to $GITHUB_ENV"))
+        return
     echo(terminal(f"generated {made.name} ({made.reference}) into {made.where}; the value is not shown"))
     echo(terminal(f"paste it into AMS from {source_of(made.reference)} when the runbook asks for it"))
 
 
 @click.command(epilog=example("provision handover acme --env prod"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for the documents (default out/).")
 @click.option("--secret-sink", metavar="env|STORE",
               help="env: the secrets as CI variables; a secret store (github:env/ENV, github:repo, aws-sm:PREFIX); "
@@ -90,7 +95,7 @@ def handover(merchant: str, environment: str, out: Path | None, secret_sink: str
 
 @click.command("export", epilog=example("provision export acme --env prod --out merchants/acme.yaml --force"))
 @click.argument("merchant", shell_complete=completion.merchants)
-@click.option("--env", "environment", required=True, shell_complete=completion.environments)
+@completion.env_option()
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
               help="Write the merchant file here (default, or -: stdout).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists (e.g. the two-line connection file).")

@@ -176,10 +176,15 @@ def configure_logging(debug: bool) -> None:
 @click.version_option(package_name="provisioner")
 @click.option("--debug", is_flag=True, help="Trace every Centra request on stderr (also PROVISION_LOG=debug).")
 @click.option("--no-color", is_flag=True, help="No colour (also NO_COLOR=1; FORCE_COLOR=1 forces it).")
+@click.option("-C", "directory", type=click.Path(exists=True, file_okay=False), metavar="DIR",
+              help="Run as if started in DIR (a checkout): merchants/, out/ and .provision/ are DIR's, and so "
+                   "are the paths given after it (as git -C).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, no_color: bool) -> None:
+def cli(ctx: click.Context, debug: bool, no_color: bool, directory: str | None) -> None:
     """Centra configuration as code: validate, plan and apply merchant files."""
     configure_logging(debug)
+    if directory is not None:
+        os.chdir(directory)
     ctx.obj = Console(no_color=no_color)
 
 

@@ -78,7 +78,7 @@ def _print_json(document: documents.AnyDocument) -> None:
 @click.option("--all", "every", is_flag=True, help="Every merchant in merchants/.")
 @click.option("--changed-since", metavar="REF", help="Merchants whose file, or a preset they use, changed since "
                                                      "the fork point with git REF.")
-@click.option("--env", "environment", required=True, shell_complete=completion.environments,
+@click.option("--env", "environment", required=True, shell_complete=completion.environments_and_tiers,
               help="Environment name, or a tier (qa, prod) to take each merchant's environments of that tier.")
 @click.option("--shard", metavar="I/N", help="Plan only shard I of N (stable in the merchant name).")
 @click.option("--parallelism", type=click.IntRange(1, 256), default=limits.DEFAULT_PARALLELISM, show_default=True,
@@ -92,7 +92,7 @@ def _print_json(document: documents.AnyDocument) -> None:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--verbose", "-v", is_flag=True, help="Also list unchanged objects.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
-              help="Exit 6 when an unwaived policy finding is at least this severe.")
+              help="Exit 6 when an unwaived policy finding (not a change's risk) is at least this severe.")
 def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, environment: str, shard: str | None,
          parallelism: int, directory: Path | None, out: Path | None, fmt: str, plan_at: str | None,
          detailed_exitcode: bool, verbose: bool, fail_on: str | None) -> None:
@@ -139,7 +139,7 @@ def plan(merchants: tuple[str, ...], every: bool, changed_since: str | None, env
 @click.option("--plan-at", metavar="TEXT", help="Where readers find the full JSON plan (markdown; default --out).")
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 2 when there are changes, 0 when none.")
 @click.option("--fail-on", type=click.Choice(["warning", "critical"]),
-              help="Exit 6 when an unwaived policy finding is at least this severe.")
+              help="Exit 6 when an unwaived policy finding (not a change's risk) is at least this severe.")
 def report(plans: tuple[Path, ...], fmt: str, expect_shards: int | None, out: Path | None, plan_at: str | None,
            detailed_exitcode: bool, fail_on: str | None) -> None:
     """Merge the JSON plans of shards into the report one run would have given (PLAN.json...)."""

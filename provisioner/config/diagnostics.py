@@ -39,8 +39,34 @@ def _one(error: ErrorDetails, root: yaml.Node, data: Any, model: type[BaseModel]
     return position(filename, node, f"{path}: {message}" if path else message)
 
 
+# What a value of each pattern looks like, said to a person instead of the regular expression.
+_FORMS = {
+    r"^https?://[A-Za-z0-9.-]+(:\d+)?/?$": "the store's address only, https://HOST (no path)",
+    r"^[a-z][a-z0-9_]*$": "lower-case letters, digits and '_', starting with a letter",
+    r"^[a-z0-9][a-z0-9_-]*$": "lower-case letters, digits, '-' and '_'",
+    r"^[a-z][a-z0-9_-]*$": "lower-case letters, digits, '-' and '_', starting with a letter",
+    r"^https?://[^\s/]+(:(80|443))?(/\S*)?$": "an http(s) URL without spaces, on port 80 or 443",
+    r"^\d+x\d+$": "WIDTHxHEIGHT, e.g. 100x100",
+    r"^[A-Za-z0-9_-]+$": "letters, digits, '-' and '_'",
+    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an email address, e.g. integrations@example.com",
+}
+
+
+def _pattern_message(value: Any, pattern: str) -> str:
+    form = _FORMS.get(pattern, "a different form (see schemas/merchant.schema.json)")
+    message = f"'{value}' is not {form}" if pattern in _FORMS else f"'{value}' must have {form}"
+    if pattern.startswith("^https?://[A-Za-z0-9") and isinstance(value, str) and "://" in value:
+        scheme, _, rest = value.partition("://")
+        origin = f"{scheme}://{rest.split('/')[0].split('?')[0]}"
+        if origin != value.rstrip("/"):
+            message += f": write {origin}"
+    return message
+
+
 def _message(error: ErrorDetails) -> str:
     value = error.get("input")
+    if error["type"] == "string_pattern_mismatch":
+        return _pattern_message(value, str((error.get("ctx") or {}).get("pattern", "")))
     if error["type"] == "bool_type" and isinstance(value, str) and value.lower() in _YAML11_BOOLEANS:
         return f"'{value}' is not a boolean here: write true or false"
     if error["type"] == "int_type" and isinstance(value, str) and value.isdigit():

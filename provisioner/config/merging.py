@@ -9,6 +9,7 @@ not exist, a placeholder nobody fills) travel with the document, in the order th
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -88,9 +89,11 @@ def merged(source: MerchantSource, environment: str) -> MergedDocument:
     """The merging pass for one environment. Nothing in `source` changes: each environment builds its
     own tree over the shared one."""
     if environment not in source.environment_names():
-        known = ", ".join(source.environment_names())
-        raise ConfigError([position(source.file, source.root,
-                                    f"unknown environment '{environment}' (this merchant has: {known})")])
+        names = list(source.environment_names())
+        close = difflib.get_close_matches(environment, names, n=1, cutoff=0.6)
+        guess = f"; did you mean '{close[0]}'?" if close else ""
+        raise ConfigError([position(source.file, source.root, f"unknown environment '{environment}'{guess} "
+                                                              f"(this merchant has: {', '.join(names)})")])
     env_node = get(get(source.root, "environments"), environment)
     env_node = env_node if isinstance(env_node, yaml.MappingNode) else yaml.MappingNode(
         "tag:yaml.org,2002:map", [], source.root.start_mark, source.root.end_mark)

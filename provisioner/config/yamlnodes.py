@@ -105,6 +105,37 @@ def _compose_with_libyaml(text: str, filename: str) -> yaml.Node | object | None
     return root
 
 
+def _at(mark: yaml.Mark | None) -> tuple[int, int]:
+    return (mark.line + 1, mark.column + 1) if mark else (1, 1)
+
+
+def yaml_problem(exc: yaml.MarkedYAMLError) -> tuple[int, int, str]:
+    """A parser's error as the line and column to fix and what to write there, in a person's words (not
+    the parser's `expected <block end>`); the parser's own words follow in brackets for a search."""
+    problem = exc.problem or str(exc).splitlines()[0]
+    context = exc.context or ""
+    line, col = _at(exc.problem_mark or exc.context_mark)
+    if "could not find expected ':'" in problem and exc.context_mark is not None:
+        # PyYAML finds out on the next line; the key without its colon is where the context began
+        line, col = _at(exc.context_mark)
+        return line, col, f"this line has no ':' after its key (write `key: value`) [{problem}]"
+    if problem.startswith("expected <block end>") and exc.context_mark is not None:
+        start_line, start_col = _at(exc.context_mark)
+        found = "a list item ('-')" if "'-'" in problem else "a key"
+        return line, col, (f"{found} at column {col} lines up with nothing around it: the enclosing block begins "
+                           f"at line {start_line}, column {start_col}; indent it, in spaces, like the lines it "
+                           f"belongs with [{problem}]")
+    if problem == "mapping values are not allowed here":
+        return line, col, (f"a ':' where a value was expected: indent this key under its parent, or quote a value "
+                           f"that holds ': ' [{problem}]")
+    if "'\\t'" in problem or "\t" in problem:
+        return line, col, f"a tab: YAML indents with spaces only [{problem}]"
+    if "quoted scalar" in context and exc.context_mark is not None:
+        line, col = _at(exc.context_mark)
+        return line, col, f"a quote opened here is never closed [{problem}]"
+    return line, col, problem
+
+
 def compose_in_python(text: str, filename: str) -> tuple[yaml.Node | None, list[Diagnostic]]:
     try:
         loader = StrictLoader(text)  # the reader checks every character here
@@ -115,9 +146,7 @@ def compose_in_python(text: str, filename: str) -> tuple[yaml.Node | None, list[
     try:
         root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or str(exc).splitlines()[0]
+        line, col, problem = yaml_problem(exc)
         return None, [Diagnostic(filename, line, col, f"invalid YAML: {problem}")]
     except yaml.YAMLError as exc:
         return None, [Diagnostic(filename, 1, 1, f"invalid YAML: {str(exc).splitlines()[0]}")]

@@ -12,6 +12,7 @@ from typing import Any
 from provisioner.engine.plan.document import PlanDocument
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.policy.findings import Finding
+from provisioner.policy.risk import word
 
 RISK_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
@@ -95,9 +96,11 @@ class Group:
         return min((RISK_ORDER[c.risk] for c in self.first.pending), default=2)
 
     def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "update": 0, "delete": 0}
+        """Changes by action, and the settings that only wait for `provision attest` apart ("attest")."""
+        counts = {"create": 0, "update": 0, "delete": 0, "attest": len(self.first.to_attest)}
         for change in self.first.pending:
             counts[change.action] += 1
+        counts["create"] -= counts["attest"]
         return counts
 
 
@@ -151,7 +154,7 @@ def attention(document: PlanDocument) -> list[Attention]:
 
 
 def _change_text(change: Change) -> str:
-    detail = f" ({change.executor}" + (f", {change.risk}" if change.risk != "info" else "") + ")"
+    detail = f" ({change.executor}" + (f", {word(change.risk)}" if change.risk != "info" else "") + ")"
     return f"{change.action}{detail}: " + ("; ".join(change.reasons) or "removes it from the store")
 
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 from provisioner.engine.plan.document import PlanDocument
 from provisioner.escape import cut, md_code, md_text
+from provisioner.policy.findings import SEVERITIES
+from provisioner.policy.risk import COUNT_WORDS, RISKS
 from provisioner.policy.rules import blocking
 from provisioner.render.fleet_groups import Group, attention, findings, groups, label
 from provisioner.render.plan_markdown import (
@@ -34,6 +36,9 @@ from provisioner.render.plan_markdown import (
 )
 
 BUDGET = 60_000
+# GitHub's alert boxes: a delete or a high-risk change is a caution; the rest is "important", not a
+# "warning", which is a policy severity's word (what `--fail-on` acts on).
+ALERTS = {"caution": "CAUTION", "warning": "IMPORTANT"}
 NAMES_IN_HEADING = 60  # merchants named in one group heading before "+N more"
 REASON_CHARS = 300
 NAME_CHARS = 100  # of the environment and shard a document names (a saved one says what it likes)
@@ -52,7 +57,7 @@ def _summary(document: PlanDocument) -> list[str]:
     out = [f"**{plural(merchants, 'merchant')}:** {len(document.plans)} planned ({len(changed)} with changes) · "
            f"{len(document.errors)} failed · {len(document.skipped)} skipped", ""]
     by_executor: dict[str, dict[str, int]] = {}
-    risks = {"critical": 0, "warning": 0, "info": 0}
+    risks = dict.fromkeys(reversed(RISKS), 0)
     for plan in changed:
         for change in plan.pending:
             counts = by_executor.setdefault(change.executor, {"create": 0, "update": 0, "delete": 0})
@@ -62,7 +67,8 @@ def _summary(document: PlanDocument) -> list[str]:
         out += ["| executor | create | update | delete |", "|---|---:|---:|---:|"]
         out += [f"| {executor} | {counts['create']} | {counts['update']} | {counts['delete']} |"
                 for executor, counts in sorted(by_executor.items())]
-        out += ["", f"Risk: **{risks['critical']} critical**, {risks['warning']} warning, {risks['info']} info.", ""]
+        counted = ", ".join(f"{n} {COUNT_WORDS[risk]}" for risk, n in risks.items())
+        out += ["", f"Change risk (how carefully to read a change; not what the check acts on): {counted}.", ""]
     unknown = sum(len(p.unknown_sections) for p in document.plans)
     if unknown:
         out += [f"{plural(unknown, 'section')} could not be read (unknown).", ""]
@@ -95,7 +101,7 @@ def _attention(document: PlanDocument, allowance: int) -> list[str]:
         chosen = [item for item in items if item.level == level]
         if not chosen:
             continue
-        section.add([f"> [!{level.upper()}]"])
+        section.add([f"> [!{ALERTS[level]}]"])
         for index, item in enumerate(chosen):
             lines = attention_lines(item, document.environment, NAMES_IN_ROW * 2)
             if not section.fits(lines, reserve=200):
@@ -231,19 +237,37 @@ class Shares:
 SHARES = Shares()
 
 
+def _policy_counts(document: PlanDocument) -> str:
+    """Policy findings by severity (waived ones apart): the words `--fail-on` acts on."""
+    counts = dict.fromkeys(reversed(SEVERITIES), 0)
+    waived = 0
+    for plan in document.plans:
+        for finding in plan.findings:
+            if finding.waived:
+                waived += 1
+            else:
+                counts[finding.severity] += 1
+    shown = ", ".join(f"**{n} {severity}**" if severity == "critical" and n else f"{n} {severity}"
+                      for severity, n in counts.items())
+    return f"Policy findings: {shown}" + (f" ({waived} waived)" if waived else "") + "."
+
+
 def _check_fails(document: PlanDocument, fail_on: str | None) -> list[str]:
-    """What fails the pull request's check (`--fail-on`), first: the rules, each merchant named."""
+    """What fails the pull request's check (`--fail-on`), first: the rules, each merchant named; or that
+    it passes, and the policy findings counted in the words `--fail-on` uses."""
+    counts = _policy_counts(document)
     if fail_on is None:
-        return []
+        return [counts, ""]
     blocked = sorted({(f.rule, label(p, document.environment)) for p in document.plans
                       for f in blocking(p.findings, fail_on)})
     if not blocked:
-        return []
+        return [f"This check passes at {md_code(f'--fail-on {fail_on}')}. {counts}", ""]
     rules: dict[str, list[str]] = {}
     for rule, merchant in blocked:
         rules.setdefault(rule, []).append(merchant)
     lines = [f"> [!CAUTION]\n> **This check fails**: {len(blocked)} policy finding(s) at {md_text(fail_on)} or "
-             "above. Fix them, or waive the rule with a reason in the merchant file."]
+             f"above ({md_code(f'--fail-on {fail_on}')}). Fix them, or waive the rule with a reason in the merchant "
+             f"file.\n> {counts}"]
     for rule, merchants in rules.items():
         shown = ", ".join(md_code(cut(m, NAME_CHARS)) for m in merchants[:NAMES_IN_ROW])
         more = f" and {len(merchants) - NAMES_IN_ROW} more" if len(merchants) > NAMES_IN_ROW else ""

@@ -9,16 +9,32 @@ here as it is placed: `md_text` in text, `md_code` in code spans, `code_text` on
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Callable
 
 from provisioner.engine.plan.model import Plan
 from provisioner.escape import LINE_LIMIT, code_text, cut, md_code, md_text
+from provisioner.policy.risk import word
 from provisioner.render.fleet_groups import Attention, Group, SharedFinding, label
 from provisioner.render.text import SYMBOLS, field_lines
 
 NAMES_IN_ROW = 8
 DIFF_LINES = 60  # per group once the budget is tight; the JSON plan has every line
 TABLE = ["| merchants | count | changes |", "|---|---:|---|"]
+
+
+_URL = re.compile(r"https?://[^\s'\"`<>|]*[^\s'\"`<>|.,;:)\]]")
+
+
+def prose(text: str, *, in_table: bool = False) -> str:
+    """A message for a person: text escaped as text, each URL in it a code span, shown exactly (`md_text`
+    writes `&` as `&amp;`, which GitHub's auto-link would keep in the address a person copies)."""
+    out: list[str] = []
+    position = 0
+    for match in _URL.finditer(text):
+        out += [md_text(text[position:match.start()]), md_code(match.group(0), in_table=in_table)]
+        position = match.end()
+    return "".join([*out, md_text(text[position:])])
 
 
 def plural(count: int, word: str) -> str:
@@ -52,18 +68,18 @@ def attention_lines(item: Attention, environment: str, limit: int) -> list[str]:
         return [f"> {md_code(item.where)} is **unknown**{where}: {md_text(item.text)}; creates and "
                 "deletes there are blocked.", ">"]
     if item.note:
-        return [f"> {md_code(item.address)}: {md_text(item.text)}" if len(item.plans) == 1
-                else f"> {md_text(item.text)}{where}", ">"]
+        return [f"> {md_code(item.address)}: {prose(item.text)}" if len(item.plans) == 1
+                else f"> {prose(item.text)}{where}", ">"]
     action, _, rest = item.text.partition(" ")
-    return [f"> **{md_text(action)}** {md_code(item.where)} {md_text(rest)}{where}", ">"]
+    return [f"> **{md_text(action)}** {md_code(item.where)} {prose(rest)}{where}", ">"]
 
 
 def finding_row(shared: SharedFinding, environment: str, limit: int) -> list[str]:
     finding = shared.finding
     severity = (f"~~{finding.severity}~~ waived: {md_text(finding.waived)}" if finding.waived
                 else f"**{finding.severity}**" if finding.severity == "critical" else finding.severity)
-    return [f"| {severity} | {cell(finding.rule)} | {md_text(finding.message)} | "
-            f"{md_text(finding.fix)} | {names(shared.plans, environment, limit, cell)} |"]
+    return [f"| {severity} | {cell(finding.rule)} | {prose(finding.message, in_table=True)} | "
+            f"{prose(finding.fix, in_table=True)} | {names(shared.plans, environment, limit, cell)} |"]
 
 
 def counts_text(group: Group) -> str:
@@ -87,7 +103,7 @@ def full(group: Group, environment: str, limit: int, diff_lines: int) -> list[st
     diff: list[str] = []
     for change in group.first.pending:
         symbol = SYMBOLS[change.action].replace("~", "!")
-        diff.append(code_text(cut(f"{symbol} {change.kind} \"{change.name}\" ({change.executor}, {change.risk})",
+        diff.append(code_text(cut(f"{symbol} {change.kind} \"{change.name}\" ({change.executor}, {word(change.risk)})",
                                   LINE_LIMIT)))
         # field_lines are cut and escaped for a terminal already; in a comment, `<!--` is broken too
         diff.extend(code_text(f"{symbol}     {line}") for line in field_lines(change))

@@ -12,6 +12,7 @@ from typing import Any
 
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.escape import terminal
+from provisioner.policy.risk import word
 from provisioner.render import findings
 
 Paint = Callable[[str, str], str]
@@ -54,21 +55,29 @@ def render(plan: Plan, *, paint: Paint = plain, verbose: bool = False) -> str:
     for change in plan.changes:
         if change.action == "no-op" and not verbose:
             continue
-        risk = "" if change.risk == "info" else f"  [{change.risk}: {'; '.join(change.reasons)}]"
+        risk = "" if change.risk == "info" else f"  [{word(change.risk)}: {'; '.join(change.reasons)}]"
         line = terminal(f"  {SYMBOLS[change.action]} {change.kind} \"{change.name}\"  ({change.executor}){risk}")
         out.append(paint(line, change.action) if change.action != "no-op" else line)
         for line in field_lines(change):
             out.append(f"      {line}")
     out.extend(findings.text_lines(plan.findings))
     counts = plan.counts()
+    attest = plan.to_attest
+    counts["create"] -= len(attest)
     by_executor: dict[str, int] = {}
     for change in plan.pending:
-        by_executor[change.executor] = by_executor.get(change.executor, 0) + 1
+        if change not in attest:
+            by_executor[change.executor] = by_executor.get(change.executor, 0) + 1
+    to_attest = (f"{len(attest)} setting group(s) to confirm with `provision attest {plan.merchant} --env "
+                 f"{plan.environment}`" + (" once the runbook is done" if plan.has_work() else ""))
     if not plan.has_changes():
         out.append(f"No changes: the live store matches ({counts['no-op']} object(s) verified).")
+    elif not plan.has_work():
+        out.append(terminal(f"Nothing to create, update or delete; {to_attest}; {counts['no-op']} unchanged."))
     else:
         executors = ", ".join(f"{n} {e}" for e, n in sorted(by_executor.items()))
-        out.append(f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete"
-                   f" ({executors or 'none'}); {counts['no-op']} unchanged"
-                   + (f"; {len(plan.unknown_sections)} section(s) unknown" if plan.unknown_sections else "") + ".")
+        out.append(terminal(
+            f"Plan: {counts['create']} to create, {counts['update']} to update, {counts['delete']} to delete"
+            f" ({executors or 'none'})" + (f"; {to_attest}" if attest else "") + f"; {counts['no-op']} unchanged"
+            + (f"; {len(plan.unknown_sections)} section(s) unknown" if plan.unknown_sections else "") + "."))
     return "\n".join(out) + "\n"

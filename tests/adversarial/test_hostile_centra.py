@@ -231,7 +231,7 @@ CASES: dict[str, Case] = {
     "body not JSON": Case({"introspection": raw_answer(b"<html>Bad gateway</html>")}, 1,
                           f"{ERROR_SHAPE}: not JSON"),
     "HTML labelled HTML": Case({"introspection": raw_answer(b"<html>login</html>", headers={
-        "content-type": "text/html"})}, 1, "answered with Content-Type text/html, not JSON: <html>login</html>"),
+        "content-type": "text/html"})}, 1, "answered with a web page, not Centra's JSON"),
     "JSON labelled text": Case({"read": raw_answer(b'{"data": {}}', headers={"content-type": "text/plain"})}, 1,
                                "Content-Type text/plain, not JSON"),
     "no content type": Case({"introspection": raw_answer(b"{}", headers={})}, 1, "Content-Type none, not JSON"),

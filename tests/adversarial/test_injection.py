@@ -37,7 +37,7 @@ def test_a_store_name_cannot_forge_structure_anywhere(project: Path, outputs: Ou
     assert [line for line in lines if "details>" in line and "Evil" not in line] == [
         "<details><summary>Changes</summary>", "</details>"]
     assert [line for line in lines if line.startswith("```")] == ["```diff", "```"]
-    body = lines[next(number for number, line in enumerate(lines) if line.startswith("Risk:")):]  # after the summary
+    body = lines[next(number for number, line in enumerate(lines) if line.startswith("Change risk")):]  # after summary
     assert not any(line.startswith(("<!--", "@", "|")) and "Evil" not in line for line in body)
     # The name itself stays inside a code span or the diff block, where HTML and mentions are inert.
     assert all(line.startswith(("> **delete** ````", "- api_token \"Evil")) for line in lines if "Evil" in line)

@@ -52,7 +52,8 @@ def test_a_well_shaped_answer_passes_whole() -> None:
 
 
 @pytest.mark.parametrize("headers, says", [
-    ({"content-type": "text/html; charset=utf-8"}, "Content-Type text/html; charset=utf-8, not JSON"),
+    ({"content-type": "text/html; charset=utf-8"}, "answered with a web page, not Centra's JSON"),
+    ({"content-type": "text/plain"}, "Content-Type text/plain, not JSON"),
     ({}, "Content-Type none, not JSON"),
 ])
 def test_an_answer_not_labelled_json_is_refused_even_if_it_is(headers: dict[str, str], says: str) -> None:
@@ -60,8 +61,17 @@ def test_an_answer_not_labelled_json_is_refused_even_if_it_is(headers: dict[str,
 
 
 def test_a_cut_answer_says_so_when_quoted() -> None:
-    message = refused(reply(body=b"<html>" + b"x" * 10, headers={"content-type": "text/html"}, cut=True))
-    assert message.endswith("not JSON: <html>xxxxxxxxxx… (cut: the rest was not read)")
+    message = refused(reply(body=b"x" * 10, headers={"content-type": "text/plain"}, cut=True))
+    assert message.endswith("not JSON: xxxxxxxxxx… (cut: the rest was not read)")
+
+
+def test_a_web_page_is_named_by_its_title_not_dumped() -> None:
+    page = b"<!DOCTYPE html><html><head><title>\n  404 Not Found | Example\n</title></head><body>" + b"<p>x</p>" * 99
+    message = refused(reply(body=page, headers={"content-type": "text/html"}))
+    assert message.endswith("answered with a web page titled '404 Not Found | Example', not Centra's JSON: is the "
+                            "environment's centra_url the store's Centra address?")
+    assert "<p>" not in message
+    assert "web page, not Centra's JSON" in refused(reply(body=b"<html>x</html>", headers={}))
 
 
 @pytest.mark.parametrize("payload, says", [

@@ -67,6 +67,15 @@ def test_a_connection_failure_names_the_endpoint_once_for_a_single_attempt(clock
         client.run("stores")
 
 
+@respx.mock
+def test_a_host_that_cannot_be_found_is_said_once_and_not_retried(clock: FakeClock) -> None:
+    route = respx.post(ENDPOINT).mock(side_effect=httpx.ConnectError("[Errno -2] Name or service not known"))
+    client = client_on(clock, retry=RetryPolicy(attempts=5))
+    with pytest.raises(CentraError, match=r"cannot be found \(DNS: .*\): check the environment's centra_url"):
+        client.run("stores")
+    assert route.call_count == 1 and "dropped" not in str(route.calls)
+
+
 # -- what the failures say --------------------------------------------------------------------------
 
 def test_403_is_an_auth_error_never_retried_and_without_the_token(clock: FakeClock) -> None:

@@ -163,7 +163,8 @@ def test_the_job_summary_lists_each_runbook_step_escaped(tmp_path: Path) -> None
     assert "### Runbook: acme in qa (2 step(s), `acme.qa.runbook.md`)" in text
     assert "1. Create the plugin &lt;b>GE&lt;/b> \\| x" in text and "2. Create the tax group GE Local VAT" in text
     assert "````text" in text  # the apply output cannot close its fence
-    assert job_summary.render([]).endswith("No runbook: nothing to do by hand.\n")
+    assert job_summary.render([]).endswith("No runbook was written.\n")  # the outcome unknown: no "nothing to do"
+    assert job_summary.render([], exit_code=0).endswith("nothing to do by hand for what was applied.\n")
 
 
 def test_a_workflow_command_in_the_apply_log_never_reaches_the_summary() -> None:

@@ -23,7 +23,7 @@ CASES: dict[str, tuple[str, str, list[dict[str, Any]], str, list[str]]] = {
                                                 [field("permissions", added=["Order:write", "admin"])], "critical",
                                                 ["grants the admin permission"]),
     "a token granted writes": ("api_token", "update", [field("permissions", added=["Customer:read", "Order:write"])],
-                               "warning", ["grants write permissions"]),
+                               "warning", ["grants write permissions: Order:write"]),
     "a token granted reads": ("api_token", "update", [field("permissions", added=["Customer:read"])], "info", []),
     "a token losing admin": ("api_token", "update", [field("permissions", added=[], removed=["admin"])], "info", []),
     "a plugin deactivated": ("plugin", "update", [field("status", before="active", after="inactive")], "critical",
@@ -55,6 +55,31 @@ CASES: dict[str, tuple[str, str, list[dict[str, Any]], str, list[str]]] = {
 def test_the_risk_of_a_change_and_why(case: str) -> None:
     kind, action, fields, risk, reasons = CASES[case]
     assert assess(kind, action, fields) == (risk, reasons)
+
+
+def test_writes_a_preset_declares_are_no_risk_and_writes_beyond_it_are_named() -> None:
+    from provisioner.policy.risk import preset_permissions
+
+    expected = preset_permissions(["global-e"], "Global-e integration")
+    assert "Order:write" in expected and "Anonymize:write" not in expected and "CentraIP:read" not in expected
+    assert preset_permissions(["global-e"], "Another token") == frozenset()
+    assert preset_permissions(["no-such-preset"], "Global-e integration") == frozenset()
+    standard = [field("permissions", added=sorted(expected))]
+    assert assess("api_token", "create", standard, expected) == ("info", [])
+    beyond = [field("permissions", added=[*sorted(expected), "Anonymize:write"])]
+    assert assess("api_token", "create", beyond, expected) == (
+        "warning", ["grants write permissions beyond its preset: Anonymize:write"])
+    many = [field("permissions", added=[f"P{i}:write" for i in range(7)])]
+    assert assess("api_token", "create", many)[1] == [
+        "grants write permissions: P0:write, P1:write, P2:write, P3:write, P4:write and 2 more"]
+
+
+def test_risk_is_shown_in_its_own_words_never_a_policy_severity() -> None:
+    from provisioner.policy.findings import SEVERITIES
+    from provisioner.policy.risk import RISKS, word
+
+    assert [word(r) for r in RISKS] == ["low risk", "medium risk", "high risk"]
+    assert not any(severity in word(r) for r in RISKS for severity in SEVERITIES)
 
 
 def test_the_highest_risk_wins_and_every_reason_is_kept() -> None:

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from provisioner.config.resolve import DesiredState
-from provisioner.engine.apply import locking
+from provisioner.engine.apply import locking, runbook
 from provisioner.engine.plan import planning, target
 from provisioner.engine.plan.model import Change
 from provisioner.engine.state import ledger as ledgers
@@ -23,9 +23,25 @@ class Attested:
     ledger: str = ""
 
 
-def _describe(change: Change) -> str:
-    return f"{change.address}: " + ", ".join(f"{f.path} = {f.after if not f.sensitive else '(sensitive)'}"
-                                             for f in change.fields)
+def _describe(change: Change, references: dict[str, str]) -> str:
+    """What the person confirms, in the runbook's words: the object as AMS names it, then one setting a
+    line, labelled and valued as AMS shows them; a secret by where its value is, never the value."""
+    what = "plugin" if change.kind == "plugin_settings" else "tax group"
+    lines = [f"The {what} {change.name} ({change.address}):"]
+    for item in change.fields:
+        if item.sensitive:
+            label = runbook.LABELS.get(item.path, item.path)
+            ref = references.get(item.path)
+            lines.append(f"  {label}: " + (f"the value of {ref}" if ref else "(a secret; not shown)"))
+            continue
+        if isinstance(item.after, dict):  # event triggers: one box a line, as AMS lists them
+            lines.append(f"  {runbook.LABELS.get(item.path, item.path)}:")
+            lines += [f"    {key.replace('_', ' ').capitalize()}: {runbook.shown(ticked)}"
+                      for key, ticked in item.after.items()]
+            continue
+        label, value = runbook.setting_words(item.path, item.after)
+        lines.append(f"  {label}: {value}")
+    return "\n".join(lines)
 
 
 def attest(merchant: str, environment: str, paths: list[str], confirm: Callable[[str], bool]) -> Attested:
@@ -53,7 +69,8 @@ def _attest(state: DesiredState, paths: list[str], confirm: Callable[[str], bool
                                   "do its runbook step first")
             continue
         values = BY_KIND[base].settings(state, reveal).get(change.name, {})
-        if not confirm(_describe(change)):
+        references = {path: setting.reference for path, setting in values.items() if setting.reference}
+        if not confirm(_describe(change, references)):
             result.skipped.append(f"{change.address}: not confirmed")
             continue
         for item in change.fields:

@@ -15,7 +15,6 @@ from typing import Any
 from provisioner import files, runbook_format
 from provisioner.config.models import TaxGroup
 from provisioner.config.resolve import DesiredState
-from provisioner.config.secrets import source_of
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.escape import md_code, md_fence, md_text
 from provisioner.resources import attribute_types, plugins, tax_groups
@@ -58,11 +57,36 @@ def shown(value: Any, field: str | None = None) -> str:
     return str(value).replace("_", " ") if isinstance(value, str) and "_" in value and " " not in value else str(value)
 
 
+_RULE_SETTINGS = {"include_tax_in_prices": ("Include tax", "In prices displayed before and in the checkout",
+                                            "Not in displayed prices"),
+                  "include_shipping_in_order_total": ("Include shipping cost to order total", "Yes", "No")}
+
+
+def setting_words(path: str, value: Any) -> tuple[str, str]:
+    """An attested setting as the runbook and AMS word it: its label and its shown value. `path` is the
+    plan's (`url`, `rules.GE Local VAT.include_tax_in_prices`); a sensitive value is never passed here."""
+    if path.startswith("rules.") and path.count(".") >= 2:
+        rule, _, key = path.removeprefix("rules.").rpartition(".")
+        label, yes, no = _RULE_SETTINGS.get(key, (key.replace("_", " ").capitalize(), "Yes", "No"))
+        return f"Rule {rule}: {label}", (yes if value else no) if isinstance(value, bool) else shown(value, key)
+    return LABELS.get(path, path.replace("_", " ").capitalize()), shown(value, path)
+
+
 @dataclass(frozen=True)
 class SecretMention:
     """A field whose value is a secret: the runbook names its reference, never the value."""
 
     ref: str
+
+
+@dataclass(frozen=True)
+class Note:
+    """A field whose cell is an instruction to read ("paste the JSON below"), not a value to type or copy."""
+
+    text: str
+
+
+Cell = str | SecretMention | Note
 
 
 @dataclass
@@ -71,7 +95,7 @@ class Step:
     navigation: str
     executor: str
     addresses: list[str]
-    fields: Sequence[tuple[str, str | SecretMention]] = field(default_factory=list)
+    fields: Sequence[tuple[str, Cell]] = field(default_factory=list)
     snippet: str | None = None
     verify: str = ""
     payload: dict[str, Any] = field(default_factory=dict)
@@ -84,11 +108,11 @@ def _plugin_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
     if plugin is None or any(c.action == "delete" for c in changes):
         store = (changes[0].before or {}).get("store", "")
         return Step(f"Remove the plugin {name}", f"Stores management > Stores > {store} > Plugins", executor,
-                    addresses, [("Plugin", name), ("Action", "Delete")],
+                    addresses, [("Plugin", name), ("Action", Note("Delete"))],
                     verify="The next `provision plan` no longer finds the plugin in `storePlugins`.",
                     payload={"op": "plugin_delete", "store": store, "name": name})
     data = plugin.model_dump(mode="json", exclude_none=True)
-    fields: list[tuple[str, str | SecretMention]] = [("Plugin", PLUGIN_NAMES[plugin.type]), ("Plugin name", name),
+    fields: list[tuple[str, Cell]] = [("Plugin", PLUGIN_NAMES[plugin.type]), ("Plugin name", name),
                                                      ("Status", shown(plugin.status, "status"))]
     settings: dict[str, Any] = {}
     for key, value in data.items():
@@ -116,13 +140,14 @@ def _attribute_step(state: DesiredState, change: Change) -> Step:
     config = attribute_types.KIND.config_of(state, change.name)
     if config is None:
         return Step(f"Remove the attribute type {change.name}", "System > Configurations", "manual",
-                    [change.address], [("Attribute type", change.name), ("Action", "Delete")],
+                    [change.address], [("Attribute type", change.name), ("Action", Note("Delete"))],
                     verify="The next `provision plan` no longer finds it in `attributeTypes`.",
                     payload={"op": "attribute_type_delete", "name": change.name})
     verb = "Create" if change.action == "create" else "Update"
     return Step(f"{verb} the attribute type {change.name}", "System > Configurations > "
                 + ("Create attribute type" if change.action == "create" else change.name), "manual",
-                [change.address], [("Name", change.name), ("Type", "Text"), ("Configuration", "paste the JSON below")],
+                [change.address],
+                [("Name", change.name), ("Type", "Text"), ("Configuration", Note("paste the JSON below"))],
                 snippet=json.dumps(config, indent=2),
                 verify="The next `provision plan` reads `attributeTypes` and shows no change for it.",
                 payload={"op": "attribute_type", "name": change.name, "config": config})
@@ -142,20 +167,22 @@ def _tax_step(state: DesiredState, name: str, changes: list[Change]) -> Step:
     executor = "attested" if all(c.executor == "attested" for c in changes) else "manual"
     if group is None:
         return Step(f"Remove the tax group {name}", "System > Tax Groups", executor, addresses,
-                    [("Tax group", name), ("Action", "Delete")], verify="The next `provision plan` no longer finds it.",
+                    [("Tax group", name), ("Action", Note("Delete"))],
+                    verify="The next `provision plan` no longer finds it.",
                     payload={"op": "tax_group_delete", "name": name})
-    fields = [("Status", shown(group.status, "status")), ("Name", name),
+    fields: list[tuple[str, Cell]] = [("Status", shown(group.status, "status")), ("Name", name),
               ("Default in stores", shown(group.default_in_stores))]
     for rule in group.rules:
         countries = rule.countries
-        geolocation = (f"Select ALL and unselect {', '.join(countries.all_except)}"
-                       if hasattr(countries, "all_except") else ", ".join(countries_of(rule)))
+        geolocation: Cell = (Note(f"Select ALL and unselect {', '.join(countries.all_except)}")
+                             if hasattr(countries, "all_except") else ", ".join(countries_of(rule)))
         fields += [(f"Rule {rule.name}: Name", rule.name), (f"Rule {rule.name}: Tax display name", rule.display_name),
                    (f"Rule {rule.name}: Tax code", rule.code),
                    (f"Rule {rule.name}: Apply tax per", shown(rule.apply_per, "apply_per")),
                    (f"Rule {rule.name}: Geolocation", geolocation),
-                   (f"Rule {rule.name}: Include tax", "In prices displayed before and in the checkout"
-                    if rule.include_tax_in_prices else "Not in displayed prices"),
+                   (f"Rule {rule.name}: Include tax",
+                    Note("In prices displayed before and in the checkout" if rule.include_tax_in_prices
+                         else "Not in displayed prices")),
                    (f"Rule {rule.name}: Apply tax to shipping fees", shown(rule.apply_to_shipping)),
                    (f"Rule {rule.name}: Apply tax to handling fees", shown(rule.apply_to_handling)),
                    (f"Rule {rule.name}: Tax rate", f"{rule.rate:g}%"),
@@ -175,13 +202,16 @@ def _other_step(change: Change) -> Step:
     what = change.kind.replace("_", " ")
     if change.kind == "api_token" and change.action == "delete":
         token_id = (change.before or {}).get("id")
-        which = [("Token", change.name)] + ([("Token id", str(token_id))] if isinstance(token_id, int) else [])
+        which: list[tuple[str, Cell]] = [("Token", change.name)]
+        if isinstance(token_id, int):
+            which.append(("Token id", str(token_id)))
         return Step(f"Revoke the API token {change.name}", "System > API Tokens", "manual", [change.address],
-                    [*which, ("Action", "X Revoke"), *(("Why", reason) for reason in change.reasons)],
+                    [*which, ("Action", Note("X Revoke")), *(("Why", Note(reason)) for reason in change.reasons)],
                     verify="The next `provision plan` shows it invalid or gone.",
                     payload={"op": "token_revoke", "name": change.name,
                              **({"id": token_id} if isinstance(token_id, int) else {})})
-    fields = [(f.path, json.dumps(f.after if f.added is None else f.added)) for f in change.fields]
+    fields: list[tuple[str, Cell]] = [(f.path, json.dumps(f.after if f.added is None else f.added))
+                                      for f in change.fields]
     return Step(f"{change.action.capitalize()} the {what} {change.name}",
                 "System > API Tokens" if change.kind == "api_token" else "System > Integration API", "manual",
                 [change.address], fields, verify="The next `provision plan` shows no change for it.",
@@ -208,11 +238,24 @@ def steps(state: DesiredState, plan: Plan) -> list[Step]:
     return result
 
 
-def _cell(value: str | SecretMention) -> str:
+def secret_where(ref: str) -> str:
+    """Where the person in AMS finds a secret's value: a file they can read, or the secret the team keeps
+    (CI reads it as an environment variable, which a person at AMS cannot)."""
+    scheme, _, target = ref.partition(":")
+    if scheme == "file":
+        return f"the contents of the file {md_code(target, in_table=True)} (never written here)"
+    return (f"the value of the secret {md_code(target, in_table=True)} from where your team keeps it (CI reads it "
+            f"as the environment variable {md_code(target, in_table=True)}; never written here)")
+
+
+def _cell(value: Cell) -> str:
+    """A value a person types or copies is a code span, shown exactly (`&`, `<`, `_` as they are, no link
+    made of a URL); an instruction is text."""
     if isinstance(value, SecretMention):
-        return (f"the value of {md_code(value.ref, in_table=True)}: copy it from {md_text(source_of(value.ref))} "
-                "(never written down here)")
-    return md_text(value)
+        return secret_where(value.ref)
+    if isinstance(value, Note):
+        return md_text(value.text)
+    return md_code(value, in_table=True)
 
 
 def render(state: DesiredState, generated_at: str, items: list[Step]) -> str:
@@ -220,7 +263,7 @@ def render(state: DesiredState, generated_at: str, items: list[Step]) -> str:
     merchant, environment = state.merchant, state.environment
     out = [f"# Runbook: {merchant} in {environment}", "",
            runbook_format.header_line(state.merchant, state.environment, [s.payload for s in items]), "",
-           f"Centra: {md_text(state.centra_url)} — generated {md_text(generated_at)} by `provision apply`.", "",
+           f"Centra: {md_code(state.centra_url)} — generated {md_text(generated_at)} by `provision apply`.", "",
            "Steps the Integration API cannot perform. Do them in order in Centra's AMS, then run "
            f"`provision attest {merchant} --env {environment}` for the settings the API cannot read, "
            f"and `provision plan {merchant} --env {environment}` to verify.", ""]

@@ -95,6 +95,7 @@ class _Written:
     changes: bool
     own: dict[str, str]
     shown: str | None = None  # as the run's report shows it, when the run said how (`Shower`)
+    work: bool = True  # anything to create, update or delete (`Plan.has_work`): not only settings to attest
 
 
 @dataclass
@@ -111,7 +112,7 @@ class _Outcome:
         pickle and rebuild), and made here, in the planning processes, not in the one that writes them."""
         return _Portable(replace(self.choice, source=None, broken=None),
                          [_Written(plan.merchant, plan.environment, as_written(plan), plan.has_changes(), own,
-                                   show(plan) if show is not None else None)
+                                   show(plan) if show is not None else None, plan.has_work())
                           for plan, own in self.plans], self.errors)
 
 
@@ -249,7 +250,8 @@ def _record(document: SpooledDocument, outcome: _Portable) -> None:
     if outcome.choice.skipped is not None:
         document.skipped.append(outcome.choice.skipped)
     for plan in outcome.plans:
-        document.add(plan.merchant, plan.environment, plan.text, changes=plan.changes, shown=plan.shown)
+        document.add(plan.merchant, plan.environment, plan.text, changes=plan.changes, shown=plan.shown,
+                     work=plan.work)
         document.identifiers[f"{plan.merchant}/{plan.environment}"] = plan.own
 
 

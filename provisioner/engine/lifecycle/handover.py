@@ -18,6 +18,7 @@ from provisioner.config.resolve import DesiredState
 from provisioner.engine.apply import sinks
 from provisioner.engine.plan import planning
 from provisioner.errors import ProvisionerError
+from provisioner.escape import md_code, md_fence
 from provisioner.escape import md_text as markdown_text
 from provisioner.policy import global_e
 from provisioner.resources import plugins
@@ -67,21 +68,27 @@ def document(state: DesiredState, checkout: dict[str, Any], order_api: OrderApiP
 
 
 def render(doc: dict[str, Any]) -> str:
+    """The document a person reads and copies from: every value Global-e enters (ids, URLs, names) is a
+    code span, shown exactly as it is (a URL's `&` stays `&`, and no link is made of it)."""
     def cell(value: Any) -> str:
-        return markdown_text(str(value))
+        return md_code(str(value), in_table=True)
 
     checkout, gem = doc["checkout_plugin"], doc["gem"]
-    lines = [f"# Global-e handover: {cell(doc['merchant'])} ({cell(doc['environment'])})", "",
-             f"Global-e merchant id {doc['global_e']['merchant_id']}, Global-e environment "
-             f"{cell(doc['global_e']['environment'])}; Centra {cell(doc['centra_url'])}.", "",
+    lines = [f"# Global-e handover: {markdown_text(doc['merchant'])} ({markdown_text(doc['environment'])})", "",
+             f"Centra {md_code(doc['centra_url'])}.", "",
              "| What | Value |", "|---|---|",
-             f"| Checkout plugin | {cell(checkout['name'])} ({cell(checkout['type'])}), URI {cell(checkout['uri'])} |",
-             f"| Order API URL | {cell(doc['order_api']['url'])} (plugin {cell(doc['order_api']['plugin'])}) |",
+             f"| Global-e merchant id | {cell(doc['global_e']['merchant_id'])} |",
+             f"| Global-e environment | {cell(doc['global_e']['environment'])} |",
+             f"| Checkout plugin | {cell(checkout['name'])} |",
+             f"| Checkout plugin type | {cell(checkout['type'])} |",
+             f"| Checkout plugin URI | {cell(checkout['uri'])} |",
+             f"| Order API URL | {cell(doc['order_api']['url'])} |",
+             f"| Order API plugin | {cell(doc['order_api']['plugin'])} |",
              f"| Webhook URL | {cell(doc['webhook_url'])} |", "",
              "## Secrets", "", "Delivered separately, never in this document:", ""]
-    lines += [f"- {cell(name)}: {cell(where)}" for name, where in doc["secrets"].items()]
-    lines += ["", "## Global-e module (GEM) tags for the storefront", "", "```html", gem["script"], gem["css"],
-              "```", ""]
+    lines += [f"- {md_code(name)}: {markdown_text(where)}" for name, where in doc["secrets"].items()]
+    lines += ["", "## Global-e module (GEM) tags for the storefront", "",
+              md_fence("\n".join([gem["script"], gem["css"]]), "html"), ""]
     return "\n".join(lines)
 
 

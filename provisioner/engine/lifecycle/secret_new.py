@@ -20,6 +20,7 @@ class NewSecret:
     name: str
     reference: str
     where: str
+    stand_in: bool = False  # the sandbox's own value for an env: reference: nothing was generated
 
 
 def new_secret(merchant: str, environment: str, name: str, *, replace: bool = False) -> NewSecret:
@@ -31,6 +32,9 @@ def new_secret(merchant: str, environment: str, name: str, *, replace: bool = Fa
     reference = declared[name]
     value = secrets.token_urlsafe(BYTES)
     scheme, _, target = reference.partition(":")
+    if state.is_sandbox and scheme == "env" and not sinks.ci_variables_available():
+        # The emulator never sees a real secret: it derives a stand-in for every env: reference itself.
+        return NewSecret(name, reference, "", stand_in=True)
     if scheme == "file":
         path = Path(target).expanduser()
         if path.exists() and path.stat().st_size and not replace:
@@ -42,6 +46,7 @@ def new_secret(merchant: str, environment: str, name: str, *, replace: bool = Fa
         # sinks.check's message names `--secret-sink`, an option this command does not have
         raise ProvisionerError(f"secrets.{name} is {reference}: an environment variable only CI can hand to later "
                                "steps ($GITHUB_ENV, or $PROVISION_ENV_FILE names a file to append it to); on a "
-                               "workstation reference a file (file:PATH) instead; nothing was changed")
+                               "workstation reference a file (file:PATH) instead, or try it on the emulator with "
+                               "--env sandbox; nothing was changed")
     where = sinks.store(value, merchant=merchant, environment=environment, description=name, sink=reference)
     return NewSecret(name, reference, where)

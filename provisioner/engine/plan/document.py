@@ -72,9 +72,10 @@ class PlanDocument(_Model):
         return sum(1 for p in self.plans if p.has_changes())
 
     def exit_code(self, *, detailed: bool) -> int:
-        """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode."""
+        """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode, and settings
+        that only wait for `provision attest` are not changes there (the plan says so apart)."""
         codes = [e.exit_code for e in self.errors]
-        if detailed and self.changed_count():
+        if detailed and any(p.has_work() for p in self.plans):
             codes.append(ExitCode.CHANGES)
         return most_severe(codes)
 
@@ -101,6 +102,7 @@ class _Spooled:
     length: int
     changes: bool
     shown: int = 0  # the length of the plan as shown (its text rendering), spooled after it, if given
+    work: bool = True  # `Plan.has_work`: what --detailed-exitcode counts
 
 
 class SpooledPlans(Sequence[Plan]):
@@ -155,12 +157,13 @@ class SpooledDocument:
         self.plans = SpooledPlans(self._spool, self._entries)
         self.shows = True  # every plan came with its text as shown (see `add`)
 
-    def add(self, merchant: str, environment: str, text: str, *, changes: bool, shown: str | None = None) -> None:
+    def add(self, merchant: str, environment: str, text: str, *, changes: bool, shown: str | None = None,
+            work: bool = True) -> None:
         """A plan, as `as_written` gives it; `shown`: as the run's report shows it (`shows`), if made."""
         data, rendered = text.encode("utf-8"), (shown or "").encode("utf-8")
         self._spool.seek(self._end)
         self._spool.write(data + rendered)
-        self._entries.append(_Spooled(merchant, environment, self._end, len(data), changes, len(rendered)))
+        self._entries.append(_Spooled(merchant, environment, self._end, len(data), changes, len(rendered), work))
         self._end += len(data) + len(rendered)
         self.shows = self.shows and shown is not None
 
@@ -184,7 +187,7 @@ class SpooledDocument:
 
     def exit_code(self, *, detailed: bool) -> int:
         codes = [e.exit_code for e in self.errors]
-        if detailed and self.changed_count():
+        if detailed and any(entry.work for entry in self._entries):  # as PlanDocument.exit_code
             codes.append(ExitCode.CHANGES)
         return most_severe(codes)
 

@@ -21,7 +21,7 @@ from provisioner.engine.plan.live import LiveState, fingerprint, unknown_reason
 from provisioner.engine.state import ledger as ledgers
 from provisioner.engine.state.ledger import Ledger
 from provisioner.policy.findings import Finding
-from provisioner.policy.risk import assess
+from provisioner.policy.risk import assess, preset_permissions
 from provisioner.reference import catalogue
 from provisioner.resources import KINDS
 from provisioner.resources.base import Kind, Obj, Reveal, Setting
@@ -108,6 +108,18 @@ class Plan(_Model):
 
     def has_changes(self) -> bool:
         return bool(self.pending or self.unknown_sections)
+
+    @property
+    def to_attest(self) -> list[Change]:
+        """Settings never confirmed: nothing to create, update or delete, only `provision attest` to run
+        once the runbook is done. Counted apart (an attested value that differs is an update)."""
+        return [c for c in self.pending if c.executor == "attested" and c.action == "create"]
+
+    def has_work(self) -> bool:
+        """Whether anything is left to create, update or delete (or cannot be known): what
+        `--detailed-exitcode` reports as 2. Settings only waiting to be attested are not."""
+        attest = {id(c) for c in self.to_attest}
+        return bool(self.unknown_sections or any(id(c) not in attest for c in self.pending))
 
     def counts(self) -> dict[str, int]:
         counts = {"create": 0, "update": 0, "delete": 0, "no-op": 0}
@@ -219,7 +231,8 @@ def catalogue_warnings(live: LiveState) -> list[str]:
 
 def _change(state: DesiredState, kind: str, name: str, action: Action, executor: str,
             fields: list[dict[str, Any]], before: Obj | None, after: Obj | None) -> Change:
-    risk, reasons = assess(kind, action, fields)
+    expected = preset_permissions(state.spec.presets, name) if kind == "api_token" else frozenset()
+    risk, reasons = assess(kind, action, fields, expected)
     return Change(address=address(state, kind, name), kind=kind, name=name, action=action,
                   executor=executor,
                   risk=risk, reasons=reasons,

@@ -35,16 +35,20 @@ def connect(state: DesiredState, *, on_wait: Callable[[float, str], None] | None
                         on_wait=on_wait)
 
 
+# A newcomer's first `--env qa` has no token: say where to try the same command without one.
+NO_CENTRA = "; without a Centra token, try it on the built-in emulator: --env sandbox"
+
+
 def own_token(state: DesiredState) -> str:
     """The value of the token the tool itself connects with (for matching it among the store's tokens)."""
     if state.is_sandbox:
         return _sandbox_transport(state)[1]
     if state.token_ref is None:
-        raise AuthError(f"environment {state.environment} names no token")
+        raise AuthError(f"environment {state.environment} names no token{NO_CENTRA}")
     try:
         return secrets.reveal(state.token_ref)
     except secrets.SecretUnavailable as exc:
-        raise AuthError(str(exc)) from None
+        raise AuthError(f"{exc}{NO_CENTRA}") from None
 
 
 def rest_client(state: DesiredState) -> httpx.Client:

@@ -44,8 +44,8 @@ def test_apply_creates_the_token_into_a_0600_sink_and_writes_a_runbook(project: 
     assert "## 1. Create the attribute type ge_customer_coupon" in runbook
     assert "System > Configurations" in runbook and "System > Tax Groups" in runbook
     assert '"ge_order_id": {' in runbook  # the exact JSON to paste
-    assert "the value of `env:ACME_ORDER_API_SECRET`" in runbook
-    assert "| Tax rate | 20% |" not in runbook and "Rule GE Local VAT: Tax rate | 20%" in runbook
+    assert "the value of the secret `ACME_ORDER_API_SECRET`" in runbook
+    assert "| Tax rate | 20% |" not in runbook and "Rule GE Local VAT: Tax rate | `20%`" in runbook
     assert "Select ALL and unselect GB" in runbook
     assert "**Verified by:**" in runbook
     assert "converged: no api change left" in result.output

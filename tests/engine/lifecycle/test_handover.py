@@ -99,3 +99,18 @@ def test_handover_to_a_github_secret_store(project: Path, outputs: Outputs, monk
     assert "GE_ORDER_API_SECRET__ACME__SANDBOX__HANDOVER" in document["secrets"]["order_api_secret"]
     assert not Path(".provision/secrets/acme.sandbox.global-e-handover.json").exists()
     scan_for_secrets(project, outputs, [PLANTED["ACME_ORDER_API_SECRET"], token])
+
+
+def test_the_handover_as_rendered_gives_each_value_exactly(project: Path, outputs: Outputs) -> None:
+    from tests.rendered import copied, render
+
+    converge(outputs, "acme")
+    assert outputs.run("handover", "acme", "--env", "sandbox").exit_code == 0
+    markdown = Path("out/acme.sandbox.global-e-handover.md").read_text()
+    document = json.loads(Path("out/acme.sandbox.global-e-handover.json").read_text())
+    assert "&" in document["webhook_url"]
+    for value in (document["webhook_url"], document["order_api"]["url"], "1808", "Checkout API"):
+        assert copied(markdown, value), value
+    page = render(markdown)
+    assert page.row("Webhook URL") == ["Webhook URL", document["webhook_url"]]
+    assert "\n".join(document["gem"].values()) + "\n" in page.codes  # the storefront tags, one block

@@ -130,7 +130,7 @@ def test_a_live_permission_the_catalogue_lacks_is_a_warning(project: Path, outpu
     text = outputs.run("plan", "acme", "--env", "sandbox").output
     assert "! warning: token 'Newer integration' holds permissions the catalogue does not know" in text
     markdown = outputs.run("plan", "acme", "--env", "sandbox", "--format", "markdown").output
-    assert "> [!WARNING]" in markdown and "Subscription:read" in markdown
+    assert "> [!IMPORTANT]" in markdown and "Subscription:read" in markdown
 
 
 def test_exclusive_tokens_revoke_every_other_token_sorted_before_or_after_the_tools_own(project: Path,

@@ -1,0 +1,111 @@
+"""The comment's parts on small hand-made plan documents, read as GitHub renders them: the head says
+what the check decides in `--fail-on`'s words, counts risks in their own, and lists failed, skipped and
+unchanged merchants with their reasons."""
+
+from __future__ import annotations
+
+from provisioner.engine.plan.document import MerchantError, PlanDocument, Skipped
+from provisioner.engine.plan.model import Binding, Change, Plan
+from provisioner.policy.findings import Finding
+from provisioner.render import markdown
+from tests.rendered import render
+
+
+def _plan(merchant: str, changes: list[Change] | None = None, findings: list[Finding] | None = None) -> Plan:
+    return Plan(merchant=merchant, environment="qa", tier="qa", centra_url=f"https://{merchant}.centraqa.com",
+                generated_at="2026-01-01T00:00:00Z", changes=changes or [], findings=findings or [],
+                binding=Binding(target_url="x", store_identity="x", merchant_file_sha256="x", tool_version="x"))
+
+
+def _change(name: str, action: str = "create", risk: str = "info", executor: str = "manual") -> Change:
+    return Change(address=f"m/qa/tax_group/{name}", kind="tax_group", name=name, action=action,  # type: ignore[arg-type]
+                  executor=executor, risk=risk, reasons=["deletes a live object"] if risk == "critical" else [])
+
+
+def _finding(severity: str, rule: str = "global-e.webhook", waived: str | None = None) -> Finding:
+    return Finding(rule=rule, severity=severity, message="m", fix="f", waived=waived)  # type: ignore[arg-type]
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in render(text).text.split("\n") if line.strip()]
+
+
+def test_the_head_counts_policy_findings_by_severity_and_risk_in_its_own_words() -> None:
+    document = PlanDocument(environment="qa", plans=[
+        _plan("acme", [_change("a", "delete", "critical"), _change("b", risk="warning"), _change("c")],
+              [_finding("critical"), _finding("warning", "privilege.widening"), _finding("info", "token.expiry"),
+               _finding("warning", "x.waived", waived="known")])])
+    lines = _lines(markdown.render(document))
+    assert lines[1] == "Policy findings: 1 critical, 1 warning, 1 info (1 waived)."
+    assert "<strong>1 critical</strong>" in render(markdown.render(document)).html
+    risk = next(line for line in lines if line.startswith("Change risk"))
+    assert risk.endswith(": 1 high, 1 medium, 1 low.")
+    table = render(markdown.render(document)).row("manual")
+    assert table == ["manual", "2", "0", "1"]
+
+
+def test_the_check_names_each_failing_rule_and_its_merchants() -> None:
+    document = PlanDocument(environment="qa", plans=[_plan(name, [_change("a")], [_finding("critical")])
+                                                     for name in ("acme", "nordwind")])
+    document.plans.append(_plan("calm", [_change("a")], [_finding("warning", "privilege.widening")]))
+    text = markdown.render(document, fail_on="critical")
+    page = render(text)
+    assert "This check fails: 2 policy finding(s) at critical or above (--fail-on critical)." in page.text
+    assert "global-e.webhook: acme, nordwind" in page.text and "privilege.widening:" not in page.text
+    assert "--fail-on critical" in page.codes
+    assert "This check fails" in render(markdown.render(document, fail_on="warning")).text
+    assert "3 policy finding(s) at warning" in render(markdown.render(document, fail_on="warning")).text
+
+
+def test_a_passing_check_and_no_findings() -> None:
+    document = PlanDocument(environment="qa", plans=[_plan("acme")])
+    lines = _lines(markdown.render(document, fail_on="warning"))
+    assert lines[1] == "This check passes at --fail-on warning. Policy findings: 0 critical, 0 warning, 0 info."
+    assert "No changes (1)" in lines and "acme" in lines
+
+
+def test_failed_and_skipped_merchants_are_listed_with_their_reasons() -> None:
+    long_reason = "the store answered 503\n  " + "x" * 400
+    document = PlanDocument(environment="qa", plans=[_plan("acme", [_change("a")])], errors=[
+        MerchantError(merchant="broken", environment="qa", exit_code=4, reason="merchants/broken.yaml:3:1: bad"),
+        MerchantError(merchant="down", exit_code=1, reason=long_reason)],
+        skipped=[Skipped(merchant="dataline", reason="no environment matches 'qa' (has: prod)"),
+                 Skipped(merchant="other", reason="no environment matches 'qa' (has: live)")])
+    page = render(markdown.render(document))
+    assert page.row("broken") == ["broken", "qa", "4", "merchants/broken.yaml:3:1: bad"]
+    down = page.row("down")
+    assert down[1:3] == ["–", "1"] and down[3].startswith("the store answered 503; xxx") and "(cut, " in down[3]
+    assert "Failed (2)" in page.text and "Skipped (2)" in page.text
+    assert "no environment matches 'qa': dataline, other" in page.text
+    assert "5 merchants: 1 planned (1 with changes) · 2 failed · 2 skipped" in page.text
+
+
+def test_an_empty_run_says_no_merchant_was_planned_and_where_the_plan_is() -> None:
+    text = markdown.render(PlanDocument(environment="qa"), plan_at="artifact plan-qa")
+    lines = _lines(text)
+    assert "No merchant was planned." in lines
+    assert lines[-1] == "The full JSON plan is in artifact plan-qa."
+    assert text.splitlines()[0] == "<!-- provision:plan environment=qa -->"
+
+
+def test_a_group_too_large_to_name_whole_names_the_first_sixty_and_counts_the_rest() -> None:
+    names = [f"shop-{number:04d}-{'long' * 20}" for number in range(1_000)]
+    document = PlanDocument(environment="qa", plans=[_plan(name, [_change("GE Local VAT")]) for name in names])
+    text = markdown.render(document)
+    assert len(text) <= markdown.BUDGET
+    heading = next(line for line in text.splitlines() if line.startswith("#### "))
+    assert heading.count("`shop-") == markdown.NAMES_IN_HEADING
+    assert heading.endswith(" and 940 more (1000 merchants, identical change sets)")
+
+
+def test_a_url_in_a_finding_is_shown_exactly_and_links_nowhere_else() -> None:
+    from tests.rendered import copied
+
+    url = "https://centra.global-e.com/webhooks/v1/Webhooks/WebhookIntegrationApi?merchantId=1808&domain=a.b"
+    message = f"the webhook URL is {url}; Global-e expects https://x.example/?a=1&b=2."
+    finding = Finding(rule="global-e.webhook-url", severity="critical", message=message, fix="Set it to " + url)
+    text = markdown.render(PlanDocument(environment="qa", plans=[_plan("acme", [], [finding])]))
+    assert copied(text, url) and copied(text, "https://x.example/?a=1&b=2")
+    row = render(text).row("critical")
+    assert row[2] == message and row[3] == "Set it to " + url
+    assert "&amp;" not in "".join(render(text).links)
