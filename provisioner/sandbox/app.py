@@ -15,7 +15,7 @@ from typing import Any
 
 from graphql import GraphQLSchema, OperationType
 
-from provisioner.sandbox import ams, faults, graphql_api, ratelimit, variants
+from provisioner.sandbox import ams, commerce, faults, graphql_api, ratelimit, variants
 from provisioner.sandbox.mutations import MUTATION
 from provisioner.sandbox.resolvers import QUERY
 from provisioner.sandbox.store import Store, bump, loads, meta
@@ -37,7 +37,10 @@ def schema(variant: variants.Variant = SDL_AS_IS) -> GraphQLSchema:
 
 @lru_cache(maxsize=8)
 def _built(variant: variants.Variant) -> GraphQLSchema:
-    return variants.build({**QUERY, **MUTATION}, variant)
+    resolvers = {**QUERY, **MUTATION}
+    for type_name, fields in commerce.RESOLVERS.items():
+        resolvers[type_name] = {**resolvers.get(type_name, {}), **fields}
+    return variants.build(resolvers, variant)
 
 
 def _errors(status: int, message: str, headers: dict[str, str] | None = None) -> Response:

@@ -126,8 +126,48 @@ def _listeners(objects: dict[str, dict[str, Any]], out: Exported) -> None:
                                        for name, listener in sorted(objects.items())]
 
 
+_CODE = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+def _warehouses(objects: dict[str, dict[str, Any]], out: Exported) -> None:
+    out.sections["warehouses"] = [{"name": name} for name in sorted(objects)]
+
+
+def _shipping_options(objects: dict[str, dict[str, Any]], out: Exported) -> None:
+    items = []
+    for name, option in sorted(objects.items()):
+        if not _CODE.match(str(option["code"])):
+            out.note("shipping_options", f"'{name}' left out: its URI is not a shipping code this tool can name")
+            continue
+        items.append({"name": name, "code": option["code"]})
+    out.sections["shipping_options"] = items
+
+
+def _markets(objects: dict[str, dict[str, Any]], out: Exported) -> None:
+    items = []
+    for name, market in sorted(objects.items()):
+        item: dict[str, Any] = {"name": name, "store": market["store"]}
+        if market.get("comment") is not None:
+            item["comment"] = market["comment"]
+        item["countries"] = market["countries"]
+        items.append(item)
+    out.sections["markets"] = items
+
+
+def _pricelists(objects: dict[str, dict[str, Any]], out: Exported) -> None:
+    items = []
+    for name, pricelist in sorted(objects.items()):
+        item: dict[str, Any] = {"name": name, "store": pricelist["store"], "status": pricelist["status"],
+                                "currency": pricelist["currency"], "countries": pricelist["countries"]}
+        if pricelist.get("default_shipping_option") is not None:
+            item["default_shipping_option"] = pricelist["default_shipping_option"]
+        items.append(item)
+    out.sections["pricelists"] = items
+
+
 WRITERS = {"attribute_type": _attribute_types, "tax_group": _tax_groups, "api_token": _tokens,
-           "event_listener": _listeners}
+           "event_listener": _listeners, "warehouse": _warehouses, "shipping_option": _shipping_options,
+           "market": _markets, "pricelist": _pricelists}
 
 
 def export(merchant: str, environment: str) -> str:
