@@ -15,7 +15,8 @@ from provisioner.resources import (
 )
 from provisioner.resources.base import Kind
 
-# Warehouses and shipping options before the markets and pricelists that may name them.
-KINDS: tuple[Kind, ...] = (attribute_types.KIND, tax_groups.KIND, warehouses.KIND, shipping_options.KIND,
-                           markets.KIND, pricelists.KIND, plugins.KIND, api_tokens.KIND, event_listeners.KIND)
+# Warehouses and shipping options before the markets and pricelists that may name them; all after the
+# token and listeners Global-e's integration needs first.
+KINDS: tuple[Kind, ...] = (attribute_types.KIND, tax_groups.KIND, plugins.KIND, api_tokens.KIND, event_listeners.KIND,
+                           warehouses.KIND, shipping_options.KIND, markets.KIND, pricelists.KIND)
 BY_KIND: dict[str, Kind] = {k.kind: k for k in KINDS}

@@ -13,7 +13,7 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLSchema, OperationType
+from graphql import FieldNode, GraphQLSchema, OperationType
 
 from provisioner.sandbox import ams, commerce, faults, graphql_api, ratelimit, variants
 from provisioner.sandbox.mutations import MUTATION
@@ -111,7 +111,8 @@ class SandboxApp:
             bump(db, "graphql_requests")
             if is_mutation:
                 bump(db, "mutations")
-                failure = faults.for_mutation(db)
+                failure = faults.for_mutation(db, frozenset(
+                    s.name.value for s in op.selection_set.selections if isinstance(s, FieldNode)))
                 if failure == "error":
                     return _errors(500, "Internal server error")
                 drop_after = failure == "drop_after_commit"

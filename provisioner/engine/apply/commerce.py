@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from provisioner.centra.capabilities import Capabilities
-from provisioner.centra.client import CentraClient
+from provisioner.centra.client import CentraClient, MutationRejected
 from provisioner.engine.plan import live as plan_live
 from provisioner.engine.plan.live import LiveState
 from provisioner.engine.plan.model import Change
@@ -23,6 +23,25 @@ def _ids(client: CentraClient, operation: str, type_name: str, root: str, key: s
     if not isinstance(rows, list):
         raise ProvisionerError(f"cannot read {root} to find their ids")
     return {str(r[key]): int(r["id"]) for r in rows if isinstance(r, dict) and key in r and "id" in r}
+
+
+_LISTINGS = {"market": ("market_names", "Market", "markets"), "pricelist": ("pricelist_names", "Pricelist",
+                                                                          "pricelists"),
+             "warehouse": ("warehouse_names", "Warehouse", "warehouses")}
+
+
+def _create(client: CentraClient, change: Change, make: Callable[[], int]) -> str:
+    """Create unless it exists now: another run (another checkout, sharing no lock with this one) may have
+    made it since this run's plan read the store; the convergence re-plan then compares its fields."""
+    what = change.kind.replace("_", " ")
+    try:
+        return f"created {what} {change.name} (id {make()})"
+    except MutationRejected:
+        existing = _ids(client, *_LISTINGS[change.kind], "name").get(change.name)
+        if existing is None:
+            raise
+        return (f"found {what} {change.name} (id {existing}), made by another run after this run's plan; "
+                "not created again")
 
 
 def _members(change: Change) -> tuple[list[str], list[str]]:
@@ -61,8 +80,8 @@ def _market(client: CentraClient, caps: Capabilities, live: LiveState, change: C
                                         "addCountries": [{"id": countries[c]} for c in added]}
         if "comment" in after:
             market_input["comment"] = after["comment"]
-        payload = mutate(client, "create_market", caps.create_market, {"input": market_input})
-        return f"created market {change.name} (id {payload['market']['id']})"
+        return _create(client, change, lambda: int(mutate(client, "create_market", caps.create_market,
+                                                          {"input": market_input})["market"]["id"]))
     market_id = live.objects["market"][change.name]["_id"]
     update: dict[str, Any] = {"addCountries": [{"id": countries[c]} for c in added],
                               "removeCountries": [{"id": countries[c]} for c in removed]}
@@ -83,10 +102,10 @@ def _pricelist(client: CentraClient, caps: Capabilities, live: LiveState, change
     if "default_shipping_option" in after:
         common["defaultShippingOption"] = _shipping(client, live, after["default_shipping_option"])
     if change.action == "create":
-        payload = mutate(client, "create_pricelist", caps.create_pricelist, {"input": {
-            "name": change.name, "store": _store(live, after["store"]), "currencyIsoCode": after["currency"],
-            "addCountries": [{"code": c} for c in added], **common}})
-        return f"created pricelist {change.name} (id {payload['pricelist']['id']})"
+        pricelist_input = {"name": change.name, "store": _store(live, after["store"]),
+                           "currencyIsoCode": after["currency"], "addCountries": [{"code": c} for c in added], **common}
+        return _create(client, change, lambda: int(mutate(client, "create_pricelist", caps.create_pricelist,
+                                                          {"input": pricelist_input})["pricelist"]["id"]))
     pricelist_id = live.objects["pricelist"][change.name]["_id"]
     mutate(client, "update_pricelist", caps.update_pricelist, {"id": pricelist_id, "input": {
         "addCountries": [{"code": c} for c in added], "removeCountries": [{"code": c} for c in removed], **common}})
@@ -99,6 +118,6 @@ def execute(client: CentraClient, caps: Capabilities, live: LiveState, change: C
     if change.kind == "pricelist":
         return _pricelist(client, caps, live, change, mutate)
     if change.kind == "warehouse" and change.action == "create":
-        payload = mutate(client, "create_warehouse", caps.create_warehouse, {"input": {"name": change.name}})
-        return f"created warehouse {change.name} (id {payload['warehouse']['id']})"
+        return _create(client, change, lambda: int(mutate(client, "create_warehouse", caps.create_warehouse,
+                                                          {"input": {"name": change.name}})["warehouse"]["id"]))
     raise ProvisionerError(f"no api executor for {change.action} of {change.kind}")
