@@ -120,6 +120,19 @@ def _attribute_step(state: DesiredState, change: Change) -> Step:
                     verify="The next `provision plan` no longer finds it in `attributeTypes`.",
                     payload={"op": "attribute_type_delete", "name": change.name})
     verb = "Create" if change.action == "create" else "Update"
+    if state.tier == "prod":
+        # Global-e's guide §1.4.2: in production, attribute types are deployed by Centra's developers.
+        return Step(f"Ask Centra to deploy the attribute type {change.name} to production",
+                    "A request to Centra (support), who deploy attribute types to production", "manual",
+                    [change.address], [("Attribute type", change.name),
+                                       ("Request", f"{verb.lower()} it in production exactly as configured in QA: "
+                                                   "the JSON below"),
+                                       ("Why", "in production, custom attributes are deployed by Centra's "
+                                               "developers (Global-e's Centra guide, §1.4.2)")],
+                    snippet=json.dumps(config, indent=2),
+                    verify="Once Centra confirms the deployment, the next `provision plan` reads `attributeTypes` "
+                           "and shows no change for it.",
+                    payload={"op": "attribute_type", "name": change.name, "config": config})
     return Step(f"{verb} the attribute type {change.name}", "System > Configurations > "
                 + ("Create attribute type" if change.action == "create" else change.name), "manual",
                 [change.address], [("Name", change.name), ("Type", "Text"), ("Configuration", "paste the JSON below")],

@@ -200,7 +200,16 @@ def build(state: DesiredState, live: LiveState, capabilities: Capabilities, ledg
                                             capabilities))
         plan.changes.extend(_attested_changes(state, kind, kind.settings(state, reveal), ledger))
     plan.warnings.extend(catalogue_warnings(live))
+    plan.warnings.extend(unused_write_warnings(capabilities))
     return plan
+
+
+def unused_write_warnings(capabilities: Capabilities) -> list[str]:
+    """`capabilities.unused_writes` in words, for every renderer that shows a plan's warnings."""
+    if not capabilities.unused_writes:
+        return []
+    return [f"the target can write {', '.join(capabilities.unused_writes)} through its Integration API, which "
+            "this tool still plans by hand (runbook): a newer version of the tool may make those changes itself"]
 
 
 def catalogue_warnings(live: LiveState) -> list[str]:
