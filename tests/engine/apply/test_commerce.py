@@ -206,3 +206,13 @@ def test_a_token_without_pricelist_read_leaves_the_section_unknown(project: Path
     assert section.state == "unknown" and section.permission == "Pricelist:read"
     assert "Test GBP" in section.blocked
     assert planned.sections["markets"].state == "managed"
+
+
+def test_a_country_geolocated_to_two_pricelists_of_a_store_is_refused(project: Path, outputs: Outputs) -> None:
+    _declare("pricelists:\n  - {name: Second GBP, store: GlobalE Store, currency: GBP, countries: [AT, DE]}\n")
+    result = outputs.run("validate")
+    assert result.exit_code != 0
+    # the later of the two is pointed at (_declare puts the new one first in the section)
+    assert re.search(r"acme\.yaml:\d+:\d+: pricelists\[Global-e GBP\]\.countries: DE already geolocates to "
+                     r"pricelist 'Second GBP' in store 'GlobalE Store'", result.output + result.stderr), result.output
+    assert "AT already" not in result.output + result.stderr
