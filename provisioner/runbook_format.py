@@ -98,13 +98,23 @@ class TokenRevoke(_Strict):
     id: int | None = None  # one token (a rotation's lost one); without it, every token of that name
 
 
+class Commerce(_Strict):
+    """A market, pricelist, warehouse or shipping option made, changed or removed by hand in AMS."""
+
+    op: Literal["commerce"]
+    kind: Literal["market", "pricelist", "warehouse", "shipping_option"]
+    action: Literal["create", "update", "delete"]
+    name: Name
+    object: dict[Annotated[str, Field(pattern=r"^[a-z_]{1,64}$")], Plain] = Field(default_factory=dict)
+
+
 class Unsupported(_Strict):
     op: Literal["unsupported"]
     address: str
 
 
 Step = Annotated[AttributeType | AttributeTypeDelete | TaxGroup | TaxGroupDelete | Plugin | PluginDelete
-                 | TokenRevoke | Unsupported, Field(discriminator="op")]
+                 | TokenRevoke | Commerce | Unsupported, Field(discriminator="op")]
 _STEP: TypeAdapter[Step] = TypeAdapter(Step)
 
 

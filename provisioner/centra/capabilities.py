@@ -4,11 +4,14 @@ write support "with every version" and names are the part of its docs least ofte
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import threading
+import weakref
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from graphql import GraphQLSchema, get_named_type
+from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type, validate
 
+from provisioner.centra import operations
 from provisioner.centra.client import CentraClient
 from provisioner.centra.introspection import target_schema
 
@@ -18,40 +21,127 @@ WATCHED_INPUTS = {"attribute types": "AttributeType", "tax groups": "TaxGroup", 
 
 
 @dataclass(frozen=True)
+class Write:
+    """A mutation the tool sends: its operation file, found in the target by the input type it takes (or,
+    taking only an id, by the payload type it returns), and the input fields the tool fills."""
+
+    operation: str
+    input_type: str | None = None
+    payload_type: str | None = None
+    input_fields: tuple[str, ...] = ()
+
+    @property
+    def wanted(self) -> str:
+        return f"taking {self.input_type}" if self.input_type else f"returning {self.payload_type}"
+
+
+_TOKEN_FIELDS = ("name", "organizationName", "integrationName", "email", "phoneNumber", "permissions",
+                 "restrictions", "ttl")
+WRITES: dict[str, Write] = {
+    "create_token": Write("create_access_token", "AccessTokenCreateInput", input_fields=_TOKEN_FIELDS),
+    "update_token": Write("update_access_token", "AccessTokenUpdateInput", input_fields=_TOKEN_FIELDS),
+    "set_event_listeners": Write("set_event_listeners", "EventListenerSetInput", input_fields=("objectType",
+                                                                                               "changeTypes")),
+    "unset_event_listeners": Write("unset_event_listeners", "EventListenerUnsetInput",
+                                   input_fields=("objectType", "changeTypes")),
+    "revoke_token": Write("revoke_access_token", payload_type="AccessTokenRevokePayload"),
+    "create_market": Write("create_market", "MarketCreateInput", input_fields=("name", "store", "comment",
+                                                                               "addCountries")),
+    "update_market": Write("update_market", "MarketUpdateInput", input_fields=("comment", "addCountries",
+                                                                               "removeCountries")),
+    "create_pricelist": Write("create_pricelist", "PricelistCreateInput", input_fields=(
+        "name", "status", "store", "currencyIsoCode", "defaultShippingOption", "addCountries")),
+    "update_pricelist": Write("update_pricelist", "PricelistUpdateInput", input_fields=(
+        "status", "defaultShippingOption", "addCountries", "removeCountries")),
+    "delete_pricelist": Write("delete_pricelist", payload_type="PricelistDeletePayload"),
+    "create_warehouse": Write("create_warehouse", "WarehouseCreateInput", input_fields=("name",)),
+}
+
+
+@dataclass(frozen=True)
 class Capabilities:
     create_token: str | None = None
     update_token: str | None = None
     set_event_listeners: str | None = None
     unset_event_listeners: str | None = None
     revoke_token: str | None = None
+    create_market: str | None = None
+    update_market: str | None = None
+    create_pricelist: str | None = None
+    update_pricelist: str | None = None
+    delete_pricelist: str | None = None
+    create_warehouse: str | None = None
     unused_writes: tuple[str, ...] = ()  # writable resources this tool still treats as manual
+    # capability -> what the target lacks for it (a mutation, or a field of its input or payload)
+    lacking: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def why_not(self, *names: str) -> str | None:
+        """Why a write is not made through the API: the first of `names` the target lacks, in words."""
+        for name in names:
+            if getattr(self, name) is None:
+                return self.lacking.get(name) or f"the target exposes no mutation for {name.replace('_', ' ')}"
+        return None
+
+
+def _confirmed(schema: GraphQLSchema, name: str, write: Write) -> str | None:
+    """Why the target cannot take this write as the tool sends it, or None: the operation, under the
+    target's name, validated against the target's schema, and every input field the tool fills."""
+    document = operations.with_root_field(operations.parsed(write.operation), name)
+    errors = validate(schema, document)
+    if errors:
+        return f"{name}: {errors[0].message}"
+    if write.input_type:
+        input_type = schema.type_map.get(write.input_type)
+        fields = input_type.fields if isinstance(input_type, GraphQLInputObjectType) else {}
+        missing = [f for f in write.input_fields if f not in fields]
+        if missing:
+            return f"{name}: the target's {write.input_type} has no field {', '.join(missing)}"
+    return None
+
+
+_CACHE: weakref.WeakKeyDictionary[GraphQLSchema, Capabilities] = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
 
 def from_schema(schema: GraphQLSchema) -> Capabilities:
+    """What the target can write (worked out once per schema: a fleet on one Centra version shares it)."""
+    with _LOCK:
+        found = _CACHE.get(schema)
+        if found is None:
+            found = _CACHE[schema] = _from_schema(schema)
+        return found
+
+
+def _from_schema(schema: GraphQLSchema) -> Capabilities:
     mutations = schema.mutation_type.fields if schema.mutation_type else {}
     by_input: dict[str, list[str]] = {}
+    by_payload: dict[str, list[str]] = {}
     for name, mutation in mutations.items():
+        by_payload.setdefault(get_named_type(mutation.type).name, []).append(name)
         for argument in mutation.args.values():
             by_input.setdefault(get_named_type(argument.type).name, []).append(name)
-    # Revocation takes only an id: found by the payload type it returns.
-    revoking = sorted(name for name, mutation in mutations.items()
-                      if get_named_type(mutation.type).name == "AccessTokenRevokePayload")
-
-    def taking(type_name: str) -> str | None:
-        names = by_input.get(type_name, [])
-        return sorted(names)[0] if names else None
-
+    found: dict[str, str | None] = {}
+    lacking: dict[str, str] = {}
+    for key, write in WRITES.items():
+        names = sorted(by_input.get(write.input_type, []) if write.input_type
+                       else by_payload.get(write.payload_type or "", []))
+        if not names:
+            found[key] = None
+            lacking[key] = f"the target's schema has no mutation {write.wanted}"
+            continue
+        # The first that takes the write as the tool sends it; else why the first does not.
+        reasons = [(name, _confirmed(schema, name, write)) for name in names]
+        confirmed = next((name for name, why in reasons if why is None), None)
+        found[key] = confirmed
+        if confirmed is None:
+            lacking[key] = str(reasons[0][1])
     unused = tuple(resource for resource, stem in WATCHED_INPUTS.items()
                    if any(t.startswith(stem) and t.endswith("Input") and not t.endswith("FilterInput")
                           for t in by_input))
-    return Capabilities(
-        create_token=taking("AccessTokenCreateInput"), update_token=taking("AccessTokenUpdateInput"),
-        set_event_listeners=taking("EventListenerSetInput"),
-        unset_event_listeners=taking("EventListenerUnsetInput"),
-        revoke_token=revoking[0] if revoking else None, unused_writes=unused)
+    return Capabilities(**found, unused_writes=unused, lacking=lacking)
 
 
 def discover(client: CentraClient) -> Capabilities:

@@ -19,9 +19,13 @@ from graphql import (
 from provisioner.errors import ProvisionerError
 
 
+def schema_text() -> str:
+    return resources.files("provisioner.centra").joinpath("schema.graphql").read_text(encoding="utf-8")
+
+
 @cache
 def schema() -> GraphQLSchema:
-    return build_schema(resources.files("provisioner.centra").joinpath("schema.graphql").read_text(encoding="utf-8"))
+    return build_schema(schema_text())
 
 
 def names() -> list[str]:

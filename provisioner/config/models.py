@@ -10,6 +10,18 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from provisioner.config.commerce_items import (
+    CommerceTombstone,
+    CurrencyCode,
+    Market,
+    MarketSection,
+    Pricelist,
+    PricelistSection,
+    ShippingOption,
+    ShippingOptionSection,
+    Warehouse,
+    WarehouseSection,
+)
 from provisioner.config.fields import CountryCode, Model, Name, SecretRef
 from provisioner.config.section_items import (
     ApiToken,
@@ -50,6 +62,13 @@ class GlobalE(Model):
     # The Checkout API or DTC/Storefront API plugin Global-e reads the shopper's cart through (the first
     # stage of the order lifecycle); Global-e must be told which one when a store has several.
     checkout_plugin: Name | None = None
+    # Calculating Prices: every pricelist of a Global-e market is in the base currency; a fixed-price
+    # country's pricelist is in the currency Global-e configured for it and geolocates that country.
+    base_currency: CurrencyCode | None = None
+    markets: list[Name] | None = None  # the `markets` items Global-e serves
+    fixed_prices: dict[CountryCode, CurrencyCode] | None = None
+    # §1.5: the shipping codes Global-e's Solutions Engineer names; each is a shipping option's code.
+    shipping_codes: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]] | None = None
 
 
 class Waiver(Model):
@@ -79,6 +98,10 @@ class Sections(Model):
     tax_groups: TaxGroupSection = None
     api_tokens: ApiTokenSection = None
     event_listeners: EventListenerSection = None
+    warehouses: WarehouseSection = None
+    shipping_options: ShippingOptionSection = None
+    markets: MarketSection = None
+    pricelists: PricelistSection = None
 
     @property
     def expiry_warning_days(self) -> int:
@@ -86,7 +109,8 @@ class Sections(Model):
         return (self.policy or Policy()).token_expiry_warning_days
 
 
-SECTION_NAMES = ("plugins", "attribute_types", "tax_groups", "api_tokens", "event_listeners")
+SECTION_NAMES = ("plugins", "attribute_types", "tax_groups", "api_tokens", "event_listeners", "warehouses",
+                 "shipping_options", "markets", "pricelists")
 
 
 class Environment(Sections):
@@ -104,8 +128,38 @@ class MerchantFile(Sections):
         default_factory=dict)
 
 
-__all__ = ["CHECKOUT_PLUGIN_TYPES", "SECTION_NAMES", "ApiToken", "ApiTokenTombstone", "AttributeElement",
-           "AttributeType", "AttributeTypeTombstone", "CentraWebhookPlugin", "CheckoutApiPlugin", "CountryCode",
-           "Environment", "EventListener", "EventListenerTombstone", "GlobalE", "MerchantFile", "OrderApiPlugin",
-           "PluginBase", "PluginTombstone", "Policy", "Section", "Sections", "StorefrontApiPlugin", "TaxGroup",
-           "TaxGroupTombstone", "TaxRule", "TokenPermissions", "Waiver"]
+__all__ = [
+    "CHECKOUT_PLUGIN_TYPES",
+    "SECTION_NAMES",
+    "ApiToken",
+    "ApiTokenTombstone",
+    "AttributeElement",
+    "AttributeType",
+    "AttributeTypeTombstone",
+    "CentraWebhookPlugin",
+    "CheckoutApiPlugin",
+    "CommerceTombstone",
+    "CountryCode",
+    "CurrencyCode",
+    "Environment",
+    "EventListener",
+    "EventListenerTombstone",
+    "GlobalE",
+    "Market",
+    "MerchantFile",
+    "OrderApiPlugin",
+    "PluginBase",
+    "PluginTombstone",
+    "Policy",
+    "Pricelist",
+    "Section",
+    "Sections",
+    "ShippingOption",
+    "StorefrontApiPlugin",
+    "TaxGroup",
+    "TaxGroupTombstone",
+    "TaxRule",
+    "TokenPermissions",
+    "Waiver",
+    "Warehouse",
+]

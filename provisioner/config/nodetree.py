@@ -26,6 +26,10 @@ IDENTITY_KEYS = {
     "api_tokens": "description",
     "event_listeners": "object_type",
     "waivers": "rule",
+    "markets": "name",  # the section; a plugin's or global_e's `markets` lists names, replaced whole
+    "pricelists": "name",
+    "warehouses": "name",
+    "shipping_options": "name",
 }
 
 
@@ -99,7 +103,8 @@ def merge(base: yaml.Node | None, override: yaml.Node | None, parent_key: str = 
         merged.extend(override_by_key.values())
         return yaml.MappingNode(override.tag, merged, override.start_mark, override.end_mark)
     identity = IDENTITY_KEYS.get(parent_key)
-    if identity and isinstance(base, yaml.SequenceNode) and isinstance(override, yaml.SequenceNode):
+    if identity and isinstance(base, yaml.SequenceNode) and isinstance(override, yaml.SequenceNode) and all(
+            isinstance(item, yaml.MappingNode) for item in (*base.value, *override.value)):
         items = list(base.value)
         for item in override.value:
             name = scalar_text(get(item, identity))

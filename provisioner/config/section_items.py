@@ -73,7 +73,7 @@ class OrderApiPlugin(PluginBase):
     endpoints: Literal["all"] | list[Name] | None = None
 
 
-WebhookTrigger = Literal["order", "shipment", "customer", "account", "check_first", "allocation_request", "return"]
+WebhookTrigger = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 
 
 class CentraWebhookPlugin(PluginBase):

@@ -45,7 +45,7 @@ def check(data: Any, document: yaml.Node, filename: str, environment: str, tier:
 
     ctx = Context(data, environment, tier, envs.domain_of(centra_url or ""), webhook_url, problem)
     found = [*_environment(ctx), *_webhooks(ctx), *_unique_uris(ctx), *_permission_sides(ctx),
-             *_checkout_plugin(ctx)]
+             *_checkout_plugin(ctx), *_one_pricelist_per_country(ctx)]
     return found
 
 
@@ -136,6 +136,23 @@ def _unique_uris(ctx: Context) -> Iterator[Diagnostic]:
             yield ctx.problem(["plugins", index, "uri"], f"plugins[{plugin.get('name')}].uri: '{key[1]}' is "
                               f"already used by plugin '{seen[key]}' in store '{key[0]}'")
         seen.setdefault(key, plugin.get("name"))
+
+
+def _one_pricelist_per_country(ctx: Context) -> Iterator[Diagnostic]:
+    """A country geolocates to one pricelist of a store: two declared would take it from each other on every
+    apply, and the store would never converge."""
+    seen: dict[tuple[Any, Any], Any] = {}
+    for index, pricelist in _items(ctx.data, "pricelists"):
+        countries = pricelist.get("countries")
+        for offset, country in enumerate(countries if isinstance(countries, list) else []):
+            key = (pricelist.get("store"), country)
+            if any(isinstance(part, list | dict) for part in key):
+                continue
+            if key in seen and seen[key] != pricelist.get("name"):
+                yield ctx.problem(["pricelists", index, "countries", offset],
+                                  f"pricelists[{pricelist.get('name')}].countries: {country} already geolocates to "
+                                  f"pricelist '{seen[key]}' in store '{key[0]}' (a country has one pricelist)")
+            seen.setdefault(key, pricelist.get("name"))
 
 
 def _permission_sides(ctx: Context) -> Iterator[Diagnostic]:

@@ -102,6 +102,11 @@ def webhook_check(ctx: Context) -> Iterator[Hit]:
         for trigger, on in wanted["triggers"].items():
             if on and hook.triggers is not None and not hook.triggers.get(trigger, False):
                 yield Hit(f"the webhook plugin '{hook.name}' does not trigger on {trigger}")
+        extra = sorted(t for t, on in (hook.triggers or {}).items() if on and t not in wanted["triggers"])
+        if extra:
+            yield Hit(f"the webhook plugin '{hook.name}' triggers on {', '.join(extra)}, beyond Global-e's seven "
+                      f"({', '.join(wanted['triggers'])}): Global-e's endpoint does not expect those events",
+                      "warning")
 
 
 def token_check(ctx: Context) -> Iterator[Hit]:

@@ -83,6 +83,10 @@ def assess(kind: str, action: str, fields: list[dict[str, Any]],
             raise_to("critical", "deactivates a live object")
         if change.get("sensitive") and action == "update":
             raise_to("warning", f"changes a secret ({path})")
+        if kind == "pricelist" and path == "currency" and action == "update":
+            raise_to("warning", "changes a pricelist's currency (every price in it)")
+        if kind in ("market", "pricelist") and path == "countries" and change.get("removed"):
+            raise_to("warning", f"takes countries off the {kind} ({', '.join(map(str, change['removed']))})")
         if path == "url" and action == "update":
             raise_to("warning", "changes the webhook URL")
     return risk, reasons

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from provisioner.policy import global_e, safety
+from provisioner.policy import global_e, global_e_prices, safety
 from provisioner.policy.context import Context
 from provisioner.policy.findings import Finding, Hit, Rule, at_least
 
@@ -17,7 +17,7 @@ def unknown_waiver_check(ctx: Context) -> Iterator[Hit]:
             yield Hit(f"the waiver names no rule: '{waiver.rule}' (see `provision policy list`)")
 
 
-RULES: tuple[Rule, ...] = (*global_e.RULES, *safety.RULES, Rule(
+RULES: tuple[Rule, ...] = (*global_e.RULES, *global_e_prices.RULES, *safety.RULES, Rule(
     "policy.unknown-waiver", "warning", "A waiver naming a rule that does not exist",
     "Correct the rule id (`provision policy list`) or remove the waiver.", unknown_waiver_check))
 BY_ID = {rule.id: rule for rule in RULES}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from provisioner.centra.capabilities import Capabilities
 from provisioner.config.resolve import DesiredState
@@ -44,6 +44,10 @@ class Kind(Protocol):
 
     def executor(self, action: str, capabilities: Capabilities) -> str: ...
 
+    def why_manual(self, action: str, paths: list[str], capabilities: Capabilities) -> str | None: ...
+
+    def comparable(self, desired: Obj, live: Obj) -> Obj: ...
+
     def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]: ...
 
 
@@ -79,5 +83,42 @@ class KindBase:
     def executor(self, action: str, capabilities: Capabilities) -> str:
         return "manual"
 
+    def why_manual(self, action: str, paths: list[str], capabilities: Capabilities) -> str | None:
+        """Why a change the API could make is planned by hand (said in the plan), or None."""
+        return None
+
+    def comparable(self, desired: Obj, live: Obj) -> Obj:
+        """The live object as compared with the desired one."""
+        return live
+
     def settings(self, state: DesiredState, reveal: Reveal) -> dict[str, dict[str, Setting]]:
         return {}
+
+
+class ApiKind(KindBase):
+    """A kind the Integration API writes where the target has the mutation (`writes`: action -> capability),
+    each confirmed against the target's own schema; by hand otherwise, and for a change of a field no
+    documented mutation changes (`manual_fields`). Optional fields a file leaves out (None) are not managed:
+    their live values are not compared."""
+
+    writes: ClassVar[dict[str, str]] = {}
+    manual_fields: frozenset[str] = frozenset()
+    what: str = ""
+
+    def executor(self, action: str, capabilities: Capabilities) -> str:
+        capability = self.writes.get(action)
+        return "api" if capability and getattr(capabilities, capability) else "manual"
+
+    def why_manual(self, action: str, paths: list[str], capabilities: Capabilities) -> str | None:
+        if action == "no-op":
+            return None
+        capability = self.writes.get(action)
+        if capability is None:
+            return f"Centra documents no mutation that can {action} a {self.what}"
+        fixed = sorted({p.split(".")[0] for p in paths} & self.manual_fields) if action == "update" else []
+        if fixed:
+            return f"no documented mutation changes a {self.what}'s {', '.join(fixed)}"
+        return capabilities.why_not(capability)
+
+    def comparable(self, desired: Obj, live: Obj) -> Obj:
+        return {k: v for k, v in live.items() if k in desired or k.startswith("_")}

@@ -43,12 +43,15 @@ class TaxGroups(KindBase):
         return _normalise(item)
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
-        apply_per = {v: k for k, v in APPLY_TAX_TYPES.items()}
+        known = {v: k for k, v in APPLY_TAX_TYPES.items()}
+
+        def apply_per(value: str) -> str:  # per-state rules and others Centra documents: shown as Centra says
+            return known.get(value, f"{value} (unknown to this tool)")
         return {group["name"]: {
             "status": group["status"].lower(),
             "default_in_stores": sorted(s["name"] for s in group["defaultInStores"]),
             "rules": {rule["name"]: {"display_name": rule["displayName"], "code": rule["code"],
-                                     "rate": float(rule["rate"]), "apply_per": apply_per[rule["applyTaxType"]],
+                                     "rate": float(rule["rate"]), "apply_per": apply_per(str(rule["applyTaxType"])),
                                      "countries": sorted(c["code"] for c in rule["countries"]),
                                      "apply_to_shipping": rule["applyTaxToShipping"],
                                      "apply_to_handling": rule["applyTaxToHandling"]}

@@ -35,7 +35,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from provisioner.reference import catalogue
-from provisioner.sandbox import faults, fixture, ratelimit, variants
+from provisioner.sandbox import ams_commerce, faults, fixture, ratelimit, variants
 from provisioner.sandbox.store import Store, counter, dumps, loads, meta, set_meta
 from provisioner.sandbox.wire import Request, Response
 
@@ -102,6 +102,7 @@ def _dispatch(db: sqlite3.Connection, request: Request, resource: str, key: str 
         ("POST", "tokens"): lambda: post_token(db, body),
         ("PATCH", "tokens"): lambda: patch_token(db, int(key or 0), body),
         ("PUT", "event-listeners"): lambda: put_event_listeners(db, body),
+        ("PUT", "commerce"): lambda: ams_commerce.put(db, body),
         ("PUT", "faults"): lambda: faults.configure(db, body),
         ("DELETE", "faults"): lambda: faults.clear(db),
         ("PUT", "rate-limits"): lambda: put_rate_limits(db, body),

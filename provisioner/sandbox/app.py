@@ -13,9 +13,9 @@ from email.utils import formatdate
 from functools import lru_cache
 from typing import Any
 
-from graphql import GraphQLSchema, OperationType
+from graphql import FieldNode, GraphQLSchema, OperationType
 
-from provisioner.sandbox import ams, faults, graphql_api, ratelimit, variants
+from provisioner.sandbox import ams, commerce, faults, graphql_api, ratelimit, variants
 from provisioner.sandbox.mutations import MUTATION
 from provisioner.sandbox.resolvers import QUERY
 from provisioner.sandbox.store import Store, bump, loads, meta
@@ -37,7 +37,10 @@ def schema(variant: variants.Variant = SDL_AS_IS) -> GraphQLSchema:
 
 @lru_cache(maxsize=8)
 def _built(variant: variants.Variant) -> GraphQLSchema:
-    return variants.build({**QUERY, **MUTATION}, variant)
+    resolvers = {**QUERY, **MUTATION}
+    for type_name, fields in commerce.RESOLVERS.items():
+        resolvers[type_name] = {**resolvers.get(type_name, {}), **fields}
+    return variants.build(resolvers, variant)
 
 
 def _errors(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -108,7 +111,8 @@ class SandboxApp:
             bump(db, "graphql_requests")
             if is_mutation:
                 bump(db, "mutations")
-                failure = faults.for_mutation(db)
+                failure = faults.for_mutation(db, frozenset(
+                    s.name.value for s in op.selection_set.selections if isinstance(s, FieldNode)))
                 if failure == "error":
                     return _errors(500, "Internal server error")
                 drop_after = failure == "drop_after_commit"

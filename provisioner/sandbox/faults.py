@@ -8,7 +8,8 @@ kinds and their bodies:
   drop           {"count": 1}                            the next `count` requests lose their connection
   fail_mutation  {"nth": 2, "mode": "error"}             the nth mutation from now fails: `error` answers
                                                          500 without change, `drop_after_commit` applies
-                                                         it and then drops the connection
+                                                         it and then drops the connection; `"only":
+                                                         ["revokeAccessToken", ...]` counts those alone
 """
 
 from __future__ import annotations
@@ -74,10 +75,10 @@ def for_request(db: sqlite3.Connection) -> Injection:
     return Injection(latency)
 
 
-def for_mutation(db: sqlite3.Connection) -> str | None:
-    """The failure mode if this mutation is the one to fail, else None."""
+def for_mutation(db: sqlite3.Connection, fields: frozenset[str] = frozenset()) -> str | None:
+    """The failure mode if this mutation (its root fields) is the one to fail, else None."""
     body = active(db).get("fail_mutation")
-    if body is None:
+    if body is None or (body.get("only") is not None and not fields & set(body["only"])):
         return None
     seen = int(body["seen"]) + 1
     if seen >= int(body["nth"]):

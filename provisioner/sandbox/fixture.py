@@ -47,11 +47,15 @@ def seed(db: sqlite3.Connection, spec: FixtureSpec, admin_token: str | None = No
     db.execute("INSERT INTO stores VALUES (2, ?, 'WHOLESALE', 'ACTIVE')", (other_store,))
     market_names = ["Default", *spec.markets, "EU", "US", "Rest of World"]
     for index, name in enumerate(dict.fromkeys(market_names), start=1):
-        db.execute("INSERT INTO markets VALUES (?, ?, 1)", (index, name))
+        db.execute("INSERT INTO markets (id, name, store_id) VALUES (?, ?, 1)", (index, name))
     db.execute("INSERT INTO markets (name, store_id) VALUES ('Wholesale EU', 2)")
-    warehouses = dict.fromkeys([spec.primary_warehouse, "Retail", "Outlet"])
-    for index, name in enumerate(warehouses, start=1):
+    # The merchant's primary warehouse is not there yet: the merchant file's `warehouses` creates it.
+    for index, name in enumerate(["Retail", "Outlet"], start=1):
         db.execute("INSERT INTO warehouses VALUES (?, ?, 'ACTIVE')", (index, name))
+    # Centra's default pricelist of the store and the shipping option it uses; the Global-e ones are made
+    # by hand in AMS (no documented write) from the merchant file's runbook.
+    db.execute("INSERT INTO shipping_options VALUES (1, 'Standard', 'standard')")
+    db.execute("INSERT INTO pricelists VALUES (1, 'Default', 1, 'ACTIVE', 'EUR', 1, '[]')")
 
     _seed_catalogue(db, rng, spec.products)
     _seed_configuration(db)

@@ -87,6 +87,9 @@ def perform(box: Sandbox, merchant: str, step: fmt.Step, declared: set[str] | No
         for token_id in revoked:
             _call(box, "PATCH", f"/_sandbox/tokens/{token_id}", {"revoked": True})
         return f"revoked {len(revoked)} token(s) named {step.name}"
+    if isinstance(step, fmt.Commerce):
+        _call(box, "PUT", "/_sandbox/commerce", step.model_dump(mode="json"))
+        return f"{step.action}d {step.kind.replace('_', ' ')} {step.name}"
     raise ProvisionerError(f"sandbox operator cannot perform step {step.op!r} ({getattr(step, 'address', '')})")
 
 

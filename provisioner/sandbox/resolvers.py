@@ -11,6 +11,7 @@ from graphql import GraphQLResolveInfo
 
 from provisioner.reference import catalogue
 from provisioner.sandbox import ratelimit
+from provisioner.sandbox.commerce import country_ids
 from provisioner.sandbox.graphql_api import Context, Resolver, php_date
 from provisioner.sandbox.listing import check_page, listing
 from provisioner.sandbox.store import loads
@@ -30,7 +31,8 @@ def stores_by_id(db: sqlite3.Connection) -> dict[int, Obj]:
 
 
 def country(code: str | None) -> Obj | None:
-    return None if code is None else {"code": code, "name": catalogue.countries().get(code, code)}
+    return None if code is None else {"id": country_ids().get(code, 0), "code": code,
+                                      "name": catalogue.countries().get(code, code)}
 
 
 def attribute_type_view(name: str, config: dict[str, Any]) -> Obj:
@@ -100,23 +102,6 @@ def attribute_types(_: None, info: Info, where: dict[str, Any] | None = None) ->
 
 def stores(_: None, info: Info, **args: Any) -> list[Obj]:
     return listing(list(stores_by_id(_db(info)).values()), args)
-
-
-def markets(_: None, info: Info, **args: Any) -> list[Obj]:
-    db = _db(info)
-    by_id = stores_by_id(db)
-    rows = [{"id": r["id"], "name": r["name"], "storeId": r["store_id"], "store": by_id[r["store_id"]]}
-            for r in db.execute("SELECT * FROM markets ORDER BY id")]
-    return listing(rows, args)
-
-
-def warehouses(_: None, info: Info, **args: Any) -> list[Obj]:
-    rows = [dict(r) for r in _db(info).execute("SELECT id, name, status FROM warehouses ORDER BY id")]
-    return listing(rows, args)
-
-
-def countries(_: None, info: Info, **args: Any) -> list[Obj]:
-    return listing([c for c in (country(code) for code in catalogue.countries()) if c], args)
 
 
 def tax_groups(_: None, info: Info, **args: Any) -> list[Obj]:
@@ -233,8 +218,8 @@ def date_field(key: str) -> Resolver:
 
 QUERY: dict[str, dict[str, Resolver]] = {
     "Query": {
-        "attributeTypes": attribute_types, "stores": stores, "markets": markets, "warehouses": warehouses,
-        "countries": countries, "products": products, "taxGroups": tax_groups, "storePlugins": store_plugins,
+        "attributeTypes": attribute_types, "stores": stores, "products": products, "taxGroups": tax_groups,
+        "storePlugins": store_plugins,
         "graphQLAccesses": graphql_accesses, "eventListeners": event_listeners, "rateLimits": rate_limits,
         "counters": lambda *_: {},
     },

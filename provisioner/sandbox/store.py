@@ -21,7 +21,11 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS stores (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL,
     status TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS markets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, store_id INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS markets (id INTEGER PRIMARY KEY, name TEXT NOT NULL, store_id INTEGER NOT NULL,
+    comment TEXT, countries TEXT NOT NULL DEFAULT '[]');
+CREATE TABLE IF NOT EXISTS pricelists (id INTEGER PRIMARY KEY, name TEXT NOT NULL, store_id INTEGER NOT NULL,
+    status TEXT NOT NULL, currency TEXT NOT NULL, shipping_option_id INTEGER, countries TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS shipping_options (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, uri TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS warehouses (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, status TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS products (id INTEGER PRIMARY KEY, name TEXT NOT NULL, status TEXT NOT NULL,
     country TEXT, updated_at REAL NOT NULL);
@@ -58,6 +62,16 @@ CREATE TABLE IF NOT EXISTS faults (kind TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
+# Columns added after a table was first released: a database made before them gains them when opened.
+_ADDED_COLUMNS = (("markets", "comment", "TEXT"), ("markets", "countries", "TEXT NOT NULL DEFAULT '[]'"))
+
+
+def _add_columns(db: sqlite3.Connection) -> None:
+    for table, column, declaration in _ADDED_COLUMNS:
+        if column not in {row[1] for row in db.execute(f"PRAGMA table_info({table})")}:
+            db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+
+
 class StoreError(ProvisionerError):
     """The sandbox database cannot be used: a full disk, a file that is not a database, no permission."""
 
@@ -79,6 +93,7 @@ class Store:
             # It holds token values: only the user may read it (SQLite gives -wal and -shm the same mode).
             os.close(files.open_private(path))
             self._connection().executescript(_DDL)
+            _add_columns(self._connection())
 
     @contextmanager
     def _errors(self) -> Iterator[None]:

@@ -21,7 +21,7 @@ def test_a_plan_over_http_with_its_token_only_in_provision_tokens(served_acme: S
                                            f"SERVED_ADMIN_TOKEN={served_acme.token}\n")
     result = outputs.run("--debug", "plan", "acme", "--env", "served")
     assert result.exit_code == 0, result.output + result.stderr
-    assert "Plan: 7 to create" in result.output
+    assert "Plan: 14 to create" in result.output
     assert not pwned.exists()
     assert not any(served_acme.token in text for text in outputs.texts)
 

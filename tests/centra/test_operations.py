@@ -53,22 +53,46 @@ def test_the_sdl_keeps_every_documented_field_of_tax_rules_and_accesses() -> Non
     assert {"addedByAdminUser", "callStats", "user", "token", "isValid"} <= set(access)
 
 
+def _sdl_with(*replacements: tuple[str, str]) -> str:
+    text = operations.schema_text()
+    for old, new in replacements:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
 def test_capabilities_are_found_by_input_type_not_by_name() -> None:
-    schema = build_schema("""
-      type Query { ok: Boolean }
-      input AccessTokenCreateInput { name: String }  input AccessTokenUpdateInput { name: String }
-      input EventListenerSetInput { x: Int }  input TaxGroupCreateInput { name: String }
-      type P { ok: Boolean }
-      type Mutation {
-        accessTokenCreate(input: AccessTokenCreateInput!): P
-        updateAccessToken(id: Int!, input: AccessTokenUpdateInput!): P
-        eventListenersSet(input: [EventListenerSetInput!]!): P
-        createTaxGroup(input: TaxGroupCreateInput!): P
-      }""")
+    schema = build_schema(_sdl_with(
+        ("createAccessToken(input", "accessTokenCreate(input"),
+        ("unsetEventListeners(input: [EventListenerUnsetInput!]!)", "unsetEventListeners(input: [String!]!)"),
+        ("  setEventListeners(input", "  eventListenersSet(input"),
+        ("\ntype Mutation {", "\ninput TaxGroupCreateInput { name: String }\ntype Mutation {\n"
+                            "  createTaxGroup(input: TaxGroupCreateInput!): AccessTokenRevokePayload"),
+        ("createPricelist(input", "pricelistCreate(input")))
     caps = from_schema(schema)
     assert caps.create_token == "accessTokenCreate" and caps.update_token == "updateAccessToken"
     assert caps.set_event_listeners == "eventListenersSet" and caps.unset_event_listeners is None
+    assert caps.create_pricelist == "pricelistCreate"
     assert caps.unused_writes == ("tax groups",)
+    assert caps.lacking == {"unset_event_listeners": "the target's schema has no mutation taking "
+                                                     "EventListenerUnsetInput"}
+
+
+def test_a_mutation_whose_payload_or_input_lacks_a_field_the_tool_uses_is_not_offered() -> None:
+    caps = from_schema(build_schema(_sdl_with(
+        ("type PricelistCreatePayload implements Payload {\n  pricelist: Pricelist",
+         "type PricelistCreatePayload implements Payload {\n  priceList: Pricelist"),
+        ("input MarketCreateInput {  # fields [confirmed]\n  name: String!\n  store: StoreInput!\n  comment: String\n",
+         "input MarketCreateInput {\n  name: String!\n  store: StoreInput!\n"),
+        ("createAccessToken(input: AccessTokenCreateInput!): AccessTokenCreatePayload!",
+         "createAccessToken(input: AccessTokenCreateInput!): EventListenerSetPayload!"))))
+    assert caps.create_pricelist is None and caps.create_market is None and caps.create_token is None
+    assert caps.lacking["create_pricelist"].startswith(
+        "createPricelist: Cannot query field 'pricelist' on type 'PricelistCreatePayload'")
+    assert caps.lacking["create_market"] == "createMarket: the target's MarketCreateInput has no field comment"
+    assert caps.lacking["create_token"].startswith("createAccessToken: Cannot query field")
+    assert caps.update_pricelist == "updatePricelist"
+    assert caps.why_not("create_pricelist") == caps.lacking["create_pricelist"]
 
 
 def test_our_own_sdl_offers_every_write_the_tool_uses() -> None:

@@ -102,7 +102,7 @@ def test_plan_out_dash_writes_the_json_plan_to_stdout(project: Path) -> None:
     result = CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox", "--out", "-"])
     assert result.exit_code == 0, result.output
     assert [p["merchant"] for p in json.loads(result.stdout)["plans"]] == ["acme"]  # the plan document
-    assert "Plan: 7 to create" in result.stderr
+    assert "Plan: 14 to create" in result.stderr
     assert not Path("-").exists()
 
 
@@ -177,7 +177,7 @@ def test_debug_after_the_command_is_the_same_as_before_it(project: Path, args: l
 def test_no_color_after_the_command_is_the_same_as_before_it(project: Path) -> None:
     env = {"NO_COLOR": None, "FORCE_COLOR": "1"}
     result = CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox", "--no-color"], env=env)
-    assert result.exit_code == 0 and "\x1b[" not in result.output and "Plan: 7 to create" in result.output
+    assert result.exit_code == 0 and "\x1b[" not in result.output and "Plan: 14 to create" in result.output
     assert "\x1b[" in CliRunner().invoke(cli, ["plan", "acme", "--env", "sandbox"], env=env).output
 
 
@@ -206,7 +206,7 @@ def test_colour_follows_no_color_force_color_and_the_flag(project: Path, env: di
                                 env={"NO_COLOR": None, "FORCE_COLOR": None, **env})
     assert result.exit_code == 0
     assert ("\x1b[" in result.output) is coloured
-    assert "Plan: 7 to create" in click.unstyle(result.output)
+    assert "Plan: 14 to create" in click.unstyle(result.output)
 
 
 def test_piped_output_has_no_escape_sequence(project: Path) -> None:

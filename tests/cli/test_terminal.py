@@ -151,8 +151,8 @@ def test_apply_shows_the_plan_then_asks(project: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(apply_commands, "confirmer", terminal_confirm)
     result = CliRunner().invoke(cli, ["apply", "acme", "--env", "sandbox"])
     assert result.exit_code == 1 and "not confirmed; nothing was changed" in result.stderr
-    plan_at, asked_at = result.stdout.index("Plan: 7 to create"), result.stdout.index("ASKED Apply 1 api change")
-    assert plan_at < asked_at and result.stdout.count("Plan: 7 to create") == 1
+    plan_at, asked_at = result.stdout.index("Plan: 14 to create"), result.stdout.index("ASKED Apply 6 api change")
+    assert plan_at < asked_at and result.stdout.count("Plan: 14 to create") == 1
     assert tokens_named("acme", "Global-e integration") == []
 
 

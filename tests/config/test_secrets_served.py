@@ -47,7 +47,7 @@ def test_a_token_ending_in_a_newline_is_sent_without_it(served_acme: ServedMerch
     monkeypatch.setenv("SERVED_ADMIN_TOKEN", served_acme.token + "\n")
     result = outputs.run("plan", "acme", "--env", "served")
     assert result.exit_code == 0, result.output + result.stderr
-    assert "Plan: 7 to create" in result.output
+    assert "Plan: 14 to create" in result.output
     assert not any(served_acme.token in text for text in outputs.texts)
 
 

@@ -28,13 +28,21 @@ FIX_STARTS = {
     "global-e.attribute-types": "Keep ge_order_details, ge_customer_coupon and ge_voucher_details",
     "global-e.local-vat": "Set `operated_markets` and `local_vat_rate`",
     "global-e.checkout-plugin": "Name an active Checkout API or DTC/Storefront API plugin",
+    "global-e.market-pricelists": "Name the Global-e markets in `global_e.markets`",
+    "global-e.base-currency": "Set `global_e.base_currency`",
+    "global-e.fixed-prices": "For each `global_e.fixed_prices` country",
+    "global-e.primary-warehouse": "Declare the warehouse under `warehouses`",
+    "global-e.shipping-codes": "Declare a shipping option for each `global_e.shipping_codes` code",
 }
 
 
-def acme(examples: Path, extra: str = "", swap: tuple[str, str] = ("", "")) -> DesiredState:
+def acme(examples: Path, extra: str = "", swap: tuple[str, str] = ("", ""),
+         edit: tuple[str, str] = ("", "")) -> DesiredState:
     """The example Global-e merchant in QA, with `extra` sections added before its environments."""
     path = examples / "merchants" / "acme.yaml"
-    text = path.read_text(encoding="utf-8").replace(*swap).replace("environments:\n", extra + "environments:\n", 1)
+    text = path.read_text(encoding="utf-8")
+    assert edit[0] in text
+    text = text.replace(*swap).replace(*edit).replace("environments:\n", extra + "environments:\n", 1)
     path.write_text(text, encoding="utf-8")
     return resolve(load(path), "qa")
 
@@ -73,6 +81,8 @@ NOTHING_DECLARED = [
     ("global-e.attribute-types", "the attribute type ge_voucher_details is missing (group voucher)"),
     ("global-e.local-vat", "no tax group 'GE Local VAT': Global-e orders would carry no local VAT"),
     ("global-e.checkout-plugin", "the checkout plugin 'Checkout API' does not exist in the store"),
+    ("global-e.market-pricelists", "no Global-e markets named (`global_e.markets`): which markets need a pricelist "
+                                   "cannot be checked"),
 ]
 
 
@@ -80,7 +90,7 @@ def test_a_merchant_declaring_nothing_is_told_everything_global_e_needs(workdir:
     state = bare(workdir, "plugins: []\napi_tokens: []\nattribute_types: []\ntax_groups: []\n")
     findings = global_e_findings(state, {"plugin": {}})
     assert messages(findings) == NOTHING_DECLARED
-    assert {f.severity for f in findings} == {"critical"}
+    assert {f.severity for f in findings if f.rule != "global-e.market-pricelists"} == {"critical"}
 
 
 def test_items_marked_absent_count_as_missing(workdir: Path) -> None:
@@ -134,6 +144,7 @@ class Broken:
     message: str  # how the finding starts
     extra: str = ""  # sections added to the example merchant
     token: str = ""  # lines added to its Global-e token
+    edit: tuple[str, str] = ("", "")  # text of the example merchant replaced
 
 
 BROKEN = {
@@ -189,13 +200,39 @@ BROKEN = {
         "global-e.checkout-plugin", "critical", "the checkout plugin 'Checkout API' is declared inactive",
         "plugins:\n  - {name: Checkout API, type: checkout_api, store: GlobalE Store, uri: checkout, "
         "status: inactive}\n"),
+    "webhook trigger beyond the seven": Broken(
+        "global-e.webhook", "warning", "the webhook plugin 'GE Integration Webhooks' triggers on refund, beyond "
+        "Global-e's seven (order, shipment, customer, account, check_first, allocation_request, return)",
+        "plugins:\n  - name: GE Integration Webhooks\n    triggers: {refund: true}\n"),
+    "market without a pricelist": Broken(
+        "global-e.market-pricelists", "critical", "the Global-e market 'Global-e Europe' is not assigned to a "
+        "pricelist in SE: Global-e falls back to Centra's default pricelist there",
+        edit=("countries: [CA, DE, FR, NL, SE]", "countries: [CA, DE, FR, NL]")),
+    "global-e market missing": Broken(
+        "global-e.market-pricelists", "critical", "the Global-e market 'Global-e Asia' does not exist",
+        edit=("markets: [Global-e Europe, Global-e Americas]", "markets: [Global-e Europe, Global-e Asia]")),
+    "pricelist not in the base currency": Broken(
+        "global-e.base-currency", "critical", "the pricelist 'Global-e GBP' of a Global-e market is in EUR, not the "
+        "base currency GBP", edit=("currency: GBP\n    countries: [CA", "currency: EUR\n    countries: [CA")),
+    "fixed-price country in another currency": Broken(
+        "global-e.fixed-prices", "critical", "the pricelist 'Global-e USD' geolocates the fixed-price country US but "
+        "is in CAD; Global-e configured USD for it", edit=("currency: USD", "currency: CAD")),
+    "fixed-price country not geolocated": Broken(
+        "global-e.fixed-prices", "critical", "no pricelist geolocates JP, a fixed-price country",
+        edit=("fixed_prices: {US: USD}", "fixed_prices: {US: USD, JP: JPY}")),
+    "primary warehouse missing": Broken(
+        "global-e.primary-warehouse", "critical", "the Order API plugin's primary warehouse 'Main' does not exist",
+        "warehouses:\n  - {name: Main, absent: true}\n"),
+    "shipping code missing": Broken(
+        "global-e.shipping-codes", "critical", "no shipping option has the Global-e code ge-economy",
+        edit=("shipping_codes: [ge-standard, ge-express]", "shipping_codes: [ge-standard, ge-express, ge-economy]")),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BROKEN))
 def test_each_broken_requirement_is_reported_by_its_rule_alone(examples: Path, case: str) -> None:
     broken = BROKEN[case]
-    findings = global_e_findings(acme(examples, broken.extra, (TOKEN, TOKEN + broken.token)))
+    findings = global_e_findings(acme(examples, broken.extra, (TOKEN, TOKEN + broken.token), broken.edit))
     assert {f.rule for f in findings} == {broken.rule}
     assert any(f.message.startswith(broken.message) for f in findings), messages(findings)
     assert {f.severity for f in findings} == {broken.severity}
@@ -328,3 +365,32 @@ def test_countries_in_a_local_vat_finding_are_listed_and_cut_at_ten(workdir: Pat
     leaves_out = "the rule 'GE Local VAT' leaves out {} countries Global-e serves: "
     assert local_vat_messages(eleven) == [leaves_out.format(11) + first_ten + " …"]
     assert local_vat_messages(ten) == [leaves_out.format(10) + first_ten]
+
+
+def test_price_rules_read_the_live_store_where_the_file_declares_nothing(workdir: Path) -> None:
+    """A Global-e market and pricelists that exist only in the store are checked as the store has them."""
+    state = bare(workdir, "plugins: []\n", operated="[GB]")
+    path = workdir / "merchants" / "bare.yaml"
+    path.write_text(path.read_text().replace(
+        "global_e: {merchant_id: 7, checkout_plugin: Checkout API}",
+        "global_e: {merchant_id: 7, checkout_plugin: Checkout API, base_currency: GBP, markets: [World], "
+        "fixed_prices: {JP: JPY}}"))
+    state = resolve(load(path), "qa")
+    live = {"plugin": {}, "market": {"World": {"store": "S", "countries": ["DE", "JP", "US"]}},
+            "pricelist": {"EUR": {"store": "S", "currency": "EUR", "countries": ["DE"]},
+                          "JP": {"store": "S", "currency": "USD", "countries": ["JP"]}}}
+    found = [(r, m) for r, m in messages(global_e_findings(state, live))
+             if r in ("global-e.market-pricelists", "global-e.base-currency", "global-e.fixed-prices")]
+    assert found == [
+        ("global-e.market-pricelists", "the Global-e market 'World' is not assigned to a pricelist in US: Global-e "
+                                       "falls back to Centra's default pricelist there"),
+        ("global-e.base-currency", "the pricelist 'EUR' of a Global-e market is in EUR, not the base currency GBP"),
+        ("global-e.fixed-prices", "the pricelist 'JP' geolocates the fixed-price country JP but is in USD; Global-e "
+                                  "configured JPY for it")]
+
+
+def test_price_rules_say_what_they_cannot_read(examples: Path) -> None:
+    findings = global_e_findings(acme(examples), unknown={"pricelist": "Pricelist:read"})
+    assert {(f.rule, f.severity, f.message) for f in findings} == {
+        (rule, "warning", "cannot check: the plan could not read pricelists (Pricelist:read)")
+        for rule in ("global-e.market-pricelists", "global-e.base-currency", "global-e.fixed-prices")}

@@ -120,7 +120,7 @@ def test_the_cost_of_a_query_without_variables_is_priced_once(call: Call) -> Non
 def test_where_sort_limit_page(call: Call) -> None:
     data = call('{ a: storePlugins(where: {name: {contains: "y"}}, sort: [id_DESC]) { name } '
                 'b: storePlugins(where: {type: [FEED], negate: ["type"]}, limit: 1, page: 2) { name } '
-                'c: warehouses(where: {name: {equals: "Main"}}) { id } '
+                'c: warehouses(where: {name: {equals: "Retail"}}) { id } '
                 'd: stores(where: {search: "global"}) { name } }').payload()["data"]
     assert [p["name"] for p in data["a"]] == ["Klaviyo", "Adyen Drop-In"]
     assert [p["name"] for p in data["b"]] == ["Klaviyo"]

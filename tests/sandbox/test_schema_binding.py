@@ -39,7 +39,8 @@ def test_capabilities_are_exactly_centras_no_writes_for_attribute_types_tax_or_p
     mutation = schema().mutation_type
     assert mutation is not None
     assert set(mutation.fields) == {"createAccessToken", "updateAccessToken", "setEventListeners",
-                                    "unsetEventListeners", "revokeAccessToken"}
+                                    "unsetEventListeners", "revokeAccessToken", "createMarket", "updateMarket",
+                                    "createPricelist", "updatePricelist", "deletePricelist", "createWarehouse"}
 
 
 def test_php_date_formats_centras_default() -> None:

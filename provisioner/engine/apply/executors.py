@@ -9,6 +9,7 @@ from provisioner.centra import operations
 from provisioner.centra.capabilities import Capabilities
 from provisioner.centra.client import CentraClient, user_errors
 from provisioner.config.resolve import DesiredState
+from provisioner.engine.apply import commerce
 from provisioner.engine.plan import live as plan_live
 from provisioner.engine.plan.live import LiveState
 from provisioner.engine.plan.model import Change
@@ -118,4 +119,6 @@ def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live:
                 listener["changeTypes"] = removed
             _mutate(client, "unset_event_listeners", caps.unset_event_listeners, {"input": [listener]})
         return Outcome(f"{change.action}d event listener {change.name}")
+    if change.kind in commerce.KINDS:
+        return Outcome(commerce.execute(client, caps, live, change, _mutate))
     raise ProvisionerError(f"no api executor for {change.kind}")

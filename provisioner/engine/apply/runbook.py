@@ -144,6 +144,19 @@ def _attribute_step(state: DesiredState, change: Change) -> Step:
                     verify="The next `provision plan` no longer finds it in `attributeTypes`.",
                     payload={"op": "attribute_type_delete", "name": change.name})
     verb = "Create" if change.action == "create" else "Update"
+    if state.tier == "prod":
+        # Global-e's guide §1.4.2: in production, attribute types are deployed by Centra's developers.
+        return Step(f"Ask Centra to deploy the attribute type {change.name} to production",
+                    "A request to Centra (support), who deploy attribute types to production", "manual",
+                    [change.address], [("Attribute type", change.name),
+                                       ("Request", f"{verb.lower()} it in production exactly as configured in QA: "
+                                                   "the JSON below"),
+                                       ("Why", "in production, custom attributes are deployed by Centra's "
+                                               "developers (Global-e's Centra guide, §1.4.2)")],
+                    snippet=json.dumps(config, indent=2),
+                    verify="Once Centra confirms the deployment, the next `provision plan` reads `attributeTypes` "
+                           "and shows no change for it.",
+                    payload={"op": "attribute_type", "name": change.name, "config": config})
     return Step(f"{verb} the attribute type {change.name}", "System > Configurations > "
                 + ("Create attribute type" if change.action == "create" else change.name), "manual",
                 [change.address],
@@ -218,6 +231,30 @@ def _other_step(change: Change) -> Step:
                 payload={"op": "unsupported", "address": change.address})
 
 
+COMMERCE = {"market": ("Setup > Markets", "Market"), "pricelist": ("Setup > Pricelists", "Pricelist"),
+            "warehouse": ("Setup > Warehouses", "Warehouse"),
+            "shipping_option": ("Setup > Shipping", "Shipping option")}
+COMMERCE_LABELS = {"store": "Store", "comment": "Comment", "countries": "Countries", "status": "Status",
+                   "currency": "Currency", "default_shipping_option": "Default shipping option", "code": "URI (code)"}
+
+
+def _commerce_step(change: Change) -> Step:
+    """A market, pricelist, warehouse or shipping option by hand: the target cannot take the mutation (each
+    reason in the plan says which name or field it lacks), or Centra documents none."""
+    where, noun = COMMERCE[change.kind]
+    obj = change.after if change.action != "delete" else {}
+    verb = {"create": "Create", "update": "Edit", "delete": "Remove"}[change.action]
+    fields: list[tuple[str, str | SecretMention]] = [(noun, change.name)]
+    fields += [(COMMERCE_LABELS.get(k, k), shown(v, k)) for k, v in sorted((obj or {}).items())]
+    fields += [("Why by hand", reason.removeprefix("manual: ")) for reason in change.reasons
+               if reason.startswith("manual: ")]
+    return Step(f"{verb} the {noun.lower()} {change.name}", where if change.action == "create" else
+                f"{where} > {change.name}", "manual", [change.address], fields,
+                verify="The next `provision plan` reads it and shows no change for it.",
+                payload={"op": "commerce", "kind": change.kind, "action": change.action, "name": change.name,
+                         "object": dict(obj or {})})
+
+
 def steps(state: DesiredState, plan: Plan) -> list[Step]:
     result: list[Step] = []
     grouped: dict[tuple[str, str], list[Change]] = {}
@@ -233,6 +270,8 @@ def steps(state: DesiredState, plan: Plan) -> list[Step]:
             result.append(_tax_step(state, name, changes))
         elif base == "attribute_type":
             result.append(_attribute_step(state, changes[0]))
+        elif base in COMMERCE:
+            result.extend(_commerce_step(c) for c in changes)
         else:
             result.extend(_other_step(c) for c in changes)
     return result

@@ -212,7 +212,16 @@ def build(state: DesiredState, live: LiveState, capabilities: Capabilities, ledg
                                             capabilities))
         plan.changes.extend(_attested_changes(state, kind, kind.settings(state, reveal), ledger))
     plan.warnings.extend(catalogue_warnings(live))
+    plan.warnings.extend(unused_write_warnings(capabilities))
     return plan
+
+
+def unused_write_warnings(capabilities: Capabilities) -> list[str]:
+    """`capabilities.unused_writes` in words, for every renderer that shows a plan's warnings."""
+    if not capabilities.unused_writes:
+        return []
+    return [f"the target can write {', '.join(capabilities.unused_writes)} through its Integration API, which "
+            "this tool still plans by hand (runbook): a newer version of the tool may make those changes itself"]
 
 
 def catalogue_warnings(live: LiveState) -> list[str]:
@@ -246,22 +255,31 @@ def _object_changes(state: DesiredState, kind: Kind, wanted: dict[str, Obj], abs
         have = live.get(name)
         if have is None:
             fields = [f.as_dict() for f in diff.changes(want, {}, kind.set_fields)]
-            changes.append(_change(state, kind.kind, name, "create", kind.executor("create", capabilities),
-                                   fields, None, want))
+            changes.append(_executed(state, kind, name, "create", capabilities, fields, None, want))
             continue
+        have = kind.comparable(want, have)
         fields = [f.as_dict() for f in diff.changes(want, have, kind.set_fields)]
         action: Action = "update" if fields else "no-op"
-        changes.append(_change(state, kind.kind, name, action, kind.executor(action, capabilities), fields,
-                               have, want))
+        changes.append(_executed(state, kind, name, action, capabilities, fields, have, want))
     for name, have in sorted(live.items()):
         if kind.kind == "api_token" and name == state.token_name:
             continue  # the token this run authenticates with: revoking it would lock the tool out
         if name not in wanted and (name in absent or mode == "exclusive") and have.get("valid", True):
             # a revoked or expired token is already gone as far as anyone using it can tell
             fields = [f.as_dict() for f in diff.changes({}, have, kind.set_fields)]
-            changes.append(_change(state, kind.kind, name, "delete", kind.executor("delete", capabilities),
-                                   fields, have, None))
+            changes.append(_executed(state, kind, name, "delete", capabilities, fields, have, None))
     return changes
+
+
+def _executed(state: DesiredState, kind: Kind, name: str, action: Action, capabilities: Capabilities,
+              fields: list[dict[str, Any]], before: Obj | None, after: Obj | None) -> Change:
+    """A change with the executor that makes it; planned by hand, it says why the API does not."""
+    why = kind.why_manual(action, [str(f["path"]) for f in fields], capabilities)
+    executor = "manual" if why else kind.executor(action, capabilities)
+    change = _change(state, kind.kind, name, action, executor, fields, before, after)
+    if why and action != "no-op":
+        change.reasons.append(f"manual: {why}")
+    return change
 
 
 def _attested_changes(state: DesiredState, kind: Kind, settings: dict[str, dict[str, Setting]],

@@ -231,9 +231,9 @@ def test_ctrl_c_mid_apply_says_what_was_done_and_where_the_token_went(project: P
     scan_for_secrets(project, outputs, [Path(sink).read_text().strip()])
 
 
-def test_yes_is_the_flag_and_auto_approve_its_hidden_old_name(project: Path, outputs: Outputs) -> None:
+def test_yes_is_the_flag_and_auto_approve_its_other_name(project: Path, outputs: Outputs) -> None:
     shown = outputs.run("apply", "--help").output
-    assert "--yes" in shown and "--auto-approve" not in shown
+    assert "-y, --yes, --auto-approve" in shown  # the same one flag as every command that asks
     assert outputs.run("apply", "dataline", "--env", "sandbox", "-y").exit_code == 0
     assert outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve").exit_code == 0
     assert len(tokens_named("acme", "Global-e integration")) == 1

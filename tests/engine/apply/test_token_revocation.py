@@ -18,8 +18,11 @@ from tests.engine.conftest import Outputs, converge, sandbox_call, tokens_named
 
 def _schema(*mutations: tuple[str, str]) -> GraphQLSchema:
     fields = "\n".join(f"{name}(id: Int!): {payload}!" for name, payload in mutations)
-    payloads = "\n".join(f"type {payload} {{ ok: Boolean }}" for payload in {p for _, p in mutations})
-    return build_schema(f"type Query {{ ok: Boolean }}\n{payloads}\ntype Mutation {{ {fields} }}")
+    # Each payload answers what the tool's revoke operation selects: found by type, confirmed by its fields.
+    payloads = "\n".join(f"type {payload} {{ accessToken: A userErrors: [E!]! userWarnings: [E!]! }}"
+                         for payload in {p for _, p in mutations})
+    return build_schema(f"type Query {{ ok: Boolean }}\ntype A {{ id: Int isValid: Boolean }}\n"
+                        f"type E {{ message: String path: [String!] }}\n{payloads}\ntype Mutation {{ {fields} }}")
 
 
 def test_the_revoke_mutation_is_found_by_its_payload_type_under_any_name() -> None:

@@ -35,7 +35,7 @@ def test_what_the_api_cannot_read_is_explained_and_secrets_are_references(projec
     converge(outputs, "acme")
     text = outputs.run("export", "acme", "--env", "sandbox").output
     assert "# 'GE Integration Webhooks' (Centra Webhook) left out: its URL is not readable" in text
-    assert "secret: env:ACME_GE_ORDER_API_SECRET" in text
+    assert "secret: env:ACME_ORDER_API_SECRET" in text  # the reference the merchant file already uses
     assert "'Provisioner (sandbox admin)' left out: it holds admin" in text
     assert "environments:\n  qa:\n    centra_url: https://acme.centraqa.com\n    token: env:ACME_QA_TOKEN" in text
 
@@ -58,3 +58,29 @@ def test_export_never_replaces_an_existing_file_without_force(project: Path, out
     replaced = outputs.run("export", "acme", "--env", "sandbox", "--out", str(merchant_file), "--force")
     assert replaced.exit_code == 0, replaced.output
     assert merchant_file.read_bytes() != before and b"merchant: acme" in merchant_file.read_bytes()
+
+
+def test_an_export_over_a_curated_file_keeps_its_presets_global_e_and_secret_references(
+        project: Path, outputs: Outputs) -> None:
+    """Issue #23: `--force` over merchants/acme.yaml kept neither `presets:` nor `global_e:` (every Global-e
+    policy silently off) and renamed the secret reference."""
+    converge(outputs, "acme")
+    merchant_file = Path("merchants", "acme.yaml")
+    replaced = outputs.run("export", "acme", "--env", "sandbox", "--out", str(merchant_file), "--force")
+    assert replaced.exit_code == 0, replaced.output
+    text = merchant_file.read_text()
+    assert "presets:\n- global-e\n" in text and "global_e:\n  merchant_id: 1808" in text
+    assert "secret: env:ACME_ORDER_API_SECRET" in text and "ACME_GE_ORDER_API_SECRET" not in text
+    assert "order_api_secret: env:ACME_ORDER_API_SECRET" in text
+    assert outputs.run("validate").exit_code == 0
+    [plan] = json.loads(outputs.run("plan", "acme", "--env", "sandbox", "--format", "json").stdout)["plans"]
+    # what the API reads plans to nothing (the store's own tax group waits for attestation, as any export's)
+    assert [c["address"] for c in plan["changes"] if c["action"] != "no-op" and c["executor"] != "attested"] == []
+    rules = {f["rule"] for f in plan["findings"]}
+    assert not any(rule.startswith("global-e.") for rule in rules)  # evaluated, and the converged store passes
+
+
+def test_presets_a_fresh_store_cannot_match_are_left_out_and_said(project: Path, outputs: Outputs) -> None:
+    text = outputs.run("export", "dataline", "--env", "sandbox").output
+    assert "# presets data-platform left out: the store lacks what they declare" in text
+    assert "\npresets:" not in text

@@ -17,6 +17,9 @@ EXPECTED = {
     "tax_group_settings/GE Local VAT": "attested", "plugin/GE Order API": "manual",
     "plugin_settings/GE Order API": "attested", "plugin/GE Integration Webhooks": "manual",
     "plugin_settings/GE Integration Webhooks": "attested", "api_token/Global-e integration": "api",
+    "warehouse/Main": "api", "market/Global-e Europe": "api", "market/Global-e Americas": "api",
+    "pricelist/Global-e GBP": "api", "pricelist/Global-e USD": "api",
+    "shipping_option/Global-e Standard": "manual", "shipping_option/Global-e Express": "manual",
 }
 
 
