@@ -114,6 +114,18 @@ def expiry_check(ctx: Context) -> Iterator[Hit]:
         yield Hit(found.message, found.severity)
 
 
+def rotation_check(ctx: Context) -> Iterator[Hit]:
+    live = ctx.live.get("api_token", {})
+    for token in _tokens(ctx):
+        newest = live.get(token.description) or {}
+        older = newest.get("_also_valid") or []
+        if older:
+            ids = ", ".join(str(i) for i in older)
+            yield Hit(f"the token '{token.description}' is valid {len(older) + 1} times: id {newest.get('_id')} and "
+                      f"the older {ids}, a rotation half done — revoke the older once its consumer uses id "
+                      f"{newest.get('_id')}")
+
+
 RULES = (
     Rule("env.hosts", "critical", "Production never on QA hosts, QA never on production hosts",
          "Fix the environment's centra_url, tier or global_e.environment.", hosts_check),
@@ -130,4 +142,7 @@ RULES = (
     Rule("token.expiry", "critical", "Days left on each managed token; warning within the window, critical "
          "once expired", "Run `provision rotate MERCHANT --env ENV TOKEN`; set "
          "`policy.token_expiry_warning_days` to change the window.", expiry_check, blocks_apply=False),
+    Rule("token.rotation-unfinished", "warning", "Several valid tokens with one description (a rotation half done)",
+         "Revoke the older token(s) in System > API Tokens once the consumer uses the newest, as the rotation's "
+         "runbook says (out/MERCHANT.ENV.rotate.runbook.md).", rotation_check, blocks_apply=False),
 )

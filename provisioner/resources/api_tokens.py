@@ -42,9 +42,13 @@ class ApiTokens(KindBase):
 
     def live(self, data: Obj, stores: dict[int, str]) -> dict[str, Obj]:
         result: dict[str, Obj] = {}
-        # Several tokens may share a description; the valid, newest one is the one the file describes.
+        valid_ids: dict[str, list[Any]] = {}
+        # Several tokens may share a description; the valid, newest one is the one the file describes. The
+        # others still valid are kept by id (`_also_valid`): two valid at once is a rotation half done.
         for access in sorted(data.get(self.root_field) or [], key=lambda a: (a["isValid"], a["id"])):
             user = access["user"]
+            if access["isValid"]:
+                valid_ids.setdefault(user["name"], []).append(access["id"])
             restrictions = user["restrictions"] or {}
             store_ids = restrictions.get("storeId")
             store_types = restrictions.get("storeType")
@@ -53,7 +57,8 @@ class ApiTokens(KindBase):
                 "email": user["email"], "phone": user["phoneNumber"], "permissions": sorted(user["permissions"]),
                 "stores": sorted(stores.get(i, f"#{i}") for i in store_ids) if store_ids else None,
                 "store_types": sorted(store_types) if store_types else "all", "valid": access["isValid"],
-                "_id": access["id"], "_expires_at": _epoch(access.get("expiresAt"))}
+                "_id": access["id"], "_expires_at": _epoch(access.get("expiresAt")),
+                "_also_valid": [i for i in valid_ids.get(user["name"], []) if i != access["id"]]}
         return result
 
     def executor(self, action: str, capabilities: Capabilities) -> str:

@@ -153,6 +153,16 @@ def test_the_expiry_window_is_configurable(examples: Path) -> None:
     assert [f.severity for f in found(state, live=live, now=now) if f.rule == "token.expiry"] == ["warning"]
 
 
+@pytest.mark.parametrize(("also_valid", "hits"), [([], []), ([7], ["id 9 and the older 7"]),
+                                                  ([5, 7], ["valid 3 times: id 9 and the older 5, 7"])])
+def test_a_rotation_half_done_is_said_until_the_older_token_is_revoked(examples: Path, also_valid: list[int],
+                                                                       hits: list[str]) -> None:
+    live = {"api_token": {"Global-e integration": {"_id": 9, "_also_valid": also_valid}}}
+    findings = [f for f in found(state_of(examples, "acme", "qa"), live=live) if f.rule == "token.rotation-unfinished"]
+    assert [f.severity for f in findings] == ["warning"] * len(hits)
+    assert all(hit in f.message for hit, f in zip(hits, findings, strict=True))
+
+
 @pytest.mark.parametrize(("live", "needle"), [
     ({"plugin": {"Checkout API": {"type": "checkout_api", "status": "inactive"}}}, "is inactive"),
     ({"plugin": {"Checkout API": {"type": "order_api", "status": "active"}}}, "is of type order_api"),
@@ -179,6 +189,7 @@ def test_a_waiver_keeps_the_finding_visible_but_not_blocking(examples: Path) -> 
 def test_every_rule_is_tested_here() -> None:
     covered = set(EDITS) | {"global-e.token-permissions", "privilege.beyond-presets", "privilege.admin",
                             "env.hosts", "env.webhook-host-change", "privilege.widening", "token.expiry",
+                            "token.rotation-unfinished",
                             "global-e.checkout-plugin"}
     # the price, warehouse and shipping rules: tests/policy/test_global_e.py, one broken requirement each
     covered |= {"global-e.market-pricelists", "global-e.base-currency", "global-e.fixed-prices",

@@ -35,11 +35,18 @@ def test_rotate_without_confirmation_keeps_the_old_token_until_the_runbook_step(
     runbook = Path("out/acme.sandbox.rotate.runbook.md").read_text()
     old_id, new_id = tokens[0]["id"], tokens[1]["id"]
     assert f"Revoke the old API token Global-e integration (id {old_id})" in runbook
+    # until the old one is revoked, every plan says the rotation is half done (no longer a bare "No changes")
+    half = outputs.run("plan", "acme", "--env", "sandbox")
+    assert half.exit_code == 0
+    assert (f"[warning] token.rotation-unfinished: the token 'Global-e integration' is valid 2 times: id {new_id} and "
+            f"the older {old_id}, a rotation half done — revoke the older once its consumer uses id {new_id}"
+            in " ".join(half.output.split()))
     newest = outputs.run("rotate", "acme", "Global-e integration", "--env", "sandbox", "--revoke", str(new_id))
     assert newest.exit_code == ExitCode.ERROR and "newest valid" in newest.stderr
     done = outputs.run("rotate", "acme", "Global-e integration", "--env", "sandbox", "--revoke", str(old_id))
     assert done.exit_code == 0, done.output
     assert [t["revoked"] for t in tokens_named("acme", "Global-e integration")] == [True, False]
+    assert "rotation-unfinished" not in outputs.run("plan", "acme", "--env", "sandbox").output
     scan_for_secrets(project, outputs, [SINK.read_text().strip()])
 
 
