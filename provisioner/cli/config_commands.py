@@ -29,7 +29,9 @@ def validate(merchants: tuple[str, ...]) -> None:
              for m in merchants]
     files = config.merchant_files(paths)
     if not files:
-        raise ProvisionerError("no merchant files found (looked in merchants/)")
+        root = config.project_above()
+        where = f"; the project is {root} (run from there, or `provision -C {root} ...`)" if root else ""
+        raise ProvisionerError(f"no merchant files found (looked in merchants/){where}")
     problems = [d for f in files for d in resolver.validate_file(f)]
     if problems:
         raise ConfigError(problems)

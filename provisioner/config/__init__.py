@@ -21,7 +21,25 @@ def merchant_path(merchant: str, directory: Path = MERCHANTS_DIR) -> Path:
     known = sorted(p.stem for p in directory.glob("*.yaml"))
     close = difflib.get_close_matches(merchant, known, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else (f" (known: {', '.join(known)})" if known else "")
+    root = project_above(directory)
+    if not known and root is not None:
+        hint = f"; the project is {root} (run from there, or `provision -C {root} ...`)"
     raise ProvisionerError(f"no merchant '{merchant}' in {directory}/{hint}")
+
+
+def project_above(directory: Path = MERCHANTS_DIR) -> Path | None:
+    """Run from a sub-folder of the repository (`docs/`, `merchants/` itself): the nearest folder above
+    the working directory that holds `directory`, as a relative path to type, or None. Paths on the
+    command line stay relative to where the user is, so the tool says where to run rather than moving."""
+    if directory.is_absolute() or directory.is_dir():
+        return None
+    here = Path.cwd()
+    for depth, parent in enumerate(here.parents, start=1):
+        if (parent / directory).is_dir():
+            return Path(*[".."] * depth)
+        if (parent / ".git").exists():
+            return None  # the repository's top: the project is not above it
+    return None
 
 
 def merchant_files(paths: list[Path], directory: Path = MERCHANTS_DIR) -> list[Path]:

@@ -90,3 +90,16 @@ def test_a_global_dash_c_runs_in_another_checkout(examples: Path, tmp_path_facto
     assert result.exit_code == 0 and "1 merchant file(s) valid" in result.output
     missing = CliRunner().invoke(cli, ["-C", str(elsewhere / "nope"), "validate"])
     assert missing.exit_code == 1 and "does not exist" in missing.stderr
+
+
+def test_from_a_sub_folder_the_tool_says_where_the_project_is(examples: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run from `docs/` (or deeper), a name or `--all` finds no merchant: an empty fleet that passes, or
+    "no merchant 'acme'", would mislead; the error names the folder to run from, and -C reaches it."""
+    (examples / "docs" / "deep").mkdir(parents=True)
+    monkeypatch.chdir(examples / "docs" / "deep")
+    hint = "the project is ../.. (run from there, or `provision -C ../.. ...`)"
+    for args in (["plan", "acme", "--env", "sandbox"], ["plan", "--all", "--env", "sandbox"], ["validate"]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1 and hint in result.stderr, (args, result.output, result.stderr)
+    assert not Path(".provision").exists() and not Path("out").exists()
+    assert CliRunner().invoke(cli, ["-C", "../..", "validate", "acme"]).exit_code == 0

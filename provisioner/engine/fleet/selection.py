@@ -80,7 +80,14 @@ def named(names: list[str]) -> list[Path]:
 
 
 def every() -> list[Path]:
-    return config.merchant_files([])
+    """Every merchant file. None at all, from a sub-folder of the project, is a mistake, not an empty
+    fleet that passes: the run says where the project is."""
+    files = config.merchant_files([])
+    root = config.project_above() if not files else None
+    if root is not None:
+        raise ProvisionerError(f"no merchant files in {config.MERCHANTS_DIR}/ here; the project is {root} (run "
+                               f"from there, or `provision -C {root} ...`)")
+    return files
 
 
 def git(*args: str) -> str:
