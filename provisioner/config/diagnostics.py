@@ -49,6 +49,8 @@ _FORMS = {
     r"^\d+x\d+$": "WIDTHxHEIGHT, e.g. 100x100",
     r"^[A-Za-z0-9_-]+$": "letters, digits, '-' and '_'",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "an email address, e.g. integrations@example.com",
+    r"^[A-Z]{3}$": "an ISO 4217 currency code, three capital letters, e.g. EUR",
+    r"^[A-Za-z0-9_.-]+$": "letters, digits, '.', '-' and '_' (a code, e.g. ge-standard)",
 }
 
 

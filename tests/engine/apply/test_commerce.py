@@ -168,8 +168,8 @@ def test_a_bad_currency_is_a_clear_error_and_nothing_changes(project: Path, outp
     _declare("pricelists:\n  - {name: Bad, store: GlobalE Store, currency: euro}\n")
     result = outputs.run("plan", "acme", "--env", "sandbox")
     assert result.exit_code != 0
-    assert re.search(r"acme\.yaml:\d+:\d+: pricelists\[Bad\]\.currency: String should match pattern",
-                     result.output + result.stderr)
+    assert re.search(r"acme\.yaml:\d+:\d+: pricelists\[Bad\]\.currency: 'euro' is not an ISO 4217 currency code, "
+                     "three capital letters, e.g. EUR", result.stderr)
     merchant = Path("merchants/acme.yaml")
     merchant.write_text(merchant.read_text().replace("currency: euro", "currency: EUR"))
     assert _mutations() == before
