@@ -28,7 +28,8 @@ from graphql import get_introspection_query
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from provisioner.engine.fleet import planner as fleet  # noqa: E402 - after the path is set for a plain `python bench/...`
+from bench.emulators import served  # noqa: E402 - after the path is set for a plain `python bench/...`
+from provisioner.engine.fleet import planner as fleet  # noqa: E402
 from provisioner.engine.fleet.hosts import Gates  # noqa: E402
 from provisioner.sandbox import faults  # noqa: E402
 from provisioner.sandbox.fixture import FixtureSpec  # noqa: E402
@@ -153,10 +154,7 @@ def main() -> None:
     sizes = [int(size) for size in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(max(sizes)), "--dir", scratch,
-                                   "--latency-ms", str(args.latency_ms)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        try:
+        with served(__file__, max(sizes), scratch, args.latency_ms) as server:
             assert server.stdout is not None
             (directory / "endpoints.json").write_text(server.stdout.readline())
             print(f"{max(sizes)} emulators served, {args.latency_ms} ms latency each; parallelism "
@@ -181,10 +179,6 @@ def main() -> None:
                       f"{figures['peak_kib'] / 1024:>10.0f}{ideal:>9.2f}{ratio:>7.2f}"
                       f"{sequential * size / figures['wall']:>12.1f}x"
                       f"   {runs[0]['wall']:.2f}–{runs[-1]['wall']:.2f}{flag}")
-        finally:
-            assert server.stdin is not None
-            server.stdin.close()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

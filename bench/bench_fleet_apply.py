@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_fleet import MERCHANT as PLANNED  # noqa: E402 - after the path is set for a plain `python bench/...`
 from bench.bench_fleet import _process_cpu, serve  # noqa: E402
+from bench.emulators import served  # noqa: E402
 from provisioner.engine.apply import merchant as applying  # noqa: E402
 from provisioner.engine.fleet import applier  # noqa: E402
 from provisioner.engine.fleet import planner as fleet  # noqa: E402
@@ -125,10 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         count = args.size * args.repeat  # a fresh store for every run: an applied one has nothing left to do
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(count), "--dir", scratch,
-                                   "--latency-ms", str(args.latency_ms)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
-        try:
+        with served(__file__, count, scratch, args.latency_ms) as server:
             assert server.stdout is not None
             (directory / "endpoints.json").write_text(server.stdout.readline())
             print(f"{count} emulators served, {args.latency_ms} ms latency each; {args.size} merchants a run; "
@@ -149,10 +147,6 @@ def main() -> None:
             median = sorted(runs)[len(runs) // 2]
             print(f"fleet apply ÷ fleet plan, {args.size} merchants at {args.latency_ms} ms: median {median:.2f} "
                   f"(target ≤ {TARGET_RATIO})")
-        finally:
-            assert server.stdin is not None
-            server.stdin.close()
-            server.wait(timeout=30)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_fleet import MERCHANT  # noqa: E402 - after the path is set for a plain `python bench/...`
 
+from bench.emulators import served  # noqa: E402
 from provisioner.engine.apply import merchant as applying  # noqa: E402
 from provisioner.engine.fleet import applier  # noqa: E402
 from provisioner.engine.fleet import planner as fleet  # noqa: E402
@@ -102,19 +102,12 @@ def main() -> None:
     parser.add_argument("--merchants", type=int, default=300)
     parser.add_argument("--latency-ms", type=int, default=20)
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        server = subprocess.Popen([sys.executable, str(ROOT / "bench" / "bench_fleet.py"), "--serve",
-                                   str(args.merchants), "--dir", scratch, "--latency-ms", str(args.latency_ms)],
-                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        try:
-            assert server.stdout is not None
-            endpoints = json.loads(server.stdout.readline())
-            print(f"{args.merchants} emulators served, {args.latency_ms} ms latency each")
-            flow(Path(scratch), endpoints)
-        finally:
-            assert server.stdin is not None
-            server.stdin.close()
-            server.wait(timeout=60)
+    with tempfile.TemporaryDirectory() as scratch, \
+            served(ROOT / "bench" / "bench_fleet.py", args.merchants, scratch, args.latency_ms) as server:
+        assert server.stdout is not None
+        endpoints = json.loads(server.stdout.readline())
+        print(f"{args.merchants} emulators served, {args.latency_ms} ms latency each")
+        flow(Path(scratch), endpoints)
 
 
 if __name__ == "__main__":
