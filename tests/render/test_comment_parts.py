@@ -4,6 +4,8 @@ unchanged merchants with their reasons."""
 
 from __future__ import annotations
 
+import re
+
 from provisioner.engine.plan.document import MerchantError, PlanDocument, Skipped
 from provisioner.engine.plan.model import Binding, Change, Plan
 from provisioner.policy.findings import Finding
@@ -109,3 +111,26 @@ def test_a_url_in_a_finding_is_shown_exactly_and_links_nowhere_else() -> None:
     row = render(text).row("critical")
     assert row[2] == message and row[3] == "Set it to " + url
     assert "&amp;" not in "".join(render(text).links)
+
+
+def test_the_findings_table_holds_one_row_per_finding_and_nothing_else() -> None:
+    """Each shared finding is one row; the table ends where its rows do (a stray line right after a GFM
+    table would be read as one more row)."""
+    document = PlanDocument(environment="qa", plans=[
+        _plan("acme", [_change("a")], [_finding("critical"), _finding("warning", "privilege.widening")]),
+        _plan("nordwind", [_change("a")], [_finding("critical")])])
+    page = render(markdown.render(document))
+    rows = [cells for cells in page.cells if cells and cells[0] in ("critical", "warning", "info", "X")]
+    assert [(cells[0], cells[1]) for cells in rows] == [("critical", "global-e.webhook"),
+                                                        ("warning", "privilege.widening")]
+    assert all(len(cells) == 5 for cells in page.cells if cells and cells[0] in ("critical", "warning"))
+    assert not [cells for cells in page.cells if cells and cells[0] == "X"]
+    assert re.search(r"<h3>Policy findings</h3>\s*<table>", page.html), page.html  # the heading, then the table
+
+
+def test_a_rule_failing_in_many_merchants_names_the_first_and_counts_the_rest() -> None:
+    names = [f"m{number:02d}" for number in range(11)]
+    document = PlanDocument(environment="qa", plans=[_plan(name, [_change("a")], [_finding("critical")])
+                                                     for name in names])
+    page = render(markdown.render(document, fail_on="critical"))
+    assert f"global-e.webhook: {', '.join(names[:8])} and 3 more" in page.text
