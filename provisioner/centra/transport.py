@@ -14,6 +14,7 @@ import json
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -79,6 +80,7 @@ class Http:
         self.deadline = deadline if deadline is not None else seconds_from_env(DEADLINE_ENV, DEFAULT_DEADLINE)
         self.budget = budget or Budget.from_env(monotonic)
         self.requests = 0
+        self._counting = threading.Lock()  # the catalog's window sends from several threads at once
         self._sleep, self._clock, self._monotonic, self._jitter = sleep, clock, monotonic, jitter
         self._on_wait = on_wait
         # Redirects are not followed: the token goes to the environment's centra_url and nowhere else.
@@ -109,7 +111,8 @@ class Http:
     def _attempt(self, payload: dict[str, Any], label: str, interpret: Callable[[Reply], tuple[T, Any]],
                  retrying: tenacity.Retrying) -> T:
         attempt = retrying.statistics["attempt_number"]
-        self.requests += 1
+        with self._counting:
+            self.requests += 1
         started = self._monotonic()
         status: int | str = "-"
         complexity: Any = None
