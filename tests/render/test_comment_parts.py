@@ -134,3 +134,32 @@ def test_a_rule_failing_in_many_merchants_names_the_first_and_counts_the_rest() 
                                                      for name in names])
     page = render(markdown.render(document, fail_on="critical"))
     assert f"global-e.webhook: {', '.join(names[:8])} and 3 more" in page.text
+
+
+def test_a_diff_too_long_for_the_comment_is_shortened_before_any_merchant_goes_unnamed() -> None:
+    """The comment gives up detail one step at a time: a change set whose whole diff does not fit shows
+    its first lines, and still names every merchant that has it."""
+    from provisioner.engine.plan.model import FieldChangeModel
+
+    fields = [FieldChangeModel(path=f"setting_{number:04d}", after="x" * 40) for number in range(2_000)]
+    big = Change(address="m/qa/plugin/GE Order API", kind="plugin", name="GE Order API", action="update",
+                 executor="manual", fields=fields)
+    names = [f"shop-{number:03d}" for number in range(100)]
+    document = PlanDocument(environment="qa", plans=[_plan(name, [big]) for name in names])
+    text = markdown.render(document)
+    assert len(text) <= markdown.BUDGET
+    heading = next(line for line in text.splitlines() if line.startswith("#### "))
+    assert heading.count("`shop-") == 100 and "more" not in heading  # every merchant named
+    assert "setting_0000" in text and "setting_1999" not in text  # the diff, shortened
+
+
+def test_findings_past_their_share_of_the_comment_are_counted_and_the_json_named() -> None:
+    findings = [Finding(rule="global-e.webhook", severity="warning", message=f"finding {number:04d} " + "y" * 80,
+                        fix="f") for number in range(2_000)]
+    document = PlanDocument(environment="qa", plans=[_plan("acme", [_change("a")], findings)])
+    text = markdown.render(document)
+    assert len(text) <= markdown.BUDGET
+    page = render(text)
+    shown = [cells for cells in page.cells if cells and cells[0] == "warning"]
+    assert 10 < len(shown) < 2_000
+    assert f"… and {2_000 - len(shown)} more findings (every finding is in the JSON plan)" in page.text
