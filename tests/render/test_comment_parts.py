@@ -163,3 +163,34 @@ def test_findings_past_their_share_of_the_comment_are_counted_and_the_json_named
     shown = [cells for cells in page.cells if cells and cells[0] == "warning"]
     assert 10 < len(shown) < 2_000
     assert f"… and {2_000 - len(shown)} more findings (every finding is in the JSON plan)" in page.text
+
+
+BLOCKS = ("h2", "h3", "h4", "p", "table", "ul", "blockquote", "details", "pre", "hr")
+
+
+def test_the_comment_is_its_sections_in_order_and_nothing_in_between() -> None:
+    """The comment's shape as GitHub lays it out: each section a heading and its block, in the order a
+    reviewer reads (what fails, the counts, what needs attention, findings, failures, changes, the rest).
+    A stray line after a table is one more row, after a list one more paragraph: both would show here."""
+    document = PlanDocument(environment="qa", plans=[
+        _plan("acme", [_change("a", "delete", "critical"), _change("b")],
+              [_finding("critical"), _finding("warning", "privilege.widening")]),
+        _plan("nordwind", [_change("a", "delete", "critical"), _change("b")], [_finding("critical")]),
+        _plan("calm")], errors=[MerchantError(merchant="broken", environment="qa", exit_code=4, reason="bad")],
+        skipped=[Skipped(merchant="dataline", reason="no environment matches 'qa' (has: prod)")])
+    page = render(markdown.render(document, fail_on="critical", plan_at="artifact plan-qa"))
+    blocks = [tag for tag in re.findall(r"^<(\w+)", page.html, re.M) if tag in BLOCKS]
+    assert blocks == ["h2", "blockquote", "p", "ul", "p", "table", "p",  # check, counts, executors, risk
+                      "h3", "blockquote", "p",  # needs attention
+                      "h3", "table",  # policy findings
+                      "h3", "table",  # failed
+                      "h3", "h4", "p", "details", "pre",  # changes: one group, its counts and diff
+                      "h3", "p",  # no changes
+                      "h3", "ul",  # skipped
+                      "hr", "p"]  # where the JSON plan is
+    assert page.html.count("<tr>") == 7  # executors 1+1, findings 1+2, failed 1+1
+    # each list says its names and nothing more
+    assert "<h3>No changes (1)</h3>\n<p><code>calm</code></p>\n<h3>Skipped (1)</h3>" in page.html
+    assert re.findall(r"<h3>([^<]*)</h3>", page.html) == [
+        "Needs attention", "Policy findings", "Failed (1)", "Changes: 2 merchants in 1 group", "No changes (1)",
+        "Skipped (1)"]
