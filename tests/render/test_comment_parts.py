@@ -194,3 +194,27 @@ def test_the_comment_is_its_sections_in_order_and_nothing_in_between() -> None:
     assert re.findall(r"<h3>([^<]*)</h3>", page.html) == [
         "Needs attention", "Policy findings", "Failed (1)", "Changes: 2 merchants in 1 group", "No changes (1)",
         "Skipped (1)"]
+
+
+def test_a_section_takes_exactly_its_allowance() -> None:
+    section = markdown._Section(10)
+    assert section.fits(["123456789"])  # nine characters and a line break: exactly ten
+    assert not section.fits(["1234567890"]) and not section.fits(["123456789"], reserve=1)
+    section.add(["1234"])
+    assert section.size == 5 and section.fits(["1234"]) and not section.fits(["12345"])
+
+
+def test_groups_past_the_comment_s_budget_are_counted_exactly() -> None:
+    """3,000 merchants each with its own change set: as many groups as fit are table rows, the rest
+    counted (merchants and groups), and the comment stays within GitHub's limit."""
+    document = PlanDocument(environment="qa", plans=[_plan(f"shop-{n:04d}", [_change(f"group-{n:04d}")])
+                                                     for n in range(3_000)])
+    text = markdown.render(document)
+    assert len(text) <= markdown.BUDGET
+    page = render(text)
+    rows = [cells for cells in page.cells if cells and cells[0].startswith("shop-")]
+    counted = re.search(r"<p>… and (\d+) more merchants with changes in (\d+) groups: the full JSON plan has every "
+                        r"change\.</p>", page.html)  # the whole paragraph: nothing runs on after it
+    assert counted is not None and counted.group(1) == counted.group(2)
+    assert len(rows) + int(counted.group(1)) == 3_000 and len(rows) > 1_000
+    assert [cells[0] for cells in rows] == [f"shop-{n:04d}" for n in range(len(rows))]  # in order, none twice
