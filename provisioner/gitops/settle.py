@@ -14,7 +14,7 @@ from provisioner.errors import ProvisionerError
 from provisioner.gitops import tracking
 from provisioner.gitops.merge import held_back_by
 from provisioner.gitops.outcomes import Outcome, Run
-from provisioner.gitops.rest import Repository
+from provisioner.gitops.rest import Repository, Session
 
 
 def apply_reviewed(repository: Repository, path: Path, environment: str, *, secret_sink: str | None,
@@ -22,17 +22,32 @@ def apply_reviewed(repository: Repository, path: Path, environment: str, *, secr
     """With `after` (prod after qa), as a merge: nothing is applied unless `after` has applied `head`
     (the commit the plan was made from) and none of the plan's merchants waits there."""
     document = documents.read(path)
-    if after is not None:
-        with repository.session() as session:
-            commit = git("rev-parse", "--verify", f"{head}^{{commit}}").strip()
-            held = held_back_by(session, environment, after, commit)
-        planned = sorted({p.merchant for p in document.plans} & held.keys())
-        if planned:
-            raise ProvisionerError(f"{', '.join(planned)}: {'; '.join(held[m] for m in planned)}. "
-                                   f"{environment} applies a merchant only after {after} has: bring it up to "
-                                   f"date in {after} first (nothing was applied)")
-    options = applying.Options(auto_approve=True, allow_deletes=allow_deletes, secret_sink=secret_sink)
-    result = applier.apply_document(document, path, options)
+    with repository.session() as session:  # one client for the check before and the issue after
+        if after is not None:
+            _refuse_while_waiting(session, document, environment, after, head)
+        options = applying.Options(auto_approve=True, allow_deletes=allow_deletes, secret_sink=secret_sink)
+        run = _run(environment, applier.apply_document(document, path, options), document)
+        waiting = tracking.read(session, environment)
+        failed = {o.merchant for o in run.outcomes if o.status == "failed"}
+        for outcome in run.outcomes:
+            if outcome.merchant not in failed:
+                waiting.pop(outcome.merchant, None)
+        run.notes.append(tracking.update(repository, environment, waiting, run_url=run_url, session=session))
+    return run
+
+
+def _refuse_while_waiting(session: Session, document: documents.PlanDocument, environment: str, after: str,
+                          head: str) -> None:
+    commit = git("rev-parse", "--verify", f"{head}^{{commit}}").strip()
+    held = held_back_by(session, environment, after, commit)
+    planned = sorted({p.merchant for p in document.plans} & held.keys())
+    if planned:
+        raise ProvisionerError(f"{', '.join(planned)}: {'; '.join(held[m] for m in planned)}. "
+                               f"{environment} applies a merchant only after {after} has: bring it up to "
+                               f"date in {after} first (nothing was applied)")
+
+
+def _run(environment: str, result: applier.FleetApplied, document: documents.PlanDocument) -> Run:
     run = Run(environment, head="reviewed", record_before=None, interrupted=result.interrupted)
     for applied in result.results:
         if applied.error is not None:
@@ -42,11 +57,4 @@ def apply_reviewed(repository: Repository, path: Path, environment: str, *, secr
             run.outcomes.append(Outcome(applied.merchant, "applied" if applied.report.plan.pending else "unchanged",
                                         done=list(applied.report.done), secrets=list(applied.report.secrets)))
     run.outcomes += [Outcome(e.merchant, "failed", e.reason, exit_code=e.exit_code) for e in document.errors]
-    with repository.session() as session:
-        waiting = tracking.read(session, environment)
-        failed = {o.merchant for o in run.outcomes if o.status == "failed"}
-        for outcome in run.outcomes:
-            if outcome.merchant not in failed:
-                waiting.pop(outcome.merchant, None)
-        run.notes.append(tracking.update(repository, environment, waiting, run_url=run_url, session=session))
     return run
