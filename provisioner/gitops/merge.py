@@ -12,7 +12,11 @@ them is applied from the reviewed plan of the last pull request that planned it:
   deletion without the opt-in label) → nothing is applied for it; it waits in the environment's tracking
   issue for the reviewed re-plan workflow, and its pull request is told.
 
-The record moves to the merged commit only when no merchant failed; a failure is retried by the next run."""
+The record moves to the merged commit only when no merchant failed; a failure is retried by the next run.
+An interrupt (Ctrl-C, or the runner's cancel, which sends SIGINT) stops between merchants: the one under way
+says what it did and where its tokens went, the rest are not started, and the pull requests and the
+tracking issue are still told before the run ends with exit 130; the record stays, so the next run
+finishes the job."""
 
 from __future__ import annotations
 
@@ -64,8 +68,13 @@ def apply_merged(repository: Repository, request: Request,
         for pull in pulls:
             reviewed.fetch_plan(session, pull, listed, request.artifact_name, request.workdir)
         waiting = tracking.read(session, request.environment)
-        for merchant in changed:
-            outcome = _one(session, request, merchant, pulls, held_back)
+        for position, merchant in enumerate(changed):
+            try:
+                outcome = _one(session, request, merchant, pulls, held_back)
+            except _Stopped as stopped:
+                outcome, run.interrupted = stopped.outcome, True
+            except KeyboardInterrupt:  # outside its changes (reading the plan, the labels): nothing changed
+                outcome, run.interrupted = Outcome(merchant, "failed", NOT_STARTED, exit_code=int(ExitCode.ERROR)), True
             run.outcomes.append(outcome)
             if outcome.status in ("applied", "unchanged"):
                 waiting.pop(merchant, None)
@@ -73,7 +82,10 @@ def apply_merged(repository: Repository, request: Request,
                 waiting[merchant] = tracking.Waiting(merchant, outcome.reason, outcome.pull)
             if on_outcome is not None:
                 on_outcome(outcome)
-        if not any(o.status == "failed" for o in run.outcomes):
+            if run.interrupted:
+                _not_started(run, changed[position + 1:])
+                break
+        if not run.interrupted and not any(o.status == "failed" for o in run.outcomes):
             run.notes.append(record.advance(session, request.environment, head, current=before))
             run.record_after = head
         else:
@@ -85,9 +97,25 @@ def apply_merged(repository: Repository, request: Request,
         for pull in pulls:
             told = [o for o in run.outcomes if o.pull == pull.number]
             if told:
-                run.notes.append(github.upsert_comment(repository, pull.number, _pull_comment(request, told),
-                                                       session=session))
+                run.notes.append(github.upsert_comment(repository, pull.number,
+                                                       _pull_comment(request, told, run.interrupted), session=session))
         return run
+
+
+NOT_STARTED = "interrupted before it changed anything; nothing was changed"
+
+
+class _Stopped(KeyboardInterrupt):
+    """An interrupt while a merchant's changes were made, with the merchant's outcome: what it did."""
+
+    def __init__(self, outcome: Outcome) -> None:
+        super().__init__(outcome.reason)
+        self.outcome = outcome
+
+
+def _not_started(run: Run, merchants: list[str]) -> None:
+    if merchants:
+        run.notes.append(f"interrupted: not started, so left for the next run: {', '.join(merchants)}")
 
 
 def held_back_by(session: Session, environment: str, after: str | None, head: str) -> dict[str, str]:
@@ -144,6 +172,21 @@ def _nothing_to_do(merchant: str, tier: str) -> bool:
 
 
 def _apply_one(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome) -> None:
+    try:
+        _attempt(plan, pull, options, outcome)
+    except applying.Interrupted as exc:
+        changed = exc.changed or bool(outcome.done)  # this environment's changes, or an earlier one's
+        outcome.status, outcome.reason = "failed", f"interrupted\n{exc.story}"
+        outcome.exit_code = int(ExitCode.PARTIAL_APPLY if changed else ExitCode.ERROR)
+        raise _Stopped(outcome) from None
+    except KeyboardInterrupt:
+        outcome.status = "failed"
+        outcome.reason = "interrupted before this environment changed anything" if outcome.done else NOT_STARTED
+        outcome.exit_code = int(ExitCode.PARTIAL_APPLY if outcome.done else ExitCode.ERROR)
+        raise _Stopped(outcome) from None
+
+
+def _attempt(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome) -> None:
     path = pull.plan_path or Path("the reviewed plan")
     try:
         report = applying.apply(None, None, options, saved=path, saved_plan=plan)
@@ -191,5 +234,5 @@ def _remaining_of(reviewed_plan: Plan) -> Plan | None:
     return fresh if all(_key(c) in allowed for c in fresh.pending) else None
 
 
-def _pull_comment(request: Request, outcomes: list[Outcome]) -> str:
-    return report.pull_comment(request.environment, outcomes, request.run_url)
+def _pull_comment(request: Request, outcomes: list[Outcome], interrupted: bool) -> str:
+    return report.pull_comment(request.environment, outcomes, request.run_url, interrupted=interrupted)

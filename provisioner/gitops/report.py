@@ -11,6 +11,8 @@ from provisioner.gitops.outcomes import Outcome, Run
 SYMBOL = {"applied": "✅", "unchanged": "➖", "waiting": "⏸️", "failed": "❌"}
 ORDER = {"failed": 0, "waiting": 1, "applied": 2, "unchanged": 3}
 REASON_CHARS = 600
+INTERRUPTED = ("**The run was interrupted** (cancelled, or Ctrl-C): each merchant below says what it did; "
+               "merchants not listed were not started. The record did not move, so the next run applies what is left.")
 
 
 def marker(environment: str) -> str:
@@ -42,9 +44,11 @@ def _lines(outcomes: list[Outcome]) -> list[str]:
     return lines
 
 
-def pull_comment(environment: str, outcomes: list[Outcome], run_url: str | None) -> str:
+def pull_comment(environment: str, outcomes: list[Outcome], run_url: str | None, *, interrupted: bool = False) -> str:
     waiting = [o for o in outcomes if o.status == "waiting"]
-    lines = [marker(environment), f"## provision apply · {md_text(environment)}", "", *_lines(outcomes)]
+    lines = [marker(environment), f"## provision apply · {md_text(environment)}", ""]
+    lines += [INTERRUPTED, ""] if interrupted else []
+    lines += _lines(outcomes)
     if waiting:
         lines += ["", "Waiting merchants were **not applied**: they are listed in the tracking issue of "
                       f"{md_text(environment)}, and the *reviewed apply* workflow applies them after a fresh "
@@ -58,7 +62,8 @@ def summary(run: Run) -> str:
     """The job summary: what happened to each merchant before anything else."""
     counts = {status: sum(1 for o in run.outcomes if o.status == status) for status in ORDER}
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "no merchant changed"
-    lines = [f"## provision apply · {md_text(run.environment)} · {run.head[:12]}", "", f"**{shown}**", "",
-             *_lines(run.outcomes), ""]
+    lines = [f"## provision apply · {md_text(run.environment)} · {run.head[:12]}", "", f"**{shown}**", ""]
+    lines += [INTERRUPTED, ""] if run.interrupted else []
+    lines += [*_lines(run.outcomes), ""]
     lines += [f"- {md_text(note)}" for note in run.notes]
     return "\n".join(lines) + "\n"

@@ -14,8 +14,10 @@ import itertools
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from graphlib import TopologicalSorter
@@ -28,6 +30,7 @@ from tests.conftest import REPO
 
 WORKFLOWS = REPO / ".github" / "workflows"
 STEP_TIMEOUT = 240  # seconds; a step that takes longer is a hung test
+CANCEL_POLL = 0.05  # seconds between looks at `Runner.cancel` while a step runs
 
 
 @dataclass
@@ -61,7 +64,7 @@ class Run:
         return "\n".join(s.stdout + s.stderr for s in self.steps)
 
     def ok(self) -> bool:
-        return all(result != "failure" for result in self.jobs.values())
+        return all(result not in ("failure", "cancelled") for result in self.jobs.values())
 
 
 @dataclass
@@ -75,11 +78,16 @@ class Runner:
     artifacts: Artifacts
     extra_env: dict[str, str] = field(default_factory=dict)
     runs: int = 0
+    # Set by a test to cancel the run as GitHub does: SIGINT to the running step's processes, then the
+    # job is "cancelled" (steps run only under `always()`/`cancelled()`) and no later job starts.
+    cancel: threading.Event = field(default_factory=threading.Event)
+    cancel_delivered: bool = False  # GitHub signals once: the `always()` steps after a cancel run in peace
 
     def run(self, workflow: str, event_name: str, event: dict[str, Any], sha: str, *,
             ref: str = "refs/heads/main", inputs: dict[str, Any] | None = None) -> Run:
         document = yaml.safe_load((WORKFLOWS / workflow).read_text(encoding="utf-8"))
         self.runs += 1
+        self.cancel_delivered = False
         run = Run(workflow, 1000 + self.runs)
         github = {"event_name": event_name, "event": event, "sha": sha, "ref": ref, "repository": self.repository,
                   "server_url": "https://github.test", "run_id": str(run.run_id), "token": self.secrets["GITHUB_TOKEN"],
@@ -90,6 +98,10 @@ class Runner:
         needs: dict[str, dict[str, Any]] = {}
         for name in order:
             job = jobs[name]
+            if self.cancel.is_set():
+                run.jobs[name] = "skipped"
+                needs[name] = {"result": "skipped", "outputs": {}}
+                continue
             results: list[str] = []
             outputs: dict[str, str] = {}
             for matrix in _matrix(job.get("strategy", {}).get("matrix")):
@@ -100,7 +112,7 @@ class Runner:
                 result = self._job(run, label, job, context, outputs)
                 run.jobs[label] = result
                 results.append(result)
-            needs[name] = {"result": "failure" if "failure" in results else
+            needs[name] = {"result": "failure" if "failure" in results else "cancelled" if "cancelled" in results else
                            ("skipped" if all(r == "skipped" for r in results) else "success"), "outputs": outputs}
         return run
 
@@ -124,7 +136,9 @@ class Runner:
             if not run_it:
                 continue
             code = self._step(run, label, step, context, workspace, files)
-            if code != 0 and not step.get("continue-on-error"):
+            if self.cancel.is_set():
+                status = "cancelled"
+            elif code != 0 and not step.get("continue-on-error"):
                 status = "failure"
             step_id = step.get("id")
             if step_id:
@@ -166,10 +180,26 @@ class Runner:
                "GITHUB_ENV": str(files["env"]), "GITHUB_OUTPUT": str(files["output"]),
                "GITHUB_STEP_SUMMARY": str(files["summary"]), **self.extra_env, **_key_values(files["env"])}
         env.update({k: _text(substitute(v, context, "success")) for k, v in (step.get("env") or {}).items()})
-        done = subprocess.run(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script], cwd=workspace,
-                              env=env, capture_output=True, text=True, timeout=STEP_TIMEOUT, check=False)
-        run.steps.append(StepResult(label, str(name), done.returncode, done.stdout, done.stderr))
-        return done.returncode
+        code, stdout, stderr = self._shell(script, workspace, env)
+        run.steps.append(StepResult(label, str(name), code, stdout, stderr))
+        return code
+
+    def _shell(self, script: str, workspace: Path, env: dict[str, str]) -> tuple[int, str, str]:
+        """The step's bash, in a process group of its own so that a cancel reaches every process of it."""
+        process = subprocess.Popen(["bash", "--noprofile", "--norc", "-e", "-o", "pipefail", "-c", script],
+                                   cwd=workspace, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        for _ in range(int(STEP_TIMEOUT / CANCEL_POLL)):
+            try:
+                stdout, stderr = process.communicate(timeout=CANCEL_POLL)
+                return process.returncode, stdout, stderr
+            except subprocess.TimeoutExpired:
+                if self.cancel.is_set() and not self.cancel_delivered:
+                    os.killpg(process.pid, signal.SIGINT)
+                    self.cancel_delivered = True
+        process.kill()
+        stdout, stderr = process.communicate()
+        raise AssertionError(f"a step ran past {STEP_TIMEOUT} s: {script}\n{stdout}\n{stderr}")
 
     def _upload(self, run: Run, given: dict[str, Any], workspace: Path, context: dict[str, Any]) -> int:
         patterns = [p.strip() for p in str(given["path"]).splitlines() if p.strip()]
@@ -322,7 +352,7 @@ class _Parser:
             assert self.tokens[self.index + 1][1] == ")", "only functions without arguments"
             self.index += 2
             return {"success": self.status == "success", "failure": self.status == "failure",
-                    "always": True, "cancelled": False}[word]
+                    "always": True, "cancelled": self.status == "cancelled"}[word]
         value: Any = self.context
         for part in word.split("."):
             value = value.get(part) if isinstance(value, dict) else None

@@ -5,11 +5,13 @@ exactly what its pull request's plan showed; nothing merged is silently left out
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.engine.apply.gate import GatedApp
 from tests.gitops.world import ORDER_SECRET, World, world
 
 
@@ -189,3 +191,45 @@ def test_a_created_token_reaches_the_secret_store_and_no_log(fleet: World) -> No
     written = fleet.everything_written(applied)
     assert value not in written and ORDER_SECRET not in written
     assert name in written  # the output names where the value went
+
+
+def test_a_cancelled_apply_tells_the_pull_request_what_it_did_and_the_next_run_finishes(fleet: World) -> None:
+    number = fleet.open_pull({**fleet.merchant("acme", ["Reader"]), **fleet.merchant("bravo", ["Reader"]),
+                              **fleet.merchant("cargo", ["Reader"])})
+    assert fleet.plan(number).ok()
+    merged = fleet.merge(number)
+    before = fleet.record("qa")
+    released = threading.Event()
+
+    def cancel_at_bravos_read(app: GatedApp, number: int) -> bool:
+        fleet.runner.cancel.set()  # GitHub's cancel: SIGINT to the step while bravo's read is in flight
+        return released.is_set()
+
+    fleet.stores["bravo"].app.before["LiveState"] = cancel_at_bravos_read
+    try:
+        cancelled = fleet.apply(merged)
+    finally:
+        released.set()
+        fleet.stores["bravo"].app.notify()
+    step = next(s for s in cancelled.steps if s.name == "Apply the reviewed plans")
+    assert step.code == 130, step.stderr
+    assert "Traceback" not in cancelled.output, cancelled.output
+    assert cancelled.jobs == {"apply-qa": "cancelled", "apply-prod": "skipped"}
+    assert descriptions(fleet, "acme") == {"Reader"}  # applied before the cancel, and told
+    assert descriptions(fleet, "bravo") == set() and descriptions(fleet, "cargo") == set()
+    assert fleet.record("qa") == before, "an interrupted run never moves the record"
+    told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
+    assert "**The run was interrupted**" in told and "`acme` **applied**" in told
+    assert "`bravo` **failed** (exit 1): interrupted before it changed anything" in told
+    assert "`cargo`" not in told  # not started: the next run applies it
+    summary = cancelled.summaries["apply-qa"]  # the summary steps run on a cancel too (`always()`)
+    assert summary.index("**The run was interrupted**") < summary.index("`bravo` **failed**")
+    assert "not started, so left for the next run: cargo" in summary
+    del fleet.stores["bravo"].app.before["LiveState"]
+    fleet.runner.cancel.clear()
+    finished = fleet.apply(merged, event_name="schedule")
+    assert finished.ok(), finished.output
+    assert all(descriptions(fleet, name) == {"Reader"} for name in ("acme", "bravo", "cargo"))  # acme's once
+    assert fleet.record("qa") == merged
+    told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
+    assert "interrupted" not in told and "`cargo` **applied**" in told

@@ -19,6 +19,7 @@ import httpx
 from provisioner.sandbox.fixture import ADMIN_TOKEN_NAME, FixtureSpec
 from provisioner.sandbox.instance import Sandbox, open_sandbox
 from provisioner.sandbox.server import make_server
+from tests.engine.apply.gate import GatedApp
 from tests.fakes.github import FakeGitHub
 from tests.fakes.github_state import Issue
 from tests.gitops.actions import Artifacts, Run, Runner
@@ -34,6 +35,7 @@ class Store:
     name: str
     url: str
     box: Sandbox
+    app: GatedApp  # holds chosen requests until a test lets them through (`before`), as gate.py describes
 
     def ams(self, method: str, path: str, body: object | None = None) -> Any:
         """What a person does in AMS (or a test behind the tool's back): /_sandbox/ with the admin token."""
@@ -181,13 +183,15 @@ def world(root: Path, names: list[str]) -> Iterator[World]:
         for name in names:
             box = open_sandbox(FixtureSpec(name, "GlobalE Store", "Main", ("GB",), products=3, rate_tier="enterprise"),
                                root / f"{name}-centra.db")
-            server = make_server(box.app, 0)
+            app = GatedApp(box)
+            server = make_server(app, 0)
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
             thread.start()
             stack.callback(server.server_close)
             stack.callback(server.shutdown)
             host, port = server.server_address[:2]
-            stores[name] = Store(name, f"http://{host!s}:{port}", box)
+            stores[name] = Store(name, f"http://{host!s}:{port}", box, app)
+            stack.callback(app.notify)  # a request still held wakes up to the test's end
         github = stack.enter_context(FakeGitHub(REPOSITORY))
         for environment in ("qa", "prod", "plan-qa", "plan-prod"):
             github.add_environment(environment)
