@@ -11,18 +11,27 @@ step() { printf '\n%s== %s%s\n' "$bold" "$*" "$reset"; }
 step "1. Validate every merchant file (offline)"
 provision validate
 
-step "2. What the global-e preset and the merchant file resolve to in QA (abridged)"
-mkdir -p out
-provision resolve "$merchant" --env qa > "out/$merchant.qa.resolved.yaml"
-sed -n '1,40p' "out/$merchant.qa.resolved.yaml"
-echo "   ... (whole file: out/$merchant.qa.resolved.yaml)"
+# The merchant's own environments, in the file's order (acme: qa prod; nordwind: staging production).
+environments=$(python3 -c 'import sys, yaml
+print(" ".join(yaml.safe_load(open(sys.argv[1], encoding="utf-8"))["environments"]))' "merchants/$merchant.yaml")
+first="${environments%% *}" last="${environments##* }"
 
-step "3. The same merchant in PROD: the webhook URL follows the environment"
-provision resolve "$merchant" --env prod --format json | python3 -c '
+step "2. What the presets and the merchant file resolve to in $first (abridged)"
+mkdir -p out
+provision resolve "$merchant" --env "$first" > "out/$merchant.$first.resolved.yaml"
+sed -n '1,40p' "out/$merchant.$first.resolved.yaml"
+echo "   ... (whole file: out/$merchant.$first.resolved.yaml)"
+
+if [ "$last" != "$first" ]; then
+  step "3. The same merchant in $last: the webhook URL follows the environment"
+  provision resolve "$merchant" --env "$last" --format json | python3 -c '
 import json, sys
 doc = json.load(sys.stdin)
 print("   centra:   ", doc["environment"]["centra_url"], "(tier", doc["environment"]["tier"] + ")")
-print("   webhook:  ", doc["derived"]["webhook_url"])'
+print("   webhook:  ", (doc.get("derived") or {}).get("webhook_url") or "(none: no Global-e webhook)")'
+else
+  step "3. $merchant has one environment ($first): nothing to compare"
+fi
 
 step "4. A fresh sandbox: the built-in Centra emulator for $merchant"
 provision sandbox reset "$merchant"
@@ -37,15 +46,20 @@ echo "   (full plan: out/$merchant.sandbox.plan.txt; JSON: out/$merchant.sandbox
 step "6. Apply: api changes through the Integration API, the rest into a runbook"
 provision apply "out/$merchant.sandbox.plan.json" --yes | grep -vE '^      '
 
-step "7. The runbook a person would follow in AMS (abridged)"
-sed -n '1,30p' "out/$merchant.sandbox.runbook.md"
-echo "   ... (whole runbook: out/$merchant.sandbox.runbook.md)"
+runbook="out/$merchant.sandbox.runbook.md"
+if [ -f "$runbook" ]; then
+  step "7. The runbook a person would follow in AMS (abridged)"
+  sed -n '1,30p' "$runbook"
+  echo "   ... (whole runbook: $runbook)"
 
-step "8. The simulated operator performs the runbook in the sandbox's AMS"
-provision sandbox operator "out/$merchant.sandbox.runbook.md"
+  step "8. The simulated operator performs the runbook in the sandbox's AMS"
+  provision sandbox operator "$runbook"
 
-step "9. Attest the settings the API cannot read (hashes go to the ledger, never values)"
-provision attest "$merchant" --env sandbox --yes
+  step "9. Attest the settings the API cannot read (hashes go to the ledger, never values)"
+  provision attest "$merchant" --env sandbox --yes
+else
+  step "7-9. No runbook: every change went through the API, nothing is left for a person or to attest"
+fi
 
 step "10. Plan again: the store has converged, and no policy finding blocks it"
 provision plan "$merchant" --env sandbox --detailed-exitcode --fail-on warning
@@ -63,7 +77,10 @@ else
 fi
 
 step "Summary"
-echo "   validated the merchant files; resolved QA and PROD; planned $merchant against a fresh sandbox;"
-echo "   applied the api changes (token value in .provision/secrets/, mode 0600); an operator did the runbook;"
-echo "   attested the opaque settings; the final plan shows no changes; every order stage is ready;"
-echo "   the handover for Global-e names where the secrets are and holds none of them."
+echo "   validated the merchant files; resolved $environments; planned $merchant against a fresh sandbox;"
+echo "   applied the api changes (token values in .provision/secrets/, mode 0600);"
+if [ -f "$runbook" ]; then echo "   an operator did the runbook; attested the opaque settings;"; fi
+echo "   the final plan shows no changes; verify probed every order stage the file asks for;"
+if [ -f "out/$merchant.sandbox.global-e-handover.md" ]; then
+  echo "   the handover for Global-e names where the secrets are and holds none of them."
+fi
