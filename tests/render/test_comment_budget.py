@@ -73,6 +73,8 @@ def test_failed_merchants_keep_their_allowance_and_the_rest_are_named_and_counte
                                  lambda lines: len(_rows(lines)) + _more(lines, r"… and (\d+) more failed"))
     cut = markdown._failed(document, size(whole) - 1)
     assert cut[-2:] == ["… and 1 more failed: `broken-4`", ""]
+    page = render("\n".join(cut))  # the count is a paragraph of its own, not one more row of the table
+    assert len(page.cells) == 5 and "</table>\n<p>… and 1 more failed: <code>broken-4</code></p>" in page.html
     assert markdown._failed(document, 0)[-2] == ("… and 5 more failed: `broken-0`, `broken-1`, `broken-2`, "
                                                  "`broken-3`, `broken-4`")
 
@@ -165,6 +167,12 @@ def test_each_section_takes_at_most_its_share_of_what_is_left() -> None:
         assert 0.8 * share * budget < len(_part(text, heading)) <= share * budget, heading
     changes = len(_part(text, "Changes"))
     assert changes > 0.3 * budget
+    # the merchants without changes and the skipped ones come after the changes, but take their shares first
+    end = text.index("\n---\n")
+    unchanged, skipped = _part(text, "No changes"), text[text.index("### Skipped"):end]
+    left = budget - len(text) + len(unchanged) + len(skipped) + changes
+    assert 0.05 * left - 20 < len(unchanged) <= 0.05 * left
+    assert 0.05 * (left - len(unchanged)) - 20 < len(skipped) <= 0.05 * (left - len(unchanged))
 
 
 def test_the_merchants_without_changes_are_named_while_they_fit_and_the_rest_counted() -> None:
@@ -224,6 +232,8 @@ def test_skipped_merchants_share_their_allowance_by_reason_and_the_rest_is_count
             continue
         first, *second = lines[2:-1]
         assert first.startswith("- no environment matches 'qa': ")
+        if allowance >= size([*lines[:3], "- on hold:  and 40 more", ""]):  # the second reason, counted, fits
+            assert second != markdown.MORE_SKIPPED, allowance
         if second and second != markdown.MORE_SKIPPED:
             (held,) = second
             shown = len(re.findall(r"`z-\d\d`", held)) + _more([held], r" and (\d+) more")
@@ -245,6 +255,17 @@ def test_reasons_too_long_for_the_allowance_are_left_to_the_json_plan() -> None:
     assert lines[-2:] == ["- … and more (every skipped merchant is in the JSON plan)", ""] and len(lines) == 6
 
 
+def test_each_reason_gets_an_equal_share_of_the_skipped_list() -> None:
+    reasons = ("first", "second", "third")
+    document = PlanDocument(environment="qa", skipped=[Skipped(merchant=f"{reason[0]}-{n:02d}", reason=reason)
+                                                       for reason in reasons for n in range(40)])
+    lines = markdown._skipped(document, 600)
+    assert [line.split(":")[0] for line in lines[2:-1]] == ["- first", "- second", "- third"]
+    # a third each of what the heading leaves, less room for the "… and more" line while a reason is to
+    # come; the last takes what is left, to a name
+    assert all(150 < len(line) < 180 for line in lines[2:4]) and 600 - len("`t-26`, ") < size(lines) <= 600
+
+
 def test_the_check_line_and_the_counts_are_paragraphs_of_their_own() -> None:
     document = PlanDocument(environment="qa", plans=[_plan("acme", [], [_finding("warning")])])
     html = render(markdown.render(document, fail_on="critical")).html
@@ -253,6 +274,16 @@ def test_the_check_line_and_the_counts_are_paragraphs_of_their_own() -> None:
     assert html.count("<strong>") == 1  # no severity is bold unless a critical finding is there
     empty = render(markdown.render(PlanDocument(environment="qa"))).html
     assert "<p>No merchant was planned.</p>\n<hr />" in empty
+    changed = render(markdown.render(PlanDocument(environment="qa", plans=[_plan("acme", [_change("a")])]))).html
+    assert re.search(r"</table>\n<p>Change risk \(how carefully to read a change; not what the check acts on\): "
+                     r"0 high, 0 medium, 1 low\.</p>\n<h3>", changed)
+
+
+def test_a_section_with_nothing_to_say_is_left_out() -> None:
+    calm = render(markdown.render(PlanDocument(environment="qa", plans=[_plan("acme")]))).html
+    assert re.findall(r"<h3>([^<]*)</h3>", calm) == ["No changes (1)"]
+    changed = render(markdown.render(PlanDocument(environment="qa", plans=[_plan("acme", [_change("a")])]))).html
+    assert re.findall(r"<h3>([^<]*)</h3>", changed) == ["Changes: 1 merchant in 1 group"]
 
 
 def test_sections_that_could_not_be_read_are_counted_in_the_head() -> None:
