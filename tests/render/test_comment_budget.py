@@ -293,3 +293,16 @@ def test_sections_that_could_not_be_read_are_counted_in_the_head() -> None:
         plan.sections = {"orders": unread, "tax_groups": SectionState(state="managed")}
     page = render(markdown.render(PlanDocument(environment="qa", plans=plans)))
     assert "<p>2 sections could not be read (unknown).</p>" in page.html
+
+
+def test_the_head_names_a_shard_only_when_there_is_one_and_counts_are_their_own_paragraph() -> None:
+    plain = render(markdown.render(PlanDocument(environment="qa", plans=[_plan("acme")]))).html
+    assert "<h2>provision plan · <code>qa</code></h2>\n<p>Policy findings: 0 critical, 0 warning, 0 info.</p>" in plain
+
+
+def test_a_rule_failing_in_exactly_as_many_merchants_as_a_row_names_counts_no_more() -> None:
+    names = [f"m{number}" for number in range(8)]
+    document = PlanDocument(environment="qa", plans=[_plan(name, [_change("a")], [_finding("critical")])
+                                                     for name in names])
+    page = render(markdown.render(document, fail_on="critical"))
+    assert f"global-e.webhook: {', '.join(names)}\n" in page.text
