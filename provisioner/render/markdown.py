@@ -12,15 +12,14 @@ one group of identical merchants, is shown is `render/plan_markdown.py`."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from provisioner.engine.plan.document import PlanDocument
+from provisioner.engine.plan.document import MerchantError, PlanDocument
 from provisioner.escape import cut, md_code, md_text
 from provisioner.policy.findings import SEVERITIES
 from provisioner.policy.risk import COUNT_WORDS, RISKS
 from provisioner.policy.rules import blocking
-from provisioner.render.fleet_groups import Group, attention, findings, groups, label
+from provisioner.render.fleet_groups import Attention, attention, findings, groups, label
 from provisioner.render.plan_markdown import (
     DIFF_LINES,
     NAMES_IN_ROW,
@@ -42,6 +41,10 @@ ALERTS = {"caution": "CAUTION", "warning": "IMPORTANT"}
 NAMES_IN_HEADING = 60  # merchants named in one group heading before "+N more"
 REASON_CHARS = 300
 NAME_CHARS = 100  # of the environment and shard a document names (a saved one says what it likes)
+# The failed merchants the closing "… and N more failed: …" line names, in characters: a few to start
+# from (the JSON plan has every one); any value of this order does, so no test pins it.
+MORE_FAILED_NAMES = 200  # pragma: no mutate
+MORE_SKIPPED = ["- … and more (every skipped merchant is in the JSON plan)"]
 
 
 def marker(environment: str) -> str:
@@ -49,6 +52,11 @@ def marker(environment: str) -> str:
     in an environment's name can end the comment early."""
     safe = re.sub(r"-{2,}", "-", re.sub(r"[^A-Za-z0-9_.-]", "_", environment))
     return f"<!-- provision:plan environment={safe} -->"
+
+
+def size(lines: list[str]) -> int:
+    """The characters `lines` take in the comment, each with its line break."""
+    return sum(len(line) + 1 for line in lines)
 
 
 def _summary(document: PlanDocument) -> list[str]:
@@ -76,45 +84,69 @@ def _summary(document: PlanDocument) -> list[str]:
 
 
 class _Section:
-    """Lines kept while they fit the characters this section may use."""
+    """Lines kept while they fit the characters this section may use. A section cut short ends with a
+    line counting what it left out, so each line is kept only if there is room after it for that line or
+    for everything still to come, whichever is shorter."""
 
     def __init__(self, allowance: int) -> None:
         self.allowance = allowance
         self.lines: list[str] = []
         self.size = 0
 
-    def fits(self, lines: list[str], reserve: int = 0) -> bool:
-        return self.size + sum(len(line) + 1 for line in lines) + reserve <= self.allowance
+    def fits(self, lines: list[str], rest: int = 0, more: list[str] | None = None) -> bool:
+        """Whether `lines` fit with room left for `rest` characters to come, or for `more` instead."""
+        room = min(rest, size(more)) if more is not None else rest
+        return self.size + size(lines) + room <= self.allowance
 
     def add(self, lines: list[str]) -> None:
         self.lines.extend(lines)
-        self.size += sum(len(line) + 1 for line in lines)
+        self.size += size(lines)
+
+
+def _more_items(left: list[Attention]) -> list[str]:
+    merchants = len({p.merchant for a in left for p in a.plans})
+    return [f"> … and {plural(len(left), 'more item')} in {plural(merchants, 'merchant')} "
+            "(every item is in the JSON plan)"]
 
 
 def _attention(document: PlanDocument, allowance: int) -> list[str]:
+    """Items that need a reviewer's eyes, cautions first, each kind in its alert box: a blockquote that
+    opens with the alert, separates its items by a `>` line and ends at a blank one."""
     items = attention(document)
-    if not items:
+    ordered = [item for level in ALERTS for item in items if item.level == level]
+    if not ordered:
         return []
+    before = [[">"] if index and ordered[index - 1].level == item.level
+              else [*([""] if index else []), f"> [!{ALERTS[item.level]}]"] for index, item in enumerate(ordered)]
+    lines_of = [[*before[index], *attention_lines(item, document.environment, NAMES_IN_ROW * 2)[:-1]]
+                for index, item in enumerate(ordered)]
+    after = _after_each([size(lines) for lines in lines_of])
     section = _Section(allowance)
     section.add(["### Needs attention", ""])
-    for level in ("caution", "warning"):
-        chosen = [item for item in items if item.level == level]
-        if not chosen:
-            continue
-        section.add([f"> [!{ALERTS[level]}]"])
-        for index, item in enumerate(chosen):
-            lines = attention_lines(item, document.environment, NAMES_IN_ROW * 2)
-            if not section.fits(lines, reserve=200):
-                lines = attention_lines(item, document.environment, 3)
-            if not section.fits(lines, reserve=200):
-                left = chosen[index:]
-                merchants = len({p.merchant for a in left for p in a.plans})
-                section.add([f"> … and {plural(len(left), 'more item')} in {plural(merchants, 'merchant')} "
-                             "(every item is in the JSON plan)", ">"])
-                break
-            section.add(lines)
-        section.lines[-1:] = [""] if section.lines[-1] == ">" else [section.lines[-1], ""]
+    for index, item in enumerate(ordered):
+        more = [">", *_more_items(ordered[index + 1:]), ""]  # a cut goes on in the box it is in
+        lines = lines_of[index]
+        if not section.fits(lines, after[index] + 1, more):
+            lines = [*before[index], *attention_lines(item, document.environment, 3)[:-1]]
+        if not section.fits(lines, after[index] + 1, more):
+            section.add([*([">"] if index else []), *_more_items(ordered[index:])])
+            break
+        section.add(lines)
+    section.add([""])
     return section.lines
+
+
+def _after_each(sizes: list[int]) -> list[int]:
+    """For each item, the sum of the items after it."""
+    total, after = sum(sizes), []
+    for one in sizes:
+        total -= one
+        after.append(total)
+    return after
+
+
+def _more_findings(count: int) -> list[str]:
+    return ["", f"… and {plural(count, 'more finding')} (every finding is in the JSON plan)"]
 
 
 def _findings(document: PlanDocument, allowance: int) -> list[str]:
@@ -122,36 +154,51 @@ def _findings(document: PlanDocument, allowance: int) -> list[str]:
     rows = findings(document)
     if not rows:
         return []
+    lines_of = [finding_row(shared, document.environment, NAMES_IN_ROW * 2) for shared in rows]
+    after = _after_each([size(lines) for lines in lines_of])
     section = _Section(allowance)
     section.add(["### Policy findings", "", "| severity | rule | finding | fix | merchants |", "|---|---|---|---|---|"])
     for index, shared in enumerate(rows):
-        line = finding_row(shared, document.environment, NAMES_IN_ROW * 2)
-        if not section.fits(line, reserve=200):
+        more = [*_more_findings(len(rows) - index - 1), ""]
+        line = lines_of[index]
+        if not section.fits(line, after[index] + 1, more):
             line = finding_row(shared, document.environment, 3)
-        if not section.fits(line, reserve=200):
-            section.add(["", f"… and {plural(len(rows) - index, 'more finding')} (every finding is in the JSON "
-                             "plan)"])
+        if not section.fits(line, after[index] + 1, more):
+            section.add(_more_findings(len(rows) - index))
             break
         section.add(line)
-    return [*section.lines, ""]
+    section.add([""])
+    return section.lines
+
+
+def _more_failed(left: list[MerchantError]) -> list[str]:
+    return ["", f"… and {len(left)} more failed: {names_of(sorted(e.merchant for e in left), MORE_FAILED_NAMES)}"]
 
 
 def _failed(document: PlanDocument, allowance: int) -> list[str]:
-    if not document.errors:
+    errors = document.errors
+    if not errors:
         return []
+    rows = [[f"| {cell(error.merchant)} | {cell(error.environment) if error.environment else '–'} | "
+             f"{error.exit_code} | {md_text(_reason(error))} |"] for error in errors]
+    after = _after_each([size(lines) for lines in rows])
     section = _Section(allowance)
-    section.add([f"### Failed ({len(document.errors)})", "", "| merchant | environment | exit | reason |",
-                 "|---|---|---:|---|"])
-    for index, error in enumerate(document.errors):
-        reason = cut("; ".join(line.strip() for line in error.reason.splitlines() if line.strip()), REASON_CHARS)
-        line = [f"| {cell(error.merchant)} | {cell(error.environment) if error.environment else '–'} | "
-                f"{error.exit_code} | {md_text(reason)} |"]
-        if not section.fits(line, reserve=300):
-            left = document.errors[index:]
-            section.add(["", f"… and {len(left)} more failed: {names_of(sorted(e.merchant for e in left), 200)}"])
+    section.add([f"### Failed ({len(errors)})", "", "| merchant | environment | exit | reason |", "|---|---|---:|---|"])
+    for index, line in enumerate(rows):
+        if not section.fits(line, after[index] + 1, [*_more_failed(errors[index + 1:]), ""]):
+            section.add(_more_failed(errors[index:]))
             break
         section.add(line)
-    return [*section.lines, ""]
+    section.add([""])
+    return section.lines
+
+
+def _reason(error: MerchantError) -> str:
+    return cut("; ".join(line.strip() for line in error.reason.splitlines() if line.strip()), REASON_CHARS)
+
+
+def _more_changes(merchants: int, count: int, where: str) -> list[str]:
+    return ["", f"… and {plural(merchants, 'more merchant')} with changes in {plural(count, 'group')}: {where}."]
 
 
 def _changes(document: PlanDocument, allowance: int, where: str) -> list[str]:
@@ -162,65 +209,81 @@ def _changes(document: PlanDocument, allowance: int, where: str) -> list[str]:
     section = _Section(allowance)
     section.add([f"### Changes: {plural(changed, 'merchant')} in {plural(len(found), 'group')}", ""])
     rows = [row(g, document.environment) for g in found]
-    row_sizes = [sum(len(line) + 1 for line in lines) for lines in rows]
-    table_cost = sum(len(line) + 1 for line in TABLE) + 2
+    after = _after_each([size(lines) for lines in rows])  # rows of the groups not yet placed
     compact: list[int] = []
-    compact_size = 0
-    after = sum(row_sizes)  # rows of the groups not yet placed
     level = 0  # detail only ever decreases down the list, so the riskiest, largest groups keep the most
     for index, group in enumerate(found):
-        after -= row_sizes[index]
-        rest = after + compact_size + table_cost
+        # room for every group still to come as a row of the table, and the blank line after it (once one
+        # group is a row, every later one is: this is only asked while none is)
+        rest = size(TABLE) + after[index] + 1 if after[index] else 0
         # step by step: the whole diff, a shorter one, fewer names, no diff, fewer names, then a table row
         every = len(group.plans)
-        forms: list[tuple[Callable[[Group, str, int, int], list[str]], int, int]] = [
-            (full, every, 1_000_000), (full, every, DIFF_LINES), (full, NAMES_IN_HEADING, DIFF_LINES),
-            (heading, every, 0), (heading, NAMES_IN_HEADING, 0)]
+        forms = [(every, 1_000_000), (every, DIFF_LINES), (NAMES_IN_HEADING, DIFF_LINES), (every, 0),
+                 (NAMES_IN_HEADING, 0)]
         while level < len(forms):
-            form, named, diff_lines = forms[level]
-            lines = form(group, document.environment, named, diff_lines)
-            if section.fits(lines, reserve=rest):
+            named, diff_lines = forms[level]
+            lines = (full if diff_lines else heading)(group, document.environment, named, diff_lines)
+            if section.fits(lines, rest):
                 section.add(lines)
                 break
             level += 1
         else:
             compact.append(index)
-            compact_size += row_sizes[index]
     if compact:
-        section.add(TABLE)
+        rows_after = _after_each([size(rows[index]) for index in compact])
+        merchants_after = _after_each([len(found[index].plans) for index in compact])
         for position, index in enumerate(compact):
-            if not section.fits(rows[index], reserve=200):
-                left = [found[i] for i in compact[position:]]
-                section.add(["", f"… and {plural(sum(len(g.plans) for g in left), 'more merchant')} with changes in "
-                                 f"{plural(len(left), 'group')}: {where}."])
+            groups_after = len(compact) - position - 1
+            more = [*_more_changes(merchants_after[position], groups_after, where), ""]
+            line = [*(TABLE if position == 0 else []), *rows[index]]  # the table starts with its first row
+            if not section.fits(line, rows_after[position] + 1, more):
+                section.add(_more_changes(merchants_after[position] + len(found[index].plans), groups_after + 1,
+                                          where))
                 break
-            section.add(rows[index])
+            section.add(line)
         section.add([""])
     return section.lines
+
+
+def _names_within(names: list[str], chars: int) -> str:
+    """Names as code spans in at most `chars` characters: every one, or as many as fit with the rest
+    counted ("and N more")."""
+    every = ", ".join(md_code(name) for name in names)
+    if len(every) <= chars:
+        return every
+    # names_of keeps its names within the allowance it is given and counts the rest after them
+    return names_of(names, chars - len(f" and {len(names)} more") + 2)
 
 
 def _listed(title: str, names: list[str], allowance: int) -> list[str]:
     if not names:
         return []
-    return [f"### {title} ({len(names)})", "", names_of(names, max(allowance - len(title) - 20, 40)), ""]
+    head = [f"### {title} ({len(names)})", ""]
+    return [*head, _names_within(names, allowance - size([*head, ""]) - 1), ""]
 
 
 def _skipped(document: PlanDocument, allowance: int) -> list[str]:
+    """Skipped merchants by reason, each reason's line sharing what is left with those still to come."""
     if not document.skipped:
         return []
     by_reason: dict[str, list[str]] = {}
     for item in document.skipped:
         # "no environment matches 'prod' (has: qa)": group by what is missing, list what they have
         by_reason.setdefault(item.reason.split(" (has:")[0], []).append(item.merchant)
+    reasons = sorted(by_reason.items())
     section = _Section(allowance)
     section.add([f"### Skipped ({len(document.skipped)})", ""])
-    for reason, names in sorted(by_reason.items()):
-        line = [f"- {md_text(reason)}: {names_of(names, max(allowance // max(len(by_reason), 1) - 80, 40))}"]
-        if not section.fits(line):
-            section.add(["- … and more (every skipped merchant is in the JSON plan)"])
+    for index, (reason, names) in enumerate(reasons):
+        more = size(MORE_SKIPPED) if index + 1 < len(reasons) else 0
+        share = (allowance - section.size - more - 1) // (len(reasons) - index)
+        prefix = f"- {md_text(reason)}: "
+        line = [prefix + _names_within(names, share - len(prefix) - 1)]
+        if not section.fits(line, more + 1):
+            section.add(MORE_SKIPPED)
             break
         section.add(line)
-    return [*section.lines, ""]
+    section.add([""])
+    return section.lines
 
 
 @dataclass(frozen=True)
@@ -275,26 +338,30 @@ def _check_fails(document: PlanDocument, fail_on: str | None) -> list[str]:
     return [*lines, ""]
 
 
-def render(document: PlanDocument, *, plan_at: str | None = None, fail_on: str | None = None) -> str:
-    budget, shares = BUDGET, SHARES
+def render(document: PlanDocument, *, plan_at: str | None = None, fail_on: str | None = None,
+           budget: int = BUDGET) -> str:
+    """The comment, at most `budget` characters long (for any budget that holds its head, its foot and
+    each section's heading): each section in turn may take its share of what the ones before it left, and
+    the changes take the rest."""
+    shares = SHARES
     where = f"the full JSON plan is in {md_text(plan_at)}" if plan_at else "the full JSON plan has every change"
     title = md_code(cut(document.environment, NAME_CHARS)) + (
         f" (shard {md_text(cut(document.shard, NAME_CHARS))})" if document.shard else "")
     head = [marker(document.environment), f"## provision plan · {title}", "", *_check_fails(document, fail_on),
             *_summary(document)]
     foot = ["---", f"<sub>{where[0].upper()}{where[1:]}.</sub>", ""]
-    left = budget - sum(len(line) + 1 for line in head + foot) - 64
+    left = budget + 1 - size(head + foot)  # the comment's last line has no line break
     attention_part = _attention(document, int(left * shares.attention))
-    left -= sum(len(line) + 1 for line in attention_part)
+    left -= size(attention_part)
     finding_lines = _findings(document, int(left * shares.findings))
-    left -= sum(len(line) + 1 for line in finding_lines)
+    left -= size(finding_lines)
     failed_lines = _failed(document, int(left * shares.failed))
-    left -= sum(len(line) + 1 for line in failed_lines)
+    left -= size(failed_lines)
     unchanged = [label(p, document.environment) for p in document.plans if not p.has_changes()]
     unchanged_lines = _listed("No changes", unchanged, int(left * shares.unchanged))
-    left -= sum(len(line) + 1 for line in unchanged_lines)
+    left -= size(unchanged_lines)
     skipped_lines = _skipped(document, int(left * shares.skipped))
-    left -= sum(len(line) + 1 for line in skipped_lines)
+    left -= size(skipped_lines)
     change_lines = _changes(document, left, where)
     if not document.plans and not document.errors:
         change_lines = ["No merchant was planned.", ""]

@@ -199,7 +199,7 @@ def test_the_comment_is_its_sections_in_order_and_nothing_in_between() -> None:
 def test_a_section_takes_exactly_its_allowance() -> None:
     section = markdown._Section(10)
     assert section.fits(["123456789"])  # nine characters and a line break: exactly ten
-    assert not section.fits(["1234567890"]) and not section.fits(["123456789"], reserve=1)
+    assert not section.fits(["1234567890"]) and not section.fits(["123456789"], 1)
     section.add(["1234"])
     assert section.size == 5 and section.fits(["1234"]) and not section.fits(["12345"])
 
