@@ -30,11 +30,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.bench_fleet import MERCHANT, _warm  # noqa: E402 - after the path is set for a plain `python bench/...`
+from bench.emulators import emulator, process_cpu, served, warm, write_merchants  # noqa: E402 - after the path is set
 from provisioner.engine import limits  # noqa: E402
-from provisioner.sandbox import faults  # noqa: E402
-from provisioner.sandbox.fixture import FixtureSpec  # noqa: E402
-from provisioner.sandbox.instance import open_sandbox  # noqa: E402
 from provisioner.sandbox.server import make_server  # noqa: E402
 from provisioner.sandbox.wire import Request, Response  # noqa: E402
 
@@ -45,13 +42,14 @@ TARGET_MIB = 250
 class _Counted:
     """An emulator's app, counting the requests it answers (the ideal is computed from them)."""
 
-    def __init__(self, app: Any, counter: list[int], lock: threading.Lock) -> None:
-        self.app, self.counter, self.lock = app, counter, lock
+    def __init__(self, app: Any, spans: list[tuple[float, float]], lock: threading.Lock) -> None:
+        self.app, self.spans, self.lock = app, spans, lock
 
     def handle(self, request: Request) -> Response:
-        with self.lock:
-            self.counter[0] += 1
+        started = time.monotonic()
         response: Response = self.app.handle(request)
+        with self.lock:
+            self.spans.append((started, time.monotonic()))
         return response
 
 
@@ -59,19 +57,17 @@ def serve(directory: Path, count: int, latency_ms: int) -> None:
     """The emulators' process: prints their ports and tokens, then serves until its stdin closes; each
     line read on stdin ("count") is answered with the requests served so far."""
     sys.setswitchinterval(0.0005)  # as bench_fleet.py: a stand-in for Centra should not add GIL waits
-    counter, lock = [0], threading.Lock()
+    spans: list[tuple[float, float]] = []
+    lock = threading.Lock()
     selector = selectors.DefaultSelector()
     endpoints = []
     for number in range(count):
-        box = open_sandbox(FixtureSpec(f"m{number:04d}", "GlobalE Store", "Main", ("GB",), products=5),
-                           directory / f"m{number:04d}.db")
-        with box.store.transaction() as db:
-            faults.configure(db, {"latency": {"ms": latency_ms}})
-        server = make_server(_Counted(box.app, counter, lock), 0)  # type: ignore[arg-type]
+        box = emulator(f"m{number:04d}", directory / f"m{number:04d}.db", latency_ms)
+        server = make_server(_Counted(box.app, spans, lock), 0)  # type: ignore[arg-type]
         selector.register(server.socket, selectors.EVENT_READ, server)
         endpoints.append({"port": server.server_address[1], "token": box.admin_token})
         if number == 0:
-            _warm(box)
+            warm(box)
 
     def accept() -> None:
         while True:
@@ -82,32 +78,48 @@ def serve(directory: Path, count: int, latency_ms: int) -> None:
     print(json.dumps(endpoints), flush=True)
     for _ in sys.stdin:
         with lock:
-            print(counter[0], flush=True)
+            answered, spans[:] = list(spans), []
+        print(json.dumps(answered), flush=True)
 
 
 def measure(scratch: Path, endpoints: list[dict[str, Any]], parallelism: int) -> dict[str, float]:
     project = Path(tempfile.mkdtemp(prefix=f"project-{len(endpoints)}-", dir=scratch))
-    (project / "merchants").mkdir()
-    environment = {**os.environ, "PYTHONPATH": str(ROOT), "BENCH_ORDER_SECRET": "bench-order-secret"}
-    for number, endpoint in enumerate(endpoints):
-        (project / "merchants" / f"m{number:04d}.yaml").write_text(
-            MERCHANT.format(name=f"m{number:04d}", merchant_id=1000 + number, port=endpoint["port"],
-                            number=number))
-        environment[f"BENCH_TOKEN_{number}"] = endpoint["token"]
+    environment = {**os.environ, "PYTHONPATH": str(ROOT)}
+    write_merchants(project, endpoints, environment, width=4)
     command = [sys.executable, "-m", "provisioner.cli", "plan", "--all", "--env", "qa", "--out", "plan.json",
                "--parallelism", str(parallelism)]
-    started = time.perf_counter()
+    started = time.monotonic()
     with open(os.devnull, "w") as sink:
         process = subprocess.Popen(command, cwd=project, env=environment, stdout=sink, stderr=subprocess.PIPE)
         assert process.stderr is not None
         errors = process.stderr.read()
         _, status, usage = os.wait4(process.pid, 0)
-    wall = time.perf_counter() - started
+    ended = time.monotonic()
     if os.waitstatus_to_exitcode(status) not in (0, 2):
         raise SystemExit(f"the plan failed: {errors.decode()[-2000:]}")
     plans = len(json.loads((project / "plan.json").read_text())["plans"])
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, "peak_kib": usage.ru_maxrss, "plans": plans,
+    return {"started": started, "ended": ended, "wall": ended - started, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_kib": usage.ru_maxrss, "plans": plans,
             "document_mib": (project / "plan.json").stat().st_size / 2**20}
+
+
+def timeline(spans: list[tuple[float, float]], started: float, ended: float, parallelism: int) -> dict[str, float]:
+    """Where the wall time went, from the requests' own start and end (the emulators' clock is this one):
+    before the first request, the span requests were served in (and the requests in flight on average
+    over it), how long the run took to first have `parallelism` in flight, the tail once it never had
+    them again, and after the last answer."""
+    events = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    first, last = events[0][0], events[-1][0]
+    in_flight, full_from, full_until = 0, None, first
+    for moment, step in events:
+        in_flight += step
+        if in_flight >= parallelism:
+            full_from = moment if full_from is None else full_from
+            full_until = moment
+    busy = sum(end - start for start, end in spans)
+    return {"before": first - started, "serving": last - first, "mean_in_flight": busy / (last - first),
+            "ramp": (full_from if full_from is not None else last) - first, "tail": last - full_until,
+            "after": ended - last}
 
 
 def main() -> None:
@@ -121,37 +133,42 @@ def main() -> None:
     if args.serve is not None:
         return serve(args.dir, args.serve, args.latency_ms)
     sizes = [int(size) for size in args.sizes.split(",")]
-    with tempfile.TemporaryDirectory() as scratch:
-        server = subprocess.Popen([sys.executable, __file__, "--serve", str(max(sizes)), "--dir", scratch,
-                                   "--latency-ms", str(args.latency_ms)], stdin=subprocess.PIPE,
-                                  stdout=subprocess.PIPE, text=True)
+    with tempfile.TemporaryDirectory() as scratch, served(__file__, max(sizes), scratch, args.latency_ms) as server:
         assert server.stdin is not None and server.stdout is not None
 
-        def served() -> int:
+        def answered() -> list[tuple[float, float]]:
             assert server.stdin is not None and server.stdout is not None
-            server.stdin.write("count\n")
+            server.stdin.write("spans\n")
             server.stdin.flush()
-            return int(server.stdout.readline())
+            return [(start, end) for start, end in json.loads(server.stdout.readline())]
 
-        try:
-            endpoints = json.loads(server.stdout.readline())
-            print(f"{max(sizes)} emulators served, {args.latency_ms} ms latency each; parallelism {args.parallelism}")
-            print(f"{'merchants':>9}{'wall s':>8}{'CPU s':>7}{'requests':>10}{'ideal s':>9}{'ratio':>7}{'peak MiB':>10}"
-                  f"{'plan.json MiB':>15}")
-            for size in sizes:
-                before = served()
-                figures = measure(Path(scratch), endpoints[:size], args.parallelism)
-                requests = served() - before
-                ideal = requests * args.latency_ms / 1000 / min(args.parallelism, size)
-                ratio, peak = figures["wall"] / ideal, figures["peak_kib"] / 1024
-                print(f"{size:>9}{figures['wall']:>8.2f}{figures['cpu']:>7.2f}{requests:>10}{ideal:>9.2f}{ratio:>7.2f}{peak:>10.0f}"
-                      f"{figures['document_mib']:>15.1f}"
-                      + (f"   (goal ≤ {TARGET_RATIO}x and < {TARGET_MIB} MiB: "
-                         f"{'met' if ratio <= TARGET_RATIO and peak < TARGET_MIB else 'MISSED'})"
-                         if size >= 1000 else ""))
-        finally:
-            server.stdin.close()
-            server.wait(timeout=60)
+        endpoints = json.loads(server.stdout.readline())
+        print(f"{max(sizes)} emulators served, {args.latency_ms} ms latency each; parallelism {args.parallelism}")
+        print(f"{'merchants':>9}{'wall s':>8}{'CPU s':>7}{'server CPU s':>14}{'requests':>10}{'ideal s':>9}"
+              f"{'ratio':>7}{'peak MiB':>10}{'plan.json MiB':>15}")
+        for size in sizes:
+            answered()
+            serving = process_cpu(server.pid)
+            figures = measure(Path(scratch), endpoints[:size], args.parallelism)
+            server_cpu = process_cpu(server.pid) - serving
+            spans = answered()
+            in_flight = min(args.parallelism, size)
+            ideal = len(spans) * args.latency_ms / 1000 / in_flight
+            ratio, peak = figures["wall"] / ideal, figures["peak_kib"] / 1024
+            print(f"{size:>9}{figures['wall']:>8.2f}{figures['cpu']:>7.2f}{server_cpu:>14.2f}{len(spans):>10}"
+                  f"{ideal:>9.2f}{ratio:>7.2f}{peak:>10.0f}{figures['document_mib']:>15.1f}"
+                  + (f"   (goal ≤ {TARGET_RATIO}x and < {TARGET_MIB} MiB: "
+                     f"{'met' if ratio <= TARGET_RATIO and peak < TARGET_MIB else 'MISSED'})"
+                     if size >= 1000 else ""))
+            cores = len(os.sched_getaffinity(0))
+            floor = (figures["cpu"] + server_cpu) / cores
+            print(f"{'':>9}  CPU floor (client + emulators' CPU ÷ {cores} cores they share) {floor:.2f} s: "
+                  f"ratio to the larger of it and the ideal {figures['wall'] / max(ideal, floor):.2f}")
+            phases = timeline(spans, figures["started"], figures["ended"], in_flight)
+            print(f"{'':>9}  before the first request {phases['before']:.2f} s; requests served over "
+                  f"{phases['serving']:.2f} s, {phases['mean_in_flight']:.1f} in flight on average "
+                  f"({in_flight} first after {phases['ramp']:.2f} s, fewer for the last {phases['tail']:.2f} s); "
+                  f"after the last answer {phases['after']:.2f} s")
 
 
 if __name__ == "__main__":
