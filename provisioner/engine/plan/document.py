@@ -159,8 +159,12 @@ class SpooledPlans(Sequence[Plan]):
         return (self._load(entry) for entry in self._entries)
 
     def text(self, entry: _Spooled) -> str:
+        return self.raw(entry).decode("utf-8")
+
+    def raw(self, entry: _Spooled) -> bytes:
+        """The plan's JSON text as spooled (UTF-8)."""
         self._spool.seek(entry.offset)
-        return str(self._spool.read(entry.length).decode("utf-8"))
+        return bytes(self._spool.read(entry.length))
 
     def shown(self, entry: _Spooled) -> str:
         self._spool.seek(entry.offset + entry.length)
@@ -217,6 +221,10 @@ class SpooledDocument:
 
     def chunks(self) -> Iterator[str]:
         """The document's JSON text, byte for byte what PlanDocument writes, a plan at a time."""
+        return (piece if isinstance(piece, str) else piece.decode("utf-8") for piece in self._pieces())
+
+    def _pieces(self) -> Iterator[str | bytes]:
+        """The document's text around its plans, and each plan as its spool holds it (UTF-8)."""
         rest = PlanDocument(environment=self.environment, shard=self.shard, errors=self.errors, skipped=self.skipped,
                             identifiers=self.identifiers).model_dump_json(indent=2) + "\n"
         head, marker, tail = rest.partition('\n  "plans": [],\n')
@@ -225,15 +233,18 @@ class SpooledDocument:
             return
         yield head + '\n  "plans": [\n    '
         for index, entry in enumerate(self._entries):
-            yield (",\n    " if index else "") + self.plans.text(entry)
+            if index:
+                yield ",\n    "
+            yield self.plans.raw(entry)
         yield "\n  ],\n" + tail
 
     def write(self, path: Path) -> None:
-        """As PlanDocument.write (whole or not at all, never through a link), in constant memory."""
+        """As PlanDocument.write (whole or not at all, never through a link), in constant memory; each plan's
+        bytes go from the spool to the file as they are (a fleet's ~50 MB, never decoded and encoded again)."""
         files.ensure_dir(path.parent)
         with files.writing_atomic(path) as handle:
-            for chunk in self.chunks():
-                handle.write(chunk.encode("utf-8"))
+            for piece in self._pieces():
+                handle.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
 
     def materialize(self) -> PlanDocument:
         return PlanDocument.model_construct(environment=self.environment, shard=self.shard, plans=list(self.plans),
