@@ -22,7 +22,8 @@ in flight on average over 7.5 s, a 0.05-0.10 s tail, 0.20 s after the last answe
 earlier runs were other processes on the same cores: at load average 5-6 they took 9.7 of the run's
 20.9 CPU s and the ratio was 1.6-1.7x (client and emulators' CPU unchanged); at load 5-12 it was 2.0-2.4x.
 What is left at 1.30x: the start-up (~7% of the ideal) and the requests' time outside the emulator's
-50 ms (a request holds its slot ~10 ms before the emulator starts on it and ~14 ms after it answers:
+50 ms (at load 5, a request held its slot ~12 ms before the emulator started on it and ~14 ms after it
+answered:
 waits for a core and for the interpreter, in client and emulators alike, and the emulators' own
 ~2-3 ms of CPU a request).
 
