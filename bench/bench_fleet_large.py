@@ -23,9 +23,8 @@ earlier runs were other processes on the same cores: at load average 5-6 they to
 20.9 CPU s and the ratio was 1.6-1.7x (client and emulators' CPU unchanged); at load 5-12 it was 2.0-2.4x.
 What is left at 1.30x: the start-up (~7% of the ideal) and the requests' time outside the emulator's
 50 ms (at load 5, a request held its slot ~12 ms before the emulator started on it and ~14 ms after it
-answered:
-waits for a core and for the interpreter, in client and emulators alike, and the emulators' own
-~2-3 ms of CPU a request).
+answered: waits for a core and for the interpreter, in client and emulators alike, and the emulators'
+own ~2-3 ms of CPU a request).
 
 The emulators are served by one process with one thread watching every listening socket (each request
 is then answered in a thread of its own, as `provision sandbox serve` does): a thread per server polling
