@@ -16,9 +16,10 @@ and the requests in flight on average over it, how soon `parallelism` were first
 the tail with fewer, and after the last answer (the document written, the report printed).
 
 Measured on 2 cores (Dec 2026), 1,000 merchants, 2,000 requests, ideal 6.25 s, 80 MiB peak, 48.8 MB
-document. Quiet machine (load average 0.0-0.3): 8.12-8.14 s, 1.30x; client CPU 7.1-7.3 s, emulators
-3.6 s (floor 5.4 s, below the ideal); 0.42 s before the first request, 16 in flight after 0.03 s, 14.3
-in flight on average over 7.5 s, a 0.05-0.10 s tail, 0.20 s after the last answer. The 1.67-2.3x of
+document. Quiet machine (other processes took 0.3-0.4 CPU s of a run's 16.5): 8.12-8.23 s, 1.30-1.32x;
+client CPU 6.8-7.3 s, emulators 3.6-3.8 s (floor 5.4 s, below the ideal); 0.34-0.42 s before the first
+request, 16 in flight after 0.03 s, 14.3 in flight on average over 7.5-7.7 s, a 0.05-0.11 s tail, 0.18-
+0.20 s after the last answer. The 1.67-2.3x of
 earlier runs were other processes on the same cores: at load average 5-6 they took 9.7 of the run's
 20.9 CPU s and the ratio was 1.6-1.7x (client and emulators' CPU unchanged); at load 5-12 it was 2.0-2.4x.
 What is left at 1.30x: the start-up (~7% of the ideal) and the requests' time outside the emulator's
