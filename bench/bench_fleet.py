@@ -23,19 +23,16 @@ import threading
 import time
 from pathlib import Path
 
-from graphql import get_introspection_query
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.emulators import served  # noqa: E402 - after the path is set for a plain `python bench/...`
+from bench.emulators import MERCHANT, emulator, served, warm, write_merchants  # noqa: E402 - after the path is set
+from bench.emulators import process_cpu as _process_cpu  # noqa: E402 - bench_fleet_apply imports it from here
 from provisioner.engine.fleet import planner as fleet  # noqa: E402
 from provisioner.engine.fleet.hosts import Gates  # noqa: E402
-from provisioner.sandbox import faults  # noqa: E402
-from provisioner.sandbox.fixture import FixtureSpec  # noqa: E402
-from provisioner.sandbox.instance import Sandbox, open_sandbox  # noqa: E402
 from provisioner.sandbox.server import make_server  # noqa: E402
-from provisioner.sandbox.wire import Request  # noqa: E402
+
+__all__ = ["MERCHANT", "serve"]  # bench_fleet_apply and bench_gitops take these (and _process_cpu) from here
 
 TARGET_RATIO = 1.5  # at the default parallelism, for 100 merchants
 
@@ -49,59 +46,21 @@ def serve(directory: Path, count: int, latency_ms: int) -> None:
     sys.setswitchinterval(0.0005)
     endpoints = []
     for number in range(count):
-        box = open_sandbox(FixtureSpec(f"m{number:03d}", "GlobalE Store", "Main", ("GB",), products=5),
-                           directory / f"m{number:03d}.db")
-        with box.store.transaction() as db:
-            faults.configure(db, {"latency": {"ms": latency_ms}})
+        box = emulator(f"m{number:03d}", directory / f"m{number:03d}.db", latency_ms)
         server = make_server(box.app, 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         endpoints.append({"port": server.server_address[1], "token": box.admin_token})
         if number == 0:
-            _warm(box)
+            warm(box)
     print(json.dumps(endpoints), flush=True)
     sys.stdin.read()
-
-
-def _warm(box: Sandbox) -> None:
-    """Answer one introspection before the clock starts, as a running Centra would have: the emulators
-    share its answer, and its first computation (~50 ms) is the emulator's start, not the client's cost."""
-    body = json.dumps({"query": get_introspection_query(descriptions=False)}).encode()
-    headers = {"authorization": f"Bearer {box.admin_token}", "content-type": "application/json"}
-    answer = box.app.handle(Request("POST", "/graphql", headers=headers, body=body))
-    if answer.status != 200:
-        raise SystemExit(f"the emulator did not answer its introspection: HTTP {answer.status}")
-
-
-MERCHANT = """merchant: {name}
-presets: [global-e]
-store: GlobalE Store
-global_e: {{merchant_id: {merchant_id}, checkout_plugin: Checkout API}}
-local_vat_rate: 20
-operated_markets: [GB]
-primary_warehouse: Main
-secrets:
-  order_api_secret: env:BENCH_ORDER_SECRET
-api_tokens:
-  - description: Global-e integration
-    email: integrations@{name}.example
-environments:
-  qa:
-    centra_url: http://127.0.0.1:{port}
-    token: env:BENCH_TOKEN_{number}
-"""
 
 
 def client(directory: Path, size: int, parallelism: int) -> None:
     """One measurement, in its own process: plan the first `size` merchants; print the figures as JSON."""
     endpoints = json.loads((directory / "endpoints.json").read_text())[:size]
     project = Path(tempfile.mkdtemp(prefix=f"project-{size}-{parallelism}-", dir=directory))  # a first run each time
-    (project / "merchants").mkdir(parents=True)
-    for number, endpoint in enumerate(endpoints):
-        name = f"m{number:03d}"
-        (project / "merchants" / f"{name}.yaml").write_text(
-            MERCHANT.format(name=name, merchant_id=1000 + number, port=endpoint["port"], number=number))
-        os.environ[f"BENCH_TOKEN_{number}"] = endpoint["token"]
-    os.environ["BENCH_ORDER_SECRET"] = "bench-order-secret"
+    write_merchants(project, endpoints)
     os.chdir(project)
     gates = Gates(in_flight=parallelism)
     started, cpu = time.perf_counter(), _cpu()
@@ -119,12 +78,6 @@ def _cpu() -> float:
     """This process's CPU time and its finished children's (a large fleet is planned in several processes)."""
     return sum(usage.ru_utime + usage.ru_stime for usage in (resource.getrusage(resource.RUSAGE_SELF),
                                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
-
-
-def _process_cpu(pid: int) -> float:
-    """CPU seconds used so far by another process (the emulators'), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(scratch: str, size: int, parallelism: int, server: int) -> dict[str, float]:

@@ -9,7 +9,7 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any, Literal, Protocol, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -55,15 +55,12 @@ class PlanDocument(_Model):
                                           "reports can tell change sets that differ only by them")
 
     def sort(self) -> PlanDocument:
-        self.plans.sort(key=lambda p: (p.merchant, p.environment))
-        self.errors.sort(key=lambda e: (e.merchant, e.environment or ""))
-        self.skipped.sort(key=lambda s: s.merchant)
+        sort_outcomes(self.plans, self.errors, self.skipped)
         return self
 
     @property
     def merchants(self) -> set[str]:
-        return ({p.merchant for p in self.plans} | {e.merchant for e in self.errors}
-                | {s.merchant for s in self.skipped})
+        return merchants_of(self.plans, self.errors, self.skipped)
 
     def changed(self) -> list[Plan]:
         return [p for p in self.plans if p.has_changes()]
@@ -74,10 +71,7 @@ class PlanDocument(_Model):
     def exit_code(self, *, detailed: bool) -> int:
         """The most severe outcome, by PRECEDENCE; changes count only with --detailed-exitcode, and settings
         that only wait for `provision attest` are not changes there (the plan says so apart)."""
-        codes = [e.exit_code for e in self.errors]
-        if detailed and any(p.has_work() for p in self.plans):
-            codes.append(ExitCode.CHANGES)
-        return most_severe(codes)
+        return exit_code_of(self.errors, (p.has_work() for p in self.plans), detailed=detailed)
 
     def write(self, path: Path) -> None:
         """Whole or not at all (a reader never sees half a plan), never through a link."""
@@ -87,6 +81,42 @@ class PlanDocument(_Model):
     def chunks(self) -> Iterator[str]:
         """The JSON text of `write`, in one piece."""
         yield self.model_dump_json(indent=2) + "\n"
+
+
+# What a document and a spooled one share, over their plans or their spool's entries (one implementation,
+# so the two cannot drift apart: both sort, list merchants and give the exit code the same way).
+
+
+class _Planned(Protocol):
+    @property
+    def merchant(self) -> str: ...
+
+    @property
+    def environment(self) -> str: ...
+
+
+_P = TypeVar("_P", bound=_Planned)
+
+
+def sort_outcomes(planned: list[_P], errors: list[MerchantError], skipped: list[Skipped]) -> None:
+    """In the order every document is written in: by merchant, then environment."""
+    planned.sort(key=lambda p: (p.merchant, p.environment))
+    errors.sort(key=lambda e: (e.merchant, e.environment or ""))
+    skipped.sort(key=lambda s: s.merchant)
+
+
+def merchants_of(planned: Iterable[_Planned], errors: Iterable[MerchantError], skipped: Iterable[Skipped]) -> set[str]:
+    """Every merchant the document speaks of: planned, failed or skipped."""
+    return {p.merchant for p in planned} | {e.merchant for e in errors} | {s.merchant for s in skipped}
+
+
+def exit_code_of(errors: Iterable[MerchantError], work: Iterable[bool], *, detailed: bool) -> int:
+    """The most severe outcome, by PRECEDENCE; `work`: each plan's `has_work`, counted (as changes) only with
+    --detailed-exitcode; settings that only wait for `provision attest` are not work."""
+    codes = [e.exit_code for e in errors]
+    if detailed and any(work):
+        codes.append(ExitCode.CHANGES)
+    return most_severe(codes)
 
 
 def as_written(plan: Plan) -> str:
@@ -129,8 +159,12 @@ class SpooledPlans(Sequence[Plan]):
         return (self._load(entry) for entry in self._entries)
 
     def text(self, entry: _Spooled) -> str:
+        return self.raw(entry).decode("utf-8")
+
+    def raw(self, entry: _Spooled) -> bytes:
+        """The plan's JSON text as spooled (UTF-8)."""
         self._spool.seek(entry.offset)
-        return str(self._spool.read(entry.length).decode("utf-8"))
+        return bytes(self._spool.read(entry.length))
 
     def shown(self, entry: _Spooled) -> str:
         self._spool.seek(entry.offset + entry.length)
@@ -172,27 +206,25 @@ class SpooledDocument:
         return (self.plans.shown(entry) for entry in self._entries)
 
     def sort(self) -> SpooledDocument:
-        self._entries.sort(key=lambda e: (e.merchant, e.environment))
-        self.errors.sort(key=lambda e: (e.merchant, e.environment or ""))
-        self.skipped.sort(key=lambda s: s.merchant)
+        sort_outcomes(self._entries, self.errors, self.skipped)
         return self
 
     @property
     def merchants(self) -> set[str]:
-        return ({e.merchant for e in self._entries} | {e.merchant for e in self.errors}
-                | {s.merchant for s in self.skipped})
+        return merchants_of(self._entries, self.errors, self.skipped)
 
     def changed_count(self) -> int:
         return sum(1 for entry in self._entries if entry.changes)
 
     def exit_code(self, *, detailed: bool) -> int:
-        codes = [e.exit_code for e in self.errors]
-        if detailed and any(entry.work for entry in self._entries):  # as PlanDocument.exit_code
-            codes.append(ExitCode.CHANGES)
-        return most_severe(codes)
+        return exit_code_of(self.errors, (entry.work for entry in self._entries), detailed=detailed)
 
     def chunks(self) -> Iterator[str]:
         """The document's JSON text, byte for byte what PlanDocument writes, a plan at a time."""
+        return (piece if isinstance(piece, str) else piece.decode("utf-8") for piece in self._pieces())
+
+    def _pieces(self) -> Iterator[str | bytes]:
+        """The document's text around its plans, and each plan as its spool holds it (UTF-8)."""
         rest = PlanDocument(environment=self.environment, shard=self.shard, errors=self.errors, skipped=self.skipped,
                             identifiers=self.identifiers).model_dump_json(indent=2) + "\n"
         head, marker, tail = rest.partition('\n  "plans": [],\n')
@@ -201,15 +233,18 @@ class SpooledDocument:
             return
         yield head + '\n  "plans": [\n    '
         for index, entry in enumerate(self._entries):
-            yield (",\n    " if index else "") + self.plans.text(entry)
+            if index:
+                yield ",\n    "
+            yield self.plans.raw(entry)
         yield "\n  ],\n" + tail
 
     def write(self, path: Path) -> None:
-        """As PlanDocument.write (whole or not at all, never through a link), in constant memory."""
+        """As PlanDocument.write (whole or not at all, never through a link), in constant memory; each plan's
+        bytes go from the spool to the file as they are (a fleet's ~50 MB, never decoded and encoded again)."""
         files.ensure_dir(path.parent)
         with files.writing_atomic(path) as handle:
-            for chunk in self.chunks():
-                handle.write(chunk.encode("utf-8"))
+            for piece in self._pieces():
+                handle.write(piece.encode("utf-8") if isinstance(piece, str) else piece)
 
     def materialize(self) -> PlanDocument:
         return PlanDocument.model_construct(environment=self.environment, shard=self.shard, plans=list(self.plans),
