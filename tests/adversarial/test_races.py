@@ -224,13 +224,15 @@ def _two_checkouts(tmp_path: Path, served: gate.Served, **env: str) -> list[tupl
 
 
 def test_two_checkouts_one_creates_the_token_and_the_other_finds_it(examples: Path, tmp_path: Path) -> None:
-    """The second re-reads the store right before its create, after the first created: it finds the token,
-    creates none, and says so (exit 7: its plan no longer holds). Exactly one token exists."""
+    """With its read under the lock old (here: any age, PROVISION_TOKEN_RECHECK_AFTER=0), the second lists the
+    tokens right before its create, after the first created: it finds the token, creates none, and says so
+    (exit 7: its plan no longer holds). Exactly one token exists."""
     with gate.served_acme(tmp_path / "centra.db") as served:
         # Both have planned (a create each) before either creates; the second's re-read waits for the create.
         served.app.before["CreateAccessToken"] = lambda app, number: app.answered["LiveState"] >= 2
         served.app.before["TokenLifetimes"] = lambda app, number: number == 1 or app.answered["CreateAccessToken"] > 0
-        (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served)
+        (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served,
+                                                                      PROVISION_TOKEN_RECHECK_AFTER="0")
         assert (ok, stale) == (0, ExitCode.STALE_PLAN), found
         [(token_id, _)] = served.valid()
         assert len(served.tokens()) == 1 and served.app.count("CreateAccessToken") == 1
@@ -242,11 +244,32 @@ def test_two_checkouts_one_creates_the_token_and_the_other_finds_it(examples: Pa
             "detail"]
 
 
+def test_a_fresh_read_lists_no_tokens_and_the_convergence_read_finds_the_other_runs_token(examples: Path,
+                                                                                          tmp_path: Path) -> None:
+    """Both read under their locks before either creates; the second creates only once the first has created,
+    converged and stored its token. With its read fresh the second lists nothing before its create: its
+    convergence read, the same request, finds the older token, so it revokes its own at once and stores
+    nothing (exit 7). One valid token, in the first run's sink; no separate token listing was sent."""
+    with gate.served_acme(tmp_path / "centra.db") as served:
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["LiveState"] >= (2 if number == 1
+                                                                                                  else 3)
+        (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served)
+        assert (ok, stale) == (0, ExitCode.STALE_PLAN), found
+        tokens = served.tokens()
+        assert [revoked for _, _, revoked in tokens] == [False, True]
+        assert f"found token id {tokens[0][0]} with this description, created by another run at the same moment" \
+            in found and f"this run's token id {tokens[1][0]} was revoked at once" in found
+        assert "nothing was changed" in found
+        assert served.app.count("TokenLifetimes") == 0
+        _the_sink_holds_the_one_valid_token(served, first)
+        assert not (second / SINK).exists()
+
+
 def test_two_checkouts_that_read_in_the_same_instant_keep_one_token(examples: Path, tmp_path: Path) -> None:
     """Both re-read before either creates, so both create: each reads again, the token with the lower id is
     kept and the other run revokes its own at once. One valid token, in the sink of the run that kept it."""
     with gate.served_acme(tmp_path / "centra.db") as served:
-        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["TokenLifetimes"] >= 2
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["LiveState"] >= 2
         (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served)
         assert (ok, stale) == (0, ExitCode.STALE_PLAN), found
         tokens = served.tokens()
@@ -298,7 +321,7 @@ def test_two_checkouts_whose_extra_token_cannot_be_revoked_keep_both_and_say_so(
     """As above, but revoking the second token fails: its run stores its value after all (no value is ever
     dropped while its token is valid) and warns that two tokens are valid."""
     with gate.served_acme(tmp_path / "centra.db") as served:
-        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["TokenLifetimes"] >= 2
+        served.app.before["CreateAccessToken"] = lambda app, number: app.answered["LiveState"] >= 2
         admin = {"Authorization": f"Bearer {served.box.admin_token}"}
         failing = httpx.put(f"{served.url}/_sandbox/faults", headers=admin, timeout=gate.BOUND,
                             json={"fail_mutation": {"nth": 3, "mode": "error", "only": [

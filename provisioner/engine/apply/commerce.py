@@ -14,6 +14,7 @@ from provisioner.engine.plan.model import Change
 from provisioner.errors import ProvisionerError
 
 KINDS = ("market", "pricelist", "warehouse")
+FOUND = "found "  # how the outcome of a create another run made first begins: this run changed nothing
 Mutate = Callable[[CentraClient, str, "str | None", dict[str, Any]], dict[str, Any]]
 
 
@@ -40,7 +41,7 @@ def _create(client: CentraClient, change: Change, make: Callable[[], int]) -> st
         existing = _ids(client, *_LISTINGS[change.kind], "name").get(change.name)
         if existing is None:
             raise
-        return (f"found {what} {change.name} (id {existing}), made by another run after this run's plan; "
+        return (f"{FOUND}{what} {change.name} (id {existing}), made by another run after this run's plan; "
                 "not created again")
 
 

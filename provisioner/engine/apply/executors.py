@@ -22,6 +22,7 @@ class Outcome:
     summary: str
     secret: str | None = None  # a created token's value, for the secret sink only
     warning: str | None = None
+    changed: bool = True  # False: found made by another run, not made again
 
 
 class FoundExisting(ProvisionerError):
@@ -52,48 +53,90 @@ def revoke(client: CentraClient, caps: Capabilities, token_id: int) -> None:
         raise ProvisionerError(f"token {token_id} is still valid after revoking it")
 
 
-def valid_ids(client: CentraClient, description: str) -> list[int]:
-    """The ids of the store's valid tokens with this description, read now (oldest first)."""
+def listed_valid(client: CentraClient) -> dict[str, list[int]]:
+    """The ids of the store's valid tokens by description, read now (oldest first): one listing."""
     result = plan_live.run_listing(client, "token_lifetimes", "GraphQLAccess", allow_errors=True)
     accesses = result.data.get("graphQLAccesses") if isinstance(result.data, dict) else None
     if result.errors or not isinstance(accesses, list):
         raise ProvisionerError("cannot list the store's tokens to check that no other run created this one "
-                               "meanwhile (listing tokens needs admin); nothing was created")
-    return sorted(int(a["id"]) for a in accesses if isinstance(a, dict) and a.get("isValid") is True
-                  and isinstance(a.get("user"), dict) and a["user"].get("name") == description)
+                               "meanwhile (listing tokens needs admin)")
+    valid: dict[str, list[int]] = {}
+    for access in accesses:
+        if isinstance(access, dict) and access.get("isValid") is True and isinstance(access.get("user"), dict):
+            valid.setdefault(str(access["user"].get("name")), []).append(int(access["id"]))
+    return {name: sorted(ids) for name, ids in valid.items()}
+
+
+def valid_ids(client: CentraClient, description: str) -> list[int]:
+    """The ids of the store's valid tokens with this description, read now (oldest first)."""
+    return listed_valid(client).get(description, [])
+
+
+def valid_in(live: LiveState) -> dict[str, list[int]] | None:
+    """The same, from a read of the live store (its token section: the newest token of each description
+    and the others still valid); None when that read could not see the tokens."""
+    tokens = live.objects.get("api_token")
+    if tokens is None:
+        return None
+    return {name: sorted(([int(o["_id"])] if o.get("valid") else []) + [int(i) for i in o.get("_also_valid", [])])
+            for name, o in tokens.items()}
+
+
+@dataclass(frozen=True)
+class Created:
+    """A token this run created whose rivals are not checked yet: until then its value goes nowhere."""
+    change: Change
+    token_id: int
+    value: str
+    floor: int  # ids above it and below token_id, valid with this description, are another run's
+
+    @property
+    def summary(self) -> str:
+        return f"created API token {self.change.name} (id {self.token_id})"
 
 
 def _create_once(client: CentraClient, caps: Capabilities, live: LiveState, change: Change,
-                 token_input: dict[str, Any]) -> Outcome:
+                 token_input: dict[str, Any], *, recheck: bool) -> Created:
     """Create a token unless another run did since the plan read the store. Runs that share a lock never
-    get here together; runs that do not (two checkouts, two runners) are caught by reading the store
-    right before the create. Two that read in the same instant both create: each then reads again, and
-    the token with the lower id is kept, so exactly one stays valid and its run delivers it."""
+    get here together; runs that do not (two checkouts, two runners) are caught by the read under the
+    lock, or, when that read is old (`recheck`: a question was asked, earlier changes took long), by
+    listing the tokens again right before the create. Two runs that create in the same instant are
+    resolved by `settle`, on the next read of the store."""
     seen = live.objects.get("api_token", {}).get(change.name)
     # Ids grow: what is newer than the token the plan saw (a rotation's lost one) is another run's.
     floor = int((change.after or {}).get("replaces_id") or (seen or {}).get("_id") or 0)
-    newer = [i for i in valid_ids(client, change.name) if i > floor]
+    newer = [i for i in valid_ids(client, change.name) if i > floor] if recheck else []
     if newer:
         raise FoundExisting(f"found token id {newer[-1]} with this description, created after this run read the "
                             "store (by another run of this merchant and environment, e.g. in another checkout); "
                             "not created again: its value is wherever that run stored it")
     token_id, value = create_token(client, caps, token_input)
-    rivals = [i for i in valid_ids(client, change.name) if floor < i < token_id]
+    return Created(change, token_id, value, floor)
+
+
+def settle(client: CentraClient, caps: Capabilities, created: Created, valid: list[int]) -> Outcome:
+    """Keep a created token, or give way to another run's: `valid` are the ids of the valid tokens with its
+    description, read after the create. Two runs that create in the same instant both see both tokens:
+    the lower id is kept, so exactly one stays valid and its run delivers it; the other run revokes its
+    own at once and stores its value nowhere."""
+    rivals = [i for i in valid if created.floor < i < created.token_id]
     if not rivals:
-        return Outcome(f"created API token {change.name} (id {token_id})", secret=value)
+        return Outcome(created.summary, secret=created.value)
     try:
-        revoke(client, caps, token_id)
+        revoke(client, caps, created.token_id)
     except ProvisionerError as exc:
-        return Outcome(f"created API token {change.name} (id {token_id})", secret=value,
-                       warning=f"another run created token id {rivals[0]} '{change.name}' at the same moment and "
-                               f"this run's (id {token_id}) could not be revoked ({exc}): two are valid, revoke one")
+        return Outcome(created.summary, secret=created.value,
+                       warning=f"another run created token id {rivals[0]} '{created.change.name}' at the same "
+                               f"moment and this run's (id {created.token_id}) could not be revoked ({exc}): two "
+                               "are valid, revoke one")
     raise FoundExisting(f"found token id {rivals[0]} with this description, created by another run at the same "
-                        f"moment (e.g. in another checkout); this run's token id {token_id} was revoked at once "
-                        "and its value stored nowhere: the value in use is wherever that run stored it")
+                        f"moment (e.g. in another checkout); this run's token id {created.token_id} was revoked at "
+                        "once and its value stored nowhere: the value in use is wherever that run stored it")
 
 
 def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live: LiveState,
-            change: Change) -> Outcome:
+            change: Change, *, recheck: bool = True) -> Outcome | Created:
+    """Make one change. A token's create answers `Created`, for `settle` once the store is read again."""
     if change.kind == "api_token":
         if change.action == "delete":
             # A rotation names the lost token's id; the live view by name shows its successor.
@@ -102,7 +145,7 @@ def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live:
             return Outcome(f"revoked API token {change.name} (id {token_id})")
         token_input = api_tokens.KIND.mutation_input(state, change.name, live.store_ids())
         if change.action == "create":
-            return _create_once(client, caps, live, change, token_input)
+            return _create_once(client, caps, live, change, token_input, recheck=recheck)
         token_id = live.objects["api_token"][change.name]["_id"]
         _mutate(client, "update_access_token", caps.update_token, {"id": token_id, "input": token_input})
         return Outcome(f"updated API token {change.name} (id {token_id})")
@@ -120,5 +163,6 @@ def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live:
             _mutate(client, "unset_event_listeners", caps.unset_event_listeners, {"input": [listener]})
         return Outcome(f"{change.action}d event listener {change.name}")
     if change.kind in commerce.KINDS:
-        return Outcome(commerce.execute(client, caps, live, change, _mutate))
+        summary = commerce.execute(client, caps, live, change, _mutate)
+        return Outcome(summary, changed=not summary.startswith(commerce.FOUND))
     raise ProvisionerError(f"no api executor for {change.kind}")

@@ -4,13 +4,24 @@ write the runbook for the rest, then plan again to prove convergence (docs/archi
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
 
-from provisioner.centra.client import CentraClient, MutationRejected
+from provisioner.centra.client import CentraClient
+from provisioner.config.resolve import DesiredState
 from provisioner.engine.apply import executors, locking, runbook, sinks
+from provisioner.engine.apply.changes import (
+    ApiChanges,
+    Interrupted,
+    Options,
+    Report,
+    Undelivered,
+    Unstored,
+    raise_found,
+    recheck_after,
+)
 from provisioner.engine.plan import planning, policies, target
 from provisioner.engine.plan.model import Change, Plan, differences
 from provisioner.engine.state import journal
@@ -22,61 +33,9 @@ from provisioner.errors import (
     ProvisionerError,
     StalePlanError,
 )
-from provisioner.resources import KINDS, api_tokens
+from provisioner.resources import api_tokens
 
-ORDER = {kind.kind: index for index, kind in enumerate(KINDS)}
-
-
-@dataclass
-class Options:
-    auto_approve: bool = False
-    allow_deletes: bool = False
-    runbook_out: Path | None = None
-    secret_sink: str | None = None
-    confirm: Callable[[str], bool] | None = None  # None: no terminal to ask on
-    on_plan: Callable[[Plan], None] | None = None  # shown the plan before anything is asked or changed
-    # told each step as it happens (`Report.step`): ("done", what), ("secret", where a token went), ...
-    on_step: Callable[[str, str], None] | None = None
-
-
-@dataclass
-class Report:
-    plan: Plan
-    done: list[str] = field(default_factory=list)
-    secrets: list[str] = field(default_factory=list)  # where each created token went, never a value
-    runbook: Path | None = None
-    runbook_steps: int = 0
-    resumed: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    final: Plan | None = None
-
-    def story(self, not_done: list[str], *, extra: str = "") -> str:
-        """What this run did, where each token it created went (never a value), and what it did not do."""
-        lines = [f"  done: {', '.join([*self.done, *([extra] if extra else [])]) or 'nothing'}"]
-        lines += [f"  {line}" for line in self.secrets]
-        lines.append(f"  not done: {', '.join(not_done) or 'nothing'}")
-        return "\n".join(lines)
-
-    def step(self, options: Options, role: str, text: str) -> None:
-        """Record a step and tell `options.on_step` at once. Roles: "resumed" (what the run before left),
-        "warning", "done" (a change made), "secret" (where a created token went), and "working" (what the
-        run now waits for: a request to the store; not recorded)."""
-        kept = {"resumed": self.resumed, "done": self.done, "secret": self.secrets, "warning": self.warnings}
-        if role in kept:
-            kept[role].append(text)
-        if options.on_step is not None:
-            options.on_step(role, text)
-
-
-class Interrupted(KeyboardInterrupt):
-    """Ctrl-C (or a fleet's stop) while changes were being made: `story` says what was done, where each
-    created token went and what was not done. Still an interrupt: the command ends with exit 130."""
-
-    def __init__(self, story: str, *, changed: bool) -> None:
-        super().__init__(story)
-        self.story = story
-        self.changed = changed
-
+__all__ = ["Interrupted", "Options", "Report", "apply", "created_tokens", "resumed"]
 
 def _stale(path: Path, saved: Plan, fresh: Plan) -> StalePlanError | None:
     """Any difference between the saved plan and the plan made now, whatever its cause."""
@@ -125,65 +84,6 @@ def created_tokens(plan: Plan) -> list[tuple[str, str, str]]:
             if c.executor == "api" and c.kind == api_tokens.KIND.kind and c.action == "create"]
 
 
-def _run_api(client: CentraClient, planned: planning.Planned, delivery: sinks.Delivery, report: Report,
-             record: journal.Journal, options: Options, stop: threading.Event | None) -> None:
-    state = planned.state
-    api: list[Change] = sorted((c for c in planned.plan.pending if c.executor == "api"),
-                               key=lambda c: (ORDER[c.kind], c.address))
-    for index, change in enumerate(api):
-        not_done = [c.address for c in api[index:]]
-        if stop is not None and stop.is_set():
-            raise Interrupted(report.story(not_done), changed=bool(report.done))
-        record.record(change.address, change.action, "started")
-        report.step(options, "working", f"{change.action} {change.address}")
-        try:
-            outcome = executors.execute(client, planned.capabilities, state, planned.live, change)
-        except executors.FoundExisting as exc:
-            # Another run made it: nothing of this run's is left to resolve, so the next run plans afresh
-            # (and must not rotate that run's token as if its value were lost).
-            record.record(change.address, change.action, "failed", str(exc))
-            _raise_found(change, exc, report, not_done)
-        except ProvisionerError as exc:
-            # Refused means nothing changed; anything else on a create may have committed.
-            known = isinstance(exc, MutationRejected) or change.action != "create"
-            record.record(change.address, change.action, "failed" if known else "unknown", str(exc))
-            raise PartialApplyError(f"{change.address}: {exc}\n{report.story(not_done)}\n"
-                                    "  run apply again to continue") from None
-        except KeyboardInterrupt:
-            # Sent, answer not read: the journal keeps it "started", and the next run reads the store.
-            raise Interrupted(f"  in flight when interrupted: {change.address} (the next apply reads the store "
-                              f"to learn whether it was made)\n{report.story(not_done[1:])}", changed=True) from None
-        if outcome.secret is not None:
-            # Journalled before delivery: if the sink fails or the run dies here, the next run finds the
-            # token "created" and rotates it, since nobody has its value.
-            record.record(change.address, change.action, "created", outcome.summary)
-            try:
-                where = delivery.deliver(outcome.secret, state.merchant, state.environment, change.name)
-            except ProvisionerError as exc:
-                raise PartialApplyError(f"{change.address}: {exc}\n{report.story(not_done[1:], extra=outcome.summary)}"
-                                        "\n  run apply again to continue") from None
-            except KeyboardInterrupt:
-                raise Interrupted(f"  {outcome.summary}, but interrupted before its value was stored: the next "
-                                  f"apply rotates it\n{report.story(not_done[1:])}", changed=True) from None
-            record.record(change.address, change.action, "done", f"{outcome.summary}; token value stored in {where}")
-            report.step(options, "done", outcome.summary)
-            report.step(options, "secret", f"{change.name}: token value stored in {where}")
-        else:
-            record.record(change.address, change.action, "done", outcome.summary)
-            report.step(options, "done", outcome.summary)
-        if outcome.warning is not None:
-            report.step(options, "warning", f"{change.address}: {outcome.warning}")
-    record.finish()
-
-
-def _raise_found(change: Change, exc: executors.FoundExisting, report: Report, not_done: list[str]) -> NoReturn:
-    """The store moved under this run: its plan no longer holds (exit 7), or, when it had changed
-    something already, the apply is partial (exit 5)."""
-    if not report.done:
-        raise StalePlanError(f"{change.address}: {exc}; nothing was changed — plan again") from None
-    raise PartialApplyError(f"{change.address}: {exc}\n{report.story(not_done)}\n  plan again to continue") from None
-
-
 def apply(merchant: str | None, environment: str | None, options: Options, *, saved: Path | None = None,
           saved_plan: Plan | None = None, on_wait: Callable[[float, str], None] | None = None,
           delivery: sinks.Delivery | None = None, route: target.Route | None = None,
@@ -229,6 +129,7 @@ class _Run:
 
     def apply(self, merchant: str | None, environment: str | None, delivery: sinks.Delivery) -> Report:
         options, saved_plan = self.options, self.saved_plan
+        recheck = recheck_after()  # a bad value stops the run before anything is read
         state = planning.desired(saved_plan.merchant if saved_plan else str(merchant),
                                  saved_plan.environment if saved_plan else str(environment))
         with locking.hold(state.merchant, state.environment, "apply", on_wait=self.on_wait), \
@@ -237,6 +138,7 @@ class _Run:
             if options.on_step is not None:
                 options.on_step("working", f"reading {state.merchant}/{state.environment} from {state.centra_url}")
             planned = planning.plan_with(client, state)
+            read_at = time.monotonic()
             if saved_plan is not None:
                 stale = _stale(self.saved or Path("the saved plan"), saved_plan, planned.plan)
                 if stale is not None:
@@ -263,22 +165,47 @@ class _Run:
             if manual:
                 runbook.check_target(state, options.runbook_out)  # a runbook that cannot be written stops it here
             _guard(planned.plan, options)
-            _run_api(client, planned, delivery, report, record, options, self.stop)
-            try:
-                if manual:
-                    report.runbook, report.runbook_steps = runbook.write(state, planned.plan, options.runbook_out)
-                if options.on_step is not None:
-                    options.on_step("working", "reading the store again to check that it converged")
-                final = planning.plan_with(client, state).plan
-            except KeyboardInterrupt:
-                left = [] if report.runbook is not None or not manual else ["the runbook"]
-                raise Interrupted(report.story([*left, "the check that the store converged"]),
-                                  changed=bool(report.done)) from None
-            report.final = final
-            left = [c.address for c in final.pending if c.executor == "api"]
+            changes = ApiChanges(client, planned, delivery, report, record, options, self.stop, read_at + recheck)
+            changes.run()
+            if not changes.created:
+                record.finish()
+            report.final = self._converge(client, state, changes, manual)
+            record.finish()
+            left = [c.address for c in report.final.pending if c.executor == "api"]
             if left:
                 raise NotConvergedError("apply did not converge; still planned through the API: " + ", ".join(left))
         return report
+
+    def _converge(self, client: CentraClient, state: DesiredState, changes: ApiChanges, manual: bool) -> Plan:
+        """The runbook, then the store read again: the plan that proves convergence, whose tokens also
+        settle the ones this run created (one request for both)."""
+        report, options = changes.report, self.options
+        try:
+            if manual:
+                report.runbook, report.runbook_steps = runbook.write(state, changes.planned.plan, options.runbook_out)
+            if options.on_step is not None:
+                options.on_step("working", "reading the store again to check that it converged")
+            # Read as the journal will be once this run's creates are settled by this very read: none is lost.
+            final = planning.plan_with(client, state, record=journal.Journal(changes.record.path))
+        except KeyboardInterrupt:
+            left = [] if report.runbook is not None or not manual else ["the runbook"]
+            story = changes.story_before_stopping([*left, "the check that the store converged"])
+            raise Interrupted(story, changed=changes.changed()) from None
+        except ProvisionerError as exc:
+            extra = changes.settle_before_stopping()
+            if extra:
+                exc.args = (f"{exc}\n{extra}",)
+            raise
+        try:
+            found = changes.settle(executors.valid_in(final.live))
+        except Undelivered as exc:
+            raise PartialApplyError(f"{exc}\n{report.story(changes.unsettled())}"
+                                    "\n  run apply again to continue") from None
+        except Unstored as exc:
+            raise Interrupted(f"  {exc}\n{report.story(changes.unsettled())}", changed=True) from None
+        if found is not None:
+            raise_found(*found, report, changes.unsettled(), changed=changes.changed())
+        return final.plan
 
 
 def resumed(record: journal.Journal) -> list[str]:

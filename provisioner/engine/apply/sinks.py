@@ -52,23 +52,28 @@ def check(sink: str | None) -> None:
                                "variable to later steps")
 
 
-def _to_env_file(name: str, value: str, *, secret: bool = True) -> str:
+def _to_env_file(name: str, value: str, *, secret: bool = True, masked: bool = False) -> str:
     """`secret=False` for a value anyone may see (the list of variable names): masking it would hide
-    those names wherever the log shows them."""
+    those names wherever the log shows them; `masked`: registered already (`Delivery.mask`)."""
     if secret and not _VALUE.fullmatch(value):
         raise ProvisionerError("the value is not a single line of text; it was not written to the environment file")
     env_file = _env_file()
-    if secret and os.environ.get("GITHUB_ACTIONS") == "true":
-        # Registered before it is written anywhere, so no later step's log can show it. On stderr: the
-        # runner reads commands there too, and stdout is what a workflow keeps (`| tee apply.txt` goes
-        # into the job summary), where the command line itself would carry the value.
-        sys.stderr.write(f"::add-mask::{value}\n")
-        sys.stderr.flush()
+    if secret and not masked:
+        _mask(value)
     # A fresh delimiter per value: nothing in the value can end the block early (GitHub's multiline syntax).
     delimiter = f"PROVISION_EOF_{secrets.token_hex(8)}"
     # One write at the end: the runner's file keeps its mode (0644 stays 0644), a new one is 0600.
     files.append_text(env_file, f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
     return f"environment variable {name} (via {env_file.name})"
+
+
+def _mask(value: str) -> None:
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        # Registered before it is written anywhere, so no later step's log can show it. On stderr: the
+        # runner reads commands there too, and stdout is what a workflow keeps (`| tee apply.txt` goes
+        # into the job summary), where the command line itself would carry the value.
+        sys.stderr.write(f"::add-mask::{value}\n")
+        sys.stderr.flush()
 
 
 def _env_file() -> Path:
@@ -114,6 +119,7 @@ class Delivery:
         # A secret store (GitHub Actions secrets, AWS Secrets Manager): checked once, before any create.
         self._store: SecretStore | None = open_store(sink) if sink is not None and is_store_spec(sink) else None
         self._store_checked = False
+        self._masked: set[str] = set()  # digests of the values registered by `mask`
         self._lock = threading.RLock()  # a fleet's merchants deliver from threads of their own
 
     def destination(self, merchant: str, environment: str, description: str) -> str:
@@ -156,6 +162,15 @@ class Delivery:
         except files.FileError as exc:
             raise ProvisionerError(f"cannot store a created token in {exc}; nothing was changed") from None
 
+    def mask(self, value: str) -> None:
+        """With an env sink under GitHub Actions, register a created token's value with the log's masking the
+        moment it exists, before anything else is printed (apply stores it only once the store is read again)."""
+        if self.sink is None or self._store is not None:
+            return
+        with self._lock:
+            _mask(value)
+            self._masked.add(hashlib.sha256(value.encode()).hexdigest())
+
     def deliver(self, value: str, merchant: str, environment: str, description: str) -> str:
         """Keep a created token's value; answer where it went (never the value)."""
         with self._lock:
@@ -170,7 +185,7 @@ class Delivery:
             elif self._store is not None:
                 answer = self._store.put(token_variable(STORE_NAME, merchant, environment, description), value)
             else:
-                answer = _to_env_file(where, value)
+                answer = _to_env_file(where, value, masked=hashlib.sha256(value.encode()).hexdigest() in self._masked)
         except ProvisionerError as exc:
             raise ProvisionerError(f"{exc}; the token '{description}' was created but its value reached no sink: "
                                    "the next apply rotates it") from None

@@ -33,14 +33,18 @@ def desired(merchant: str, environment: str) -> DesiredState:
     return resolve.resolve(resolve.load(config.merchant_path(merchant)), environment)
 
 
-def plan_with(client: CentraClient, state: DesiredState) -> Planned:
+def plan_with(client: CentraClient, state: DesiredState, *, record: journal.Journal | None = None) -> Planned:
+    """`record`: the apply journal whose unresolved creates become rotations (default: the merchant's, as
+    on disk; apply's convergence read passes its own run's, whose creates that read itself settles)."""
     before = client.requests
     managed = {kind.kind for kind in KINDS if kind.desired(state) is not None}
     current, _ = live.read_current(client, list(KINDS), managed)
     caps = discovery.discover(client)  # from the schema just read with (cached: no request)
     ledger = ledgers.load(state.merchant, state.environment)
     plan = build(state, current, caps, ledger, target.reveal(state))
-    plan.changes.extend(rotations(plan, current, caps, journal.open_journal(state.merchant, state.environment)))
+    if record is None:
+        record = journal.open_journal(state.merchant, state.environment)
+    plan.changes.extend(rotations(plan, current, caps, record))
     plan.findings = policies.evaluate(Context(
         state, current.objects, {kind: why.permission or f"a schema this Centra lacks ({why.message})"
                                   for kind, why in current.unknown.items()}, plan.changes,

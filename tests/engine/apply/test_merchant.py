@@ -178,7 +178,7 @@ def test_an_api_change_that_does_not_stick_is_exit_8(project: Path, outputs: Out
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     from provisioner.engine.apply import executors
 
-    monkeypatch.setattr(executors, "execute", lambda *_: executors.Outcome("claimed, but nothing changed"))
+    monkeypatch.setattr(executors, "execute", lambda *_, **__: executors.Outcome("claimed, but nothing changed"))
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
     assert result.exit_code == ExitCode.NOT_CONVERGED
     assert "did not converge" in result.stderr and "acme/sandbox/api_token/Global-e integration" in result.stderr
@@ -207,10 +207,11 @@ def test_ctrl_c_mid_apply_says_what_was_done_and_where_the_token_went(project: P
 
     real = executors.execute
 
-    def execute(client: object, caps: object, state: object, live: object, change: Any) -> executors.Outcome:
+    def execute(client: object, caps: object, state: object, live: object, change: Any,
+                **options: Any) -> executors.Outcome | executors.Created:
         if change.kind == "event_listener":
             raise KeyboardInterrupt  # Ctrl-C while the first listener's request is out
-        return real(client, caps, state, live, change)  # type: ignore[arg-type]
+        return real(client, caps, state, live, change, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(executors, "execute", execute)
     first = outputs.run("apply", "nordwind", "--env", "sandbox", "--yes")
