@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -55,24 +56,51 @@ environments:
 """
 
 
-def median_seconds(command: list[str], runs: int, cwd: Path | None = None) -> float:
-    samples = []
+def median_seconds(commands: list[list[str]], runs: int, cwd: Path | None = None) -> list[float]:
+    """The median wall time of each command over `runs`, the commands taking turns run by run: on a
+    shared machine, load then weighs on each alike and their ratio holds better than their times."""
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        samples.append(time.perf_counter() - started)
-        if done.returncode not in (0, 2):
-            raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr[-2000:]}")
-    return statistics.median(samples)
+        for command, times in zip(commands, samples, strict=True):
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            times.append(time.perf_counter() - started)
+            if done.returncode not in (0, 2):
+                raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    return [statistics.median(times) for times in samples]
+
+
+def import_times(command: list[str], runs: int, cwd: Path) -> dict[str, float]:
+    """Medians over `runs` of `-X importtime`'s self times, in seconds, summed by package (provisioner's by
+    sub-package); "total" is every import's."""
+    samples: list[dict[str, float]] = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-X", "importtime", *command], cwd=cwd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        sums: dict[str, float] = {"total": 0.0}
+        for line in done.stderr.splitlines():
+            found = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+            if found:
+                parts = found.group(2).split(".")
+                package = ".".join(parts[:2]) if parts[0] == "provisioner" and len(parts) > 2 else parts[0]
+                sums[package] = sums.get(package, 0.0) + int(found.group(1)) / 1e6
+                sums["total"] += int(found.group(1)) / 1e6
+        samples.append(sums)
+    names = {name for sample in samples for name in sample}
+    return {name: statistics.median(sample.get(name, 0.0) for sample in samples) for name in names}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--imports", action="store_true", help="also the plan's import time by package")
     args = parser.parse_args()
+    imports: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
         project = Path(scratch)
         os.environ["PYTHONPATH"] = str(ROOT)  # this checkout, whichever one the venv installed
+        # An installed tool runs from compiled bytecode: without it, ~80 modules are compiled on every run.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         environment = dict(os.environ)
         server = subprocess.Popen([sys.executable, "-c", SERVE, str(project / "m000.db")], stdout=subprocess.PIPE,
                                   text=True, env=environment)
@@ -83,10 +111,11 @@ def main() -> None:
             (project / "merchants" / "m000.yaml").write_text(MERCHANT.format(port=endpoint["port"]))
             os.environ.update(BENCH_TOKEN=endpoint["token"], BENCH_ORDER_SECRET="bench-order-secret")
             plan = [str(PROVISION), "plan", "m000", "--env", "qa"]
-            median_seconds(plan, 1, project)  # introspects and fills the cache: the runs after it are warm
-            click = median_seconds([sys.executable, "-c", "import click"], args.runs)
-            warm = median_seconds(plan, args.runs, project)
-            help_time = median_seconds([str(PROVISION), "--help"], args.runs)
+            median_seconds([plan], 1, project)  # introspects and fills the cache: the runs after it are warm
+            click, warm, help_time = median_seconds(
+                [[sys.executable, "-c", "import click"], plan, [str(PROVISION), "--help"]], args.runs, project)
+            if args.imports:
+                imports = import_times(["-m", "provisioner.cli", *plan[1:]], args.runs, project)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -95,6 +124,10 @@ def main() -> None:
     print(f"provision --help                {help_time * 1000:6.0f} ms  ({help_time / click:.1f}x)")
     print(f"provision plan m000 --env qa    {warm * 1000:6.0f} ms  ({ratio:.1f}x; warm cache; goal ≤ {GOAL:g}x: "
           f"{'met' if ratio <= GOAL else 'MISSED'})")
+    if imports:
+        print(f"its imports (-X importtime, self times summed, medians): {imports['total'] * 1000:.0f} ms")
+        for name, seconds in sorted(imports.items(), key=lambda item: -item[1])[1:21]:
+            print(f"  {name:<30} {seconds * 1000:6.1f} ms")
 
 
 if __name__ == "__main__":
