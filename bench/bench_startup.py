@@ -1,11 +1,22 @@
 """What a command people run all day costs: `provision plan MERCHANT --env qa` for one merchant, its
 target's schema already in the cache (a warm run), against an emulator served on 127.0.0.1 with no
 latency, so what is measured is the client: the interpreter's start, the imports, the plan. Shown as a
-ratio to `python -c 'import click'` in the same run (the floor of any click command). Goal: ≤ 3x.
-Before lazy imports (issue #24) it was ~11x: 0.5 s of the 0.56 s was importing gql, graphql-core's whole
-package, every pydantic model, deepdiff and httpx's command line.
+ratio to `python -c 'import click'` in the same run (the floor of any click command), the commands taking
+turns run by run so a shared machine's load weighs on each alike. Goal: ≤ 3x.
 
-    python bench/bench_startup.py [--runs 15]
+Measured on a quiet 2-core machine (medians of 11; `--imports`: -X importtime self times summed):
+- before issue #24 item 2: ~11x; a first pass of lazy imports (DeepDiff, filelock, the Markdown renderer)
+  left 444 ms (11.4x; click 39 ms), of it 334 ms of imports: graphql-core 54, gql + asyncio 13,
+  config 46 (pydantic models built at import), reference 15, pydantic 33, httpx stack 21, yaml 9;
+- after: 306 ms (7.9x), imports 235 ms. A warm plan imports neither graphql-core nor gql (the read is
+  put together from the schema's facts cached as JSON beside its introspection: centra/schema_store.py),
+  the merchant-file models are built lazily but for the three used by themselves (config/fields.py).
+- what is left: ~190 ms of imports (pydantic ~38, config 37: mostly the merchant file's validator,
+  engine 16, centra 14, httpx + h11 + httpcore ~20, yaml 9, click 5, tenacity 4) and ~70 ms planning
+  (YAML, the model's validation, one request, diff, policies, render). 3x is ~120 ms, of which the
+  interpreter and click take 39.
+
+    python bench/bench_startup.py [--runs 15] [--imports]
 """
 
 from __future__ import annotations
@@ -13,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -21,7 +33,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 PROVISION = Path(sys.executable).parent / "provision"
 GOAL = 3.0
 
@@ -37,38 +48,85 @@ print(json.dumps({"port": server.server_address[1], "token": box.admin_token}), 
 server.serve_forever()
 """
 
-def median_seconds(command: list[str], runs: int, cwd: Path | None = None) -> float:
-    samples = []
+MERCHANT = """merchant: m000
+presets: [global-e]
+store: GlobalE Store
+global_e: {{merchant_id: 1000, checkout_plugin: Checkout API}}
+local_vat_rate: 20
+operated_markets: [GB]
+primary_warehouse: Main
+secrets:
+  order_api_secret: env:BENCH_ORDER_SECRET
+api_tokens:
+  - description: Global-e integration
+    email: integrations@m000.example
+environments:
+  qa:
+    centra_url: http://127.0.0.1:{port}
+    token: env:BENCH_TOKEN
+"""
+
+
+def median_seconds(commands: list[list[str]], runs: int, cwd: Path | None = None) -> list[float]:
+    """The median wall time of each command over `runs`, the commands taking turns run by run: on a
+    shared machine, load then weighs on each alike and their ratio holds better than their times."""
+    samples: list[list[float]] = [[] for _ in commands]
     for _ in range(runs):
-        started = time.perf_counter()
-        done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-        samples.append(time.perf_counter() - started)
-        if done.returncode not in (0, 2):
-            raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr[-2000:]}")
-    return statistics.median(samples)
+        for command, times in zip(commands, samples, strict=True):
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            times.append(time.perf_counter() - started)
+            if done.returncode not in (0, 2):
+                raise SystemExit(f"{' '.join(command)} failed (exit {done.returncode}): {done.stderr[-2000:]}")
+    return [statistics.median(times) for times in samples]
+
+
+def import_times(command: list[str], runs: int, cwd: Path) -> dict[str, float]:
+    """Medians over `runs` of `-X importtime`'s self times, in seconds, summed by package (provisioner's by
+    sub-package); "total" is every import's."""
+    samples: list[dict[str, float]] = []
+    for _ in range(runs):
+        done = subprocess.run([sys.executable, "-X", "importtime", *command], cwd=cwd, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+        sums: dict[str, float] = {"total": 0.0}
+        for line in done.stderr.splitlines():
+            found = re.match(r"import time:\s+(\d+) \|\s+\d+ \| *(\S+)", line)
+            if found:
+                parts = found.group(2).split(".")
+                package = ".".join(parts[:2]) if parts[0] == "provisioner" and len(parts) > 2 else parts[0]
+                sums[package] = sums.get(package, 0.0) + int(found.group(1)) / 1e6
+                sums["total"] += int(found.group(1)) / 1e6
+        samples.append(sums)
+    names = {name for sample in samples for name in sample}
+    return {name: statistics.median(sample.get(name, 0.0) for sample in samples) for name in names}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--imports", action="store_true", help="also the plan's import time by package")
     args = parser.parse_args()
+    imports: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as scratch:
         project = Path(scratch)
         os.environ["PYTHONPATH"] = str(ROOT)  # this checkout, whichever one the venv installed
+        # An installed tool runs from compiled bytecode: without it, ~80 modules are compiled on every run.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         environment = dict(os.environ)
         server = subprocess.Popen([sys.executable, "-c", SERVE, str(project / "m000.db")], stdout=subprocess.PIPE,
                                   text=True, env=environment)
         try:
             assert server.stdout is not None
             endpoint = json.loads(server.stdout.readline())
-            from bench.emulators import write_merchants  # the fleet benchmarks' merchant file
-
-            write_merchants(project, [endpoint])
+            (project / "merchants").mkdir()
+            (project / "merchants" / "m000.yaml").write_text(MERCHANT.format(port=endpoint["port"]))
+            os.environ.update(BENCH_TOKEN=endpoint["token"], BENCH_ORDER_SECRET="bench-order-secret")
             plan = [str(PROVISION), "plan", "m000", "--env", "qa"]
-            median_seconds(plan, 1, project)  # introspects and fills the cache: the runs after it are warm
-            click = median_seconds([sys.executable, "-c", "import click"], args.runs)
-            warm = median_seconds(plan, args.runs, project)
-            help_time = median_seconds([str(PROVISION), "--help"], args.runs)
+            median_seconds([plan], 1, project)  # introspects and fills the cache: the runs after it are warm
+            click, warm, help_time = median_seconds(
+                [[sys.executable, "-c", "import click"], plan, [str(PROVISION), "--help"]], args.runs, project)
+            if args.imports:
+                imports = import_times(["-m", "provisioner.cli", *plan[1:]], args.runs, project)
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -77,6 +135,10 @@ def main() -> None:
     print(f"provision --help                {help_time * 1000:6.0f} ms  ({help_time / click:.1f}x)")
     print(f"provision plan m000 --env qa    {warm * 1000:6.0f} ms  ({ratio:.1f}x; warm cache; goal ≤ {GOAL:g}x: "
           f"{'met' if ratio <= GOAL else 'MISSED'})")
+    if imports:
+        print(f"its imports (-X importtime, self times summed, medians): {imports['total'] * 1000:.0f} ms")
+        for name, seconds in sorted(imports.items(), key=lambda item: -item[1])[1:21]:
+            print(f"  {name:<30} {seconds * 1000:6.1f} ms")
 
 
 if __name__ == "__main__":

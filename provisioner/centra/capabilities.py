@@ -1,19 +1,25 @@
 """What the target Centra can write, discovered from its own schema (introspection): a mutation is found
 by the input type it takes, or the payload type it returns, not by its name alone, because Centra adds
-write support "with every version" and names are the part of its docs least often shown verbatim."""
+write support "with every version" and names are the part of its docs least often shown verbatim.
+
+Worked out once per schema and kept with its facts (schema_store.py) as plain JSON, so a plan whose
+target's schema is cached reads them back without building the schema (or importing graphql-core)."""
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import weakref
-from dataclasses import asdict, dataclass, field
-from typing import Any
-
-from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type, validate
+from dataclasses import asdict, dataclass, field, fields
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from provisioner.centra import operations
 from provisioner.centra.client import CentraClient
-from provisioner.centra.introspection import target_schema
+from provisioner.centra.introspection import CACHE
+
+if TYPE_CHECKING:
+    from graphql import GraphQLSchema
 
 # Input types that would make a manual resource writable; none exists in Centra's public schema today.
 WATCHED_INPUTS = {"attribute types": "AttributeType", "tax groups": "TaxGroup", "tax rules": "TaxRule",
@@ -89,6 +95,8 @@ class Capabilities:
 def _confirmed(schema: GraphQLSchema, name: str, write: Write) -> str | None:
     """Why the target cannot take this write as the tool sends it, or None: the operation, under the
     target's name, validated against the target's schema, and every input field the tool fills."""
+    from graphql import GraphQLInputObjectType, validate
+
     document = operations.with_root_field(operations.parsed(write.operation), name)
     errors = validate(schema, document)
     if errors:
@@ -116,6 +124,8 @@ def from_schema(schema: GraphQLSchema) -> Capabilities:
 
 
 def _from_schema(schema: GraphQLSchema) -> Capabilities:
+    from graphql import get_named_type
+
     mutations = schema.mutation_type.fields if schema.mutation_type else {}
     by_input: dict[str, list[str]] = {}
     by_payload: dict[str, list[str]] = {}
@@ -144,5 +154,38 @@ def _from_schema(schema: GraphQLSchema) -> Capabilities:
     return Capabilities(**found, unused_writes=unused, lacking=lacking)
 
 
+@cache
+def _facts_key() -> str:
+    """What the capabilities are worked out from on the tool's side (the writes it sends, their operation
+    files): facts kept by an older version of the tool are not taken for this one's."""
+    sources = [repr(sorted(WRITES.items())), repr(sorted(WATCHED_INPUTS.items()))]
+    sources += [operations.source(write.operation) for _, write in sorted(WRITES.items())]
+    return "capabilities:" + hashlib.sha256("\0".join(sources).encode()).hexdigest()[:16]
+
+
+def as_plain(caps: Capabilities) -> dict[str, Any]:
+    return caps.as_dict()
+
+
+def from_plain(value: Any) -> Capabilities:
+    """Capabilities as `as_plain` gave them, read back from JSON; ValueError for anything else."""
+    if not isinstance(value, dict) or set(value) != {f.name for f in fields(Capabilities)}:
+        raise ValueError("not capabilities")
+    names = {key: value[key] for key in WRITES}
+    unused, lacking = value["unused_writes"], value["lacking"]
+    if (not all(name is None or isinstance(name, str) for name in names.values())
+            or not isinstance(unused, list) or not all(isinstance(u, str) for u in unused)
+            or not isinstance(lacking, dict) or not all(isinstance(w, str) for w in lacking.values())):
+        raise ValueError("not capabilities")
+    return Capabilities(**names, unused_writes=tuple(unused), lacking=dict(lacking))
+
+
 def discover(client: CentraClient) -> Capabilities:
-    return from_schema(target_schema(client).schema)
+    """From the target's schema facts when they are known; else from its schema, kept with the facts."""
+    target = CACHE.get(client)
+    facts = CACHE.facts(target)
+    try:
+        return from_plain(facts.get(_facts_key(), lambda: as_plain(from_schema(target.schema))))
+    except ValueError:  # a facts file that says something else: worked out again, and kept
+        facts.replace(_facts_key(), as_plain(from_schema(target.schema)))
+        return from_plain(facts.get(_facts_key(), lambda: None))  # as read back, like any other run

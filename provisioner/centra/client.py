@@ -1,14 +1,18 @@
-"""The Integration API client, its GraphQL layer: operations sent with gql over the transport
-(transport.py: httpx, deadlines, retries, trace), each answer checked for its shape where it enters
-(replies.py), and Centra's error shapes turned into typed errors:
+"""The Integration API client, its GraphQL layer: operations sent over the transport (transport.py: httpx,
+deadlines, retries, trace), each answer checked for its shape where it enters (replies.py), and Centra's
+error shapes turned into typed errors. A parsed document is sent through gql's session (`execute`,
+over_gql.py); an operation already in plain form (`send`, prepared.py: the live read of a target whose
+schema facts are cached) goes straight to the transport, so a warm plan imports neither gql nor
+graphql-core. Both send the same body and end in the same result or error:
 
 - `errors` with `extensions.category: "authorization"` are a PermissionDenied (exit 3) naming the
   permission; any other error a CentraError (exit 1), unless the caller takes errors beside partial data
   (`allow_errors`, the live read that marks a denied section unknown);
 - `userErrors` of a mutation's payload are a MutationRejected (`user_errors`).
 
-Whether an operation may be sent twice is decided here, from the operation: queries and idempotent writes
-(`set*`, `update*`, `unset*`, `revoke*`) may; a `create*` may only when Centra refused it unexecuted (429).
+Whether an operation may be sent twice is decided from the operation (`Prepared.idempotent`): queries and
+idempotent writes (`set*`, `update*`, `unset*`, `revoke*`) may; a `create*` may only when Centra refused it
+unexecuted (429).
 
 The names other packages import from here stay here (the errors, RetryPolicy, retry_after_seconds), with
 Budget for a caller that runs many clients under one command's retry budget (`CentraClient(budget=...)`).
@@ -20,16 +24,11 @@ import random
 import re
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
-from gql import Client, GraphQLRequest
-from gql.transport import Transport
-from gql.transport.exceptions import TransportQueryError
-from graphql import DocumentNode, ExecutionResult, OperationDefinitionNode, OperationType, print_ast
 
 from provisioner.centra import operations, replies
 from provisioner.centra.deadlines import Budget
@@ -42,8 +41,8 @@ from provisioner.centra.failures import (
     RetryBudgetSpent,
     shown,
 )
+from provisioner.centra.prepared import Prepared
 from provisioner.centra.retries import (
-    IDEMPOTENT_WRITES,
     RETRY_STATUSES,
     HttpStatus,
     Reply,
@@ -52,66 +51,17 @@ from provisioner.centra.retries import (
 )
 from provisioner.centra.transport import Http
 
+if TYPE_CHECKING:
+    from graphql import DocumentNode
+
+    from provisioner.centra.over_gql import Session
+
 __all__ = ["RETRY_STATUSES", "BadReply", "Budget", "CentraClient", "CentraError", "HttpStatus", "MutationRejected",
-           "PermissionDenied", "RequestTooSlow", "Result", "RetryBudgetSpent", "RetryPolicy", "denial", "printed",
+           "PermissionDenied", "Prepared", "RequestTooSlow", "Result", "RetryBudgetSpent", "RetryPolicy", "denial",
            "retry_after_seconds", "user_errors"]
 
 # A permission's name as Centra writes it ("Order:read"); anything else in its place is not taken as one.
 _NEEDS = re.compile(r"You need ([A-Za-z][\w.:-]{0,99}) permission")
-
-
-class _PrintedByIdentity:
-    """Operations' texts, printed once per document object. Keyed by identity, not by the document: a
-    graphql-core node hashes by walking its whole tree on every call, which cost more than printing. The
-    documents a run sends are few and long-lived (loaded operations, the introspection query, the live
-    read built once per schema), so identity finds them; a document seen once is printed once."""
-
-    def __init__(self, size: int = 64) -> None:
-        self._texts: OrderedDict[int, tuple[DocumentNode, str]] = OrderedDict()
-        self._size = size
-        self._lock = threading.Lock()
-
-    def __call__(self, document: DocumentNode) -> str:
-        with self._lock:
-            known = self._texts.get(id(document))
-        if known is not None and known[0] is document:
-            return known[1]
-        text = print_ast(document)
-        with self._lock:
-            self._texts[id(document)] = (document, text)  # the document is kept, so its id is not reused
-            while len(self._texts) > self._size:
-                self._texts.popitem(last=False)
-        return text
-
-
-printed = _PrintedByIdentity()
-
-
-class _PrintedRequest(GraphQLRequest):
-    """gql's request, with the operation's text from `printed` rather than printed for every send. Our
-    operations are one per document and carry no extensions: the body is the query and its variables."""
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        payload: dict[str, Any] = {"query": printed(self.document)}
-        if self.variable_values:
-            payload["variables"] = self.variable_values
-        return payload
-
-
-class _OverHttp(Transport):
-    """gql's transport: the request sent by the HTTP layer, its answer checked by `replies`."""
-
-    def __init__(self, http: Http) -> None:
-        self.http = http
-
-    def execute(self, request: GraphQLRequest, *args: Any, label: str = "", idempotent: bool = False,
-                **kwargs: Any) -> ExecutionResult:
-        def interpret(reply: Reply) -> tuple[ExecutionResult, Any]:
-            result = replies.interpret(reply, request.document, label=label, endpoint=self.http.endpoint)
-            return result, (result.extensions or {}).get("complexity")
-
-        return self.http.send(request.payload, label=label, idempotent=idempotent, interpret=interpret)
 
 
 @dataclass
@@ -137,10 +87,11 @@ class CentraClient:
         self._http = Http(self.endpoint, token, transport=transport, timeout=timeout, retry=retry,
                           deadline=deadline, budget=budget, sleep=sleep, clock=clock, monotonic=monotonic,
                           jitter=jitter, on_wait=on_wait)
-        # Operations are validated against schema.graphql when loaded (operations.load); a mutation the
-        # target names differently is sent under its discovered name, so gql does not re-validate.
-        self._checked = Client(transport=_OverHttp(self._http))
-        self._session = self._checked.connect_sync()  # type: ignore[no-untyped-call]
+        # gql's session, opened when a parsed document is first sent (over_gql.py): operations are
+        # validated against schema.graphql when loaded (operations.load); a mutation the target names
+        # differently is sent under its discovered name, so gql does not re-validate.
+        self._gql: Session | None = None
+        self._gql_lock = threading.Lock()
 
     @property
     def retry(self) -> RetryPolicy:
@@ -152,7 +103,10 @@ class CentraClient:
         return self._http.requests
 
     def close(self) -> None:
-        self._checked.close_sync()  # type: ignore[no-untyped-call]
+        with self._gql_lock:
+            session, self._gql = self._gql, None
+        if session is not None:
+            session.close()
         self._http.close()
 
     def __enter__(self) -> CentraClient:
@@ -167,16 +121,39 @@ class CentraClient:
 
     def execute(self, document: DocumentNode, variables: dict[str, Any] | None = None, *, label: str,
                 allow_errors: bool = False) -> Result:
-        op = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-        root = op.selection_set.selections[0]
-        root_name = getattr(getattr(root, "name", None), "value", "")
-        idempotent = op.operation == OperationType.QUERY or root_name.startswith(IDEMPOTENT_WRITES)
-        request = _PrintedRequest(document, variable_values=variables or {})
+        """Send a parsed document through gql's session."""
+        from provisioner.centra import over_gql
+
+        idempotent = operations.prepared(document).idempotent
+        session = self._session()
         try:
-            result = self._session.execute(request, get_execution_result=True, label=label, idempotent=idempotent)
+            result = session.execute(document, variables or {}, label=label, idempotent=idempotent)
             return self._result(result.data, result.extensions, None, label, allow_errors=allow_errors)
-        except TransportQueryError as exc:
+        except over_gql.TransportQueryError as exc:
             return self._result(exc.data, exc.extensions, exc.errors, label, allow_errors=allow_errors)
+
+    def send(self, operation: Prepared, variables: dict[str, Any] | None = None, *, label: str,
+             allow_errors: bool = False) -> Result:
+        """Send an operation already in plain form (its text and shape, `prepared.py`) straight over the
+        HTTP layer: the same request body, checks and errors as `execute`, without graphql-core or gql."""
+        payload: dict[str, Any] = {"query": operation.text}
+        if variables:
+            payload["variables"] = variables
+
+        def interpret(reply: Reply) -> tuple[replies.Answer, Any]:
+            answer = replies.interpret(reply, operation, label=label, endpoint=self.endpoint)
+            return answer, answer.extensions.get("complexity")
+
+        answer = self._http.send(payload, label=label, idempotent=operation.idempotent, interpret=interpret)
+        return self._result(answer.data, answer.extensions, answer.errors, label, allow_errors=allow_errors)
+
+    def _session(self) -> Session:
+        from provisioner.centra import over_gql
+
+        with self._gql_lock:
+            if self._gql is None:
+                self._gql = over_gql.Session(self._http)
+            return self._gql
 
     def _result(self, data: Any, extensions: Any, errors: Any, label: str, *, allow_errors: bool) -> Result:
         errors = list(errors or [])

@@ -7,7 +7,11 @@ limit (`schema_store.py`: each distinct introspection once, and an index of host
 A response that reports another `appVersion` than the cached one makes the caller refresh.
 
 Hosts on the same Centra version answer the introspection query identically, so the schema built
-from it is shared by content: one build per distinct introspection (by digest), not one per host."""
+from it is shared by content: one build per distinct introspection (by digest), not one per host.
+
+The schema is built only when something must be worked out from it: what the tool needs of a schema is
+kept as plain JSON per digest (`facts`, schema_store.py), so a run whose schemas and facts are cached
+neither builds a schema nor imports graphql-core."""
 
 from __future__ import annotations
 
@@ -18,22 +22,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-from graphql import (
-    DocumentNode,
-    GraphQLError,
-    GraphQLSchema,
-    build_client_schema,
-    get_introspection_query,
-    parse,
-    validate_schema,
-)
 
 from provisioner.centra.client import CentraClient
 from provisioner.centra.failures import BadReply, shown
-from provisioner.centra.schema_store import SchemaStore, digest_of
+from provisioner.centra.schema_store import Facts, SchemaStore, digest_of
+
+if TYPE_CHECKING:
+    from graphql import DocumentNode, GraphQLSchema
+
+__all__ = ["CACHE", "Facts", "SchemaCache", "TargetSchema", "host_of", "target_schema"]
 
 CACHE_DIR = Path(".provision/cache")
 MAX_AGE_SECONDS = 24 * 3600
@@ -42,6 +41,8 @@ MAX_AGE_SECONDS = 24 * 3600
 @cache
 def _query() -> DocumentNode:
     """Parsed when first sent (~15 ms): a run whose schemas are all cached never needs it."""
+    from graphql import get_introspection_query, parse
+
     return parse(get_introspection_query(descriptions=False))
 
 
@@ -101,6 +102,8 @@ class _SchemasByContent:
         with self._lock:
             built = self._built.get(digest)
             if built is None:
+                from graphql import build_client_schema, validate_schema
+
                 schema = build_client_schema(introspection)  # type: ignore[arg-type]
                 validate_schema(schema)  # its result is kept on the schema, for every later validate()
                 built = self._built[digest] = (schema, introspection)
@@ -157,6 +160,10 @@ class SchemaCache:
             self._memory.clear()
         self.store.forget()
 
+    def facts(self, target: TargetSchema) -> Facts:
+        """What the tool worked out from this target's schema (plain JSON, on disk beside it)."""
+        return self.store.facts(target.digest)
+
     def _fetch(self, client: CentraClient, host: str) -> TargetSchema:
         result = client.execute(_query(), label="introspection")
         if not isinstance(result.data.get("__schema"), dict):
@@ -178,6 +185,8 @@ class SchemaCache:
         cached = TargetSchema(host, None if app_version is None else str(app_version), float(pointer["fetched_at"]),
                               introspection)
         cached.digest = str(pointer["digest"])  # checked against the content when it was read
+        if self.store.facts(cached.digest).known:
+            return cached  # checked when its facts were worked out: built only if a fact is missing
         try:
             _check(cached, f"the cached introspection of {host}")
         except BadReply:
@@ -192,6 +201,8 @@ def _check(fetched: TargetSchema, where: str) -> None:
     """The schema built from an answer now, not at its first use: an introspection with nulls or types
     graphql-core cannot build a schema from (or an invalid schema) is a BadReply of its own, before it
     is cached. The answer's shape was checked on entry; what it says is checked here."""
+    from graphql import GraphQLError, validate_schema
+
     try:
         problems = [error.message for error in validate_schema(fetched.schema)]
     except (TypeError, ValueError, KeyError, AttributeError, GraphQLError) as exc:

@@ -1,22 +1,21 @@
-"""The client's GraphQL operations: one `.graphql` file each, validated against `schema.graphql`."""
+"""The client's GraphQL operations: one `.graphql` file each, validated against `schema.graphql`.
+
+graphql-core is imported when a document is first parsed, built or printed, not with this module: a plan
+whose target's schema is cached sends its read as plain text (`prepared.py`) and never needs it."""
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-from graphql import (
-    DocumentNode,
-    FieldNode,
-    GraphQLSchema,
-    NameNode,
-    OperationDefinitionNode,
-    build_schema,
-    parse,
-    validate,
-)
-
+from provisioner.centra.prepared import Entry, Prepared, Shape
 from provisioner.errors import ProvisionerError
+
+if TYPE_CHECKING:
+    from graphql import DocumentNode, FieldNode, FragmentDefinitionNode, GraphQLSchema, SelectionSetNode
 
 
 def schema_text() -> str:
@@ -25,6 +24,8 @@ def schema_text() -> str:
 
 @cache
 def schema() -> GraphQLSchema:
+    from graphql import build_schema
+
     return build_schema(schema_text())
 
 
@@ -33,19 +34,27 @@ def names() -> list[str]:
     return sorted(p.name.removesuffix(".graphql") for p in folder.iterdir() if p.name.endswith(".graphql"))
 
 
+def source(name: str) -> str:
+    """An operation's text as written in its file."""
+    return resources.files("provisioner.centra").joinpath("operations", f"{name}.graphql").read_text(
+        encoding="utf-8")
+
+
 @cache
 def parsed(name: str) -> DocumentNode:
     """An operation, parsed but not validated against schema.graphql: for a caller that validates what it
     sends against the target's own schema (the live read, section by section), building the bundled
     schema only to check the same thing would cost every run ~50 ms."""
-    source = resources.files("provisioner.centra").joinpath("operations", f"{name}.graphql").read_text(
-        encoding="utf-8")
-    return parse(source)
+    from graphql import parse
+
+    return parse(source(name))
 
 
 @cache
 def load(name: str) -> DocumentNode:
     """Parse and validate an operation; a mismatch with the SDL is a bug, caught before any request."""
+    from graphql import validate
+
     document = parsed(name)
     errors = validate(schema(), document)
     if errors:
@@ -55,6 +64,8 @@ def load(name: str) -> DocumentNode:
 
 def with_root_field(document: DocumentNode, name: str) -> DocumentNode:
     """The operation with its root field renamed to what the target's introspection calls it."""
+    from graphql import DocumentNode, FieldNode, NameNode, OperationDefinitionNode
+
     operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
     root = operation.selection_set.selections[0]
     if not isinstance(root, FieldNode) or root.name.value == name:
@@ -66,3 +77,78 @@ def with_root_field(document: DocumentNode, name: str) -> DocumentNode:
         directives=operation.directives,
         selection_set=type(operation.selection_set)(selections=(renamed, *operation.selection_set.selections[1:])))
     return DocumentNode(definitions=tuple(new_operation if d is operation else d for d in document.definitions))
+
+
+class _PreparedByIdentity:
+    """Documents as sent (`Prepared`: printed once, their shape worked out once), per document object. Keyed
+    by identity, not by the document: a graphql-core node hashes by walking its whole tree on every call,
+    which cost more than printing. The documents a run sends are few and long-lived (loaded operations,
+    the introspection query), so identity finds them; a document seen once is prepared once."""
+
+    def __init__(self, size: int = 64) -> None:
+        self._known: OrderedDict[int, tuple[DocumentNode, Prepared]] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __call__(self, document: DocumentNode) -> Prepared:
+        with self._lock:
+            known = self._known.get(id(document))
+        if known is not None and known[0] is document:
+            return known[1]
+        made = _prepare(document)
+        with self._lock:
+            self._known[id(document)] = (document, made)  # the document is kept, so its id is not reused
+            while len(self._known) > self._size:
+                self._known.popitem(last=False)
+        return made
+
+
+prepared = _PreparedByIdentity()
+
+
+def _prepare(document: DocumentNode) -> Prepared:
+    from graphql import FieldNode, FragmentDefinitionNode, OperationDefinitionNode, OperationType, print_ast
+
+    operation = next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    root = operation.selection_set.selections[0] if operation.selection_set.selections else None
+    return Prepared(print_ast(document), shape_of(operation.selection_set, fragments),
+                    mutation=operation.operation == OperationType.MUTATION,
+                    root_field=root.name.value if isinstance(root, FieldNode) else "")
+
+
+def field_shape(field: FieldNode) -> Shape:
+    """The shape of one root field (no fragments: the live read's sections have none)."""
+    return shape_of(_selection_set(field), {})
+
+
+def _selection_set(field: FieldNode) -> SelectionSetNode:
+    from graphql import SelectionSetNode
+
+    return SelectionSetNode(selections=(field,))
+
+
+def shape_of(selections: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], depth: int = 0) -> Shape:
+    """What `replies` checks an answer against: each field by its response key (required unless a directive
+    may leave it out), each fragment's fields on the same object (required only for an inline fragment
+    with neither type condition nor directive). Fragments nest at most MAX_DEPTH deep (a cycle is invalid
+    GraphQL, never sent; this only keeps the walk bounded)."""
+    from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode
+
+    from provisioner.centra.prepared import MAX_DEPTH
+
+    entries: list[Entry] = []
+    if depth > MAX_DEPTH:
+        return ()
+    for selection in selections.selections:
+        if isinstance(selection, FieldNode):
+            sub = None if selection.selection_set is None else shape_of(selection.selection_set, fragments,
+                                                                         depth + 1)
+            entries.append(((selection.alias or selection.name).value, not selection.directives, sub))
+        elif isinstance(selection, InlineFragmentNode):
+            entries.append((None, selection.type_condition is None and not selection.directives,
+                            shape_of(selection.selection_set, fragments, depth + 1)))
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
+            entries.append((None, False, shape_of(fragments[selection.name.value].selection_set, fragments,
+                                                  depth + 1)))
+    return tuple(entries)

@@ -22,24 +22,15 @@ import hashlib
 import re
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from typing import Any, Required
 
-from graphql import (
-    DocumentNode,
-    ExecutionResult,
-    FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
-    InlineFragmentNode,
-    OperationDefinitionNode,
-    OperationType,
-    SelectionSetNode,
-)
 from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
 from typing_extensions import TypedDict
 
 from provisioner.centra import wire
 from provisioner.centra.failures import BadReply, shown
+from provisioner.centra.prepared import Prepared, Shape
 from provisioner.centra.retries import Reply
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
@@ -90,8 +81,17 @@ def _parse(body: bytes) -> _Envelope:
     return _ENVELOPE.validate_json(body)
 
 
-def interpret(reply: Reply, document: DocumentNode, *, label: str, endpoint: str) -> ExecutionResult:
-    """The answer as an ExecutionResult whose every part has its documented shape, or a BadReply."""
+@dataclass
+class Answer:
+    """A GraphQL response as checked: `errors` None when there are none (as graphql-core's ExecutionResult)."""
+
+    data: dict[str, Any] | None
+    errors: list[dict[str, Any]] | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+
+def interpret(reply: Reply, operation: Prepared, *, label: str, endpoint: str) -> Answer:
+    """The answer, its every part of its documented shape, or a BadReply."""
     where = f"{label}: {endpoint}"
     if not wire.is_json(reply.headers):
         media = reply.headers.get("content-type") or "none"
@@ -105,7 +105,7 @@ def interpret(reply: Reply, document: DocumentNode, *, label: str, endpoint: str
         raise BadReply(f"{where} answered with Content-Type {shown(media, 80)}, not JSON: "
                        f"{shown(text, partial=reply.cut)}")
     key = _INTROSPECTIONS.key(reply.body)
-    known = _INTROSPECTIONS.get(key, document) if key else None
+    known = _INTROSPECTIONS.get(key, operation) if key else None
     if known is not None:
         return known
     try:
@@ -117,16 +117,14 @@ def interpret(reply: Reply, document: DocumentNode, *, label: str, endpoint: str
         said = "data null" if "data" in envelope else "neither data nor errors"
         raise BadReply(f"{where} answered {said}, and no error says why")
     if data is not None:
-        problem = _shape(document, data)
+        problem = _shape(operation, data)
         if problem:
             raise BadReply(f"{where} answered data of another shape than the operation selects: {problem}")
     # An error's message is only ever shown: made one line and cut here, wherever it is shown later.
     shown_errors = [{**error, "message": shown(error["message"], MESSAGE_LIMIT)} for error in errors or ()]
-    # gql and the client read errors as the dicts they are (GraphQLError is what a server raises).
-    result = ExecutionResult(data=data, errors=shown_errors or None,  # type: ignore[arg-type]
-                             extensions=dict(envelope.get("extensions") or {}))
+    result = Answer(data=data, errors=shown_errors or None, extensions=dict(envelope.get("extensions") or {}))
     if key:
-        _INTROSPECTIONS.keep(key, document, result)
+        _INTROSPECTIONS.keep(key, operation, result)
     return result
 
 
@@ -138,16 +136,10 @@ def _first(exc: ValidationError, body: bytes) -> str:
     return f"{shown(where, 80)}: {shown(error['msg'], 120)}" if where else shown(error["msg"], 120)
 
 
-def _operation(document: DocumentNode) -> OperationDefinitionNode:
-    return next(d for d in document.definitions if isinstance(d, OperationDefinitionNode))
-
-
-def _shape(document: DocumentNode, data: dict[str, Any]) -> str | None:
+def _shape(operation: Prepared, data: dict[str, Any]) -> str | None:
     """Where `data` is not of the shape the operation's selections give it (None: nowhere)."""
-    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    operation = _operation(document)
-    problem = _object(operation.selection_set, data, "", fragments, required=True)
-    if problem or operation.operation != OperationType.MUTATION:
+    problem = _object(operation.shape, data, "", required=True)
+    if problem or not operation.mutation:
         return problem
     for key, payload in data.items():
         for name in _PAYLOAD_LISTS:
@@ -160,40 +152,34 @@ def _shape(document: DocumentNode, data: dict[str, Any]) -> str | None:
     return None
 
 
-def _object(selections: SelectionSetNode, value: dict[str, Any], path: str,
-            fragments: dict[str, FragmentDefinitionNode], *, required: bool) -> str | None:
-    for selection in selections.selections:
+def _object(shape: Shape, value: dict[str, Any], path: str, *, required: bool) -> str | None:
+    for key, needed, sub in shape:
         problem: str | None = None
-        if isinstance(selection, FieldNode):
-            key = (selection.alias or selection.name).value
-            if key in value:
-                problem = _value(selection, value[key], f"{path}{key}", fragments)
-            elif required and not selection.directives:  # @include/@skip may leave it out
-                problem = f"{path}{key}: missing"
-        elif isinstance(selection, InlineFragmentNode):
-            problem = _object(selection.selection_set, value, path, fragments,
-                              required=required and selection.type_condition is None and not selection.directives)
-        elif isinstance(selection, FragmentSpreadNode) and selection.name.value in fragments:
-            problem = _object(fragments[selection.name.value].selection_set, value, path, fragments, required=False)
+        if key is None:  # a fragment's fields, on the same object
+            problem = _object(sub or (), value, path, required=required and needed)
+        elif key in value:
+            problem = _value(sub, value[key], f"{path}{key}")
+        elif required and needed:
+            problem = f"{path}{key}: missing"
         if problem:
             return problem
     return None
 
 
-def _value(field: FieldNode, value: Any, path: str, fragments: dict[str, FragmentDefinitionNode]) -> str | None:
+def _value(sub: Shape | None, value: Any, path: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, list):
         for index, item in enumerate(value):
-            problem = _value(field, item, f"{path}[{index}]", fragments)
+            problem = _value(sub, item, f"{path}[{index}]")
             if problem:
                 return problem
         return None
-    if field.selection_set is None:
+    if sub is None:
         return f"{path}: a value was expected, not an object" if isinstance(value, dict) else None
     if not isinstance(value, dict):
         return f"{path}: an object was expected, not {_kind(value)}"
-    return _object(field.selection_set, value, f"{path}.", fragments, required=True)
+    return _object(sub, value, f"{path}.", required=True)
 
 
 def _kind(value: Any) -> str:
@@ -209,12 +195,12 @@ class _IntrospectionAnswers:
     version may answer the introspection query byte for byte alike (~80 kB, whose parsing is most of what
     a fleet merchant's introspection costs); such an answer is parsed once. Its data is shared, as the
     schema cache shares introspections anyway: nothing modifies one. Any other answer is parsed as usual.
-    An answer is found again only for the document (the object) it was checked against."""
+    An answer is found again only for the operation (the object) it was checked against."""
 
     SMALLEST = 16 * 1024  # below this, parsing costs less than looking
 
     def __init__(self, size: int = 4) -> None:
-        self._answers: OrderedDict[str, tuple[DocumentNode, ExecutionResult]] = OrderedDict()
+        self._answers: OrderedDict[str, tuple[Prepared, Answer]] = OrderedDict()
         self._size = size
         self._lock = threading.Lock()
 
@@ -226,18 +212,18 @@ class _IntrospectionAnswers:
             return None
         return hashlib.sha256(content).hexdigest()
 
-    def get(self, key: str, document: DocumentNode) -> ExecutionResult | None:
+    def get(self, key: str, operation: Prepared) -> Answer | None:
         with self._lock:
             known = self._answers.get(key)
-        if known is None or known[0] is not document:
+        if known is None or known[0] is not operation:
             return None
-        return ExecutionResult(data=known[1].data, errors=None, extensions=dict(known[1].extensions or {}))
+        return Answer(data=known[1].data, errors=None, extensions=dict(known[1].extensions or {}))
 
-    def keep(self, key: str, document: DocumentNode, result: ExecutionResult) -> None:
+    def keep(self, key: str, operation: Prepared, result: Answer) -> None:
         if result.errors or not isinstance(result.data, dict) or set(result.data) != {"__schema"}:
             return
         with self._lock:
-            self._answers[key] = (document, result)
+            self._answers[key] = (operation, result)
             while len(self._answers) > self._size:
                 self._answers.popitem(last=False)
 

@@ -13,9 +13,16 @@ from provisioner.reference import catalogue
 
 
 class Model(BaseModel):
-    """Strict: no type coercion, unknown keys rejected, immutable once validated."""
+    """Strict: no type coercion, unknown keys rejected, immutable once validated.
 
-    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+    Built lazily (`defer_build`): a model's own validator is built only when it is validated or
+    instantiated by itself. The merchant file's (MerchantFile) holds every section and item, so building
+    each of them too, at import, only cost every command ~12 ms. A model the tool validates or
+    instantiates directly sets `defer_build=False`, so it is built at import, never by two threads at
+    once in a fleet plan (pydantic's lazy build is not thread-safe): MerchantFile, Policy, TokenPermissions
+    (tests/config/test_models.py checks the list)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True, defer_build=True)
 
 
 SECRET_REF = re.compile(r"^(env:[A-Za-z_][A-Za-z0-9_]*|file:\S.*)$")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from provisioner.config.commerce_items import (
     CommerceTombstone,
@@ -79,6 +79,8 @@ class Waiver(Model):
 class Policy(Model):
     """How the plan's policy rules apply to this merchant: the token-expiry window and waived rules."""
 
+    model_config = ConfigDict(defer_build=False)
+
     token_expiry_warning_days: Annotated[int, Field(ge=1, le=365)] = 14
     waivers: list[Waiver] = Field(default_factory=list)
 
@@ -122,6 +124,8 @@ class Environment(Sections):
 
 
 class MerchantFile(Sections):
+    model_config = ConfigDict(defer_build=False)
+
     merchant: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
     presets: list[Name] = Field(default_factory=list)
     environments: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")], Environment] = Field(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, model_validator
+from pydantic import BeforeValidator, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from provisioner.config.fields import (
     CountrySelection,
@@ -189,6 +189,8 @@ StoreType = Literal["DIRECT_TO_CONSUMER", "WHOLESALE"]
 
 
 class TokenPermissions(Model):
+    model_config = ConfigDict(defer_build=False)
+
     read: PermissionSelection = Field(default_factory=list)
     write: PermissionSelection = Field(default_factory=list)
 

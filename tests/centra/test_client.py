@@ -13,12 +13,13 @@ from gql import GraphQLRequest
 from graphql import DocumentNode, print_ast
 
 from provisioner.centra import client as client_module
-from provisioner.centra import operations
+from provisioner.centra import operations, prepared
 from provisioner.centra.client import (
     CentraClient,
     CentraError,
     MutationRejected,
     PermissionDenied,
+    Prepared,
     Result,
     denial,
     user_errors,
@@ -120,32 +121,71 @@ def test_no_user_errors_is_no_rejection() -> None:
 def test_the_body_sent_is_gqls_own_with_the_operation_printed_once(client: CentraClient,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     printings: list[DocumentNode] = []
+    real_prepare = operations._prepare
 
-    def counted(document: DocumentNode) -> str:
+    def counted(document: DocumentNode) -> Prepared:
         printings.append(document)
-        return print_ast(document)
+        return real_prepare(document)
 
-    monkeypatch.setattr(client_module, "print_ast", counted)
-    monkeypatch.setattr(client_module, "printed", client_module._PrintedByIdentity())  # nothing printed yet
+    monkeypatch.setattr(operations, "_prepare", counted)
+    monkeypatch.setattr(operations, "prepared", operations._PreparedByIdentity())  # nothing prepared yet
     route = respx.post(ENDPOINT).mock(return_value=httpx.Response(200, json={"data": {"createAccessToken": None}}))
     variables = {"input": TOKEN_INPUT}
     client.run("create_access_token", variables)
     client.run("create_access_token", variables)
     document = operations.load("create_access_token")
     expected = GraphQLRequest(document, variable_values=variables).payload
+    assert expected["query"] == print_ast(document)
     assert [json.loads(call.request.content) for call in route.calls] == [expected, expected]
     assert printings == [document]  # printed once for both sends
     # another object with the same content is printed for itself: identity, not a hash of the whole tree
-    assert client_module.printed(DocumentNode(definitions=tuple(document.definitions))) == expected["query"]
+    assert operations.prepared(DocumentNode(definitions=tuple(document.definitions))).text == expected["query"]
     assert len(printings) == 2
 
 
-def test_printing_keeps_a_bounded_number_of_documents() -> None:
-    printer = client_module._PrintedByIdentity(size=2)
+def test_preparing_keeps_a_bounded_number_of_documents() -> None:
+    preparer = operations._PreparedByIdentity(size=2)
     documents = [operations.load(name) for name in ("stores", "rate_limits", "create_access_token")]
     for document in documents:
-        printer(document)
-    assert [known for known, _ in printer._texts.values()] == documents[1:]
+        preparer(document)
+    assert [known for known, _ in preparer._known.values()] == documents[1:]
+
+
+def test_a_prepared_operation_says_what_it_is() -> None:
+    stores = operations.prepared(operations.load("stores"))
+    assert not stores.mutation and stores.idempotent and stores.root_field == "stores"
+    assert stores.shape == (("stores", True, (("id", True, None), ("name", True, None), ("type", True, None))),)
+    create = operations.prepared(operations.load("create_access_token"))
+    assert create.mutation and not create.idempotent and create.root_field == "createAccessToken"
+    revoke = operations.prepared(operations.load("revoke_access_token"))
+    assert revoke.mutation and revoke.idempotent
+    assert prepared.from_json(json.loads(json.dumps(prepared.to_json(create.shape)))) == create.shape
+    for bad in ({}, [["x", "yes", None]], [[None, True, None]], [["x", True, [1]]]):
+        with pytest.raises(ValueError):
+            prepared.from_json(bad)
+
+
+@respx.mock
+@pytest.mark.parametrize("answer", [OK, {"data": None, "errors": [DENIED]},
+                                    {"data": {"stores": [{"id": 1, "name": "S", "type": "D"}]},
+                                     "errors": [{"message": "boom", "path": ["stores", 0, "type"]}]},
+                                    {"data": {"stores": [{"id": 1}]}}])
+@pytest.mark.parametrize("allow_errors", [False, True])
+def test_an_operation_sent_as_prepared_is_the_same_request_with_the_same_outcome(
+        client: CentraClient, answer: dict[str, object], allow_errors: bool) -> None:
+    """`send` (no gql, no graphql-core: a warm plan's read) and `execute` (through gql's session) send the
+    same body and come to the same result or the same error."""
+    route = respx.post(ENDPOINT).mock(return_value=httpx.Response(200, json=answer))
+    document = operations.load("stores")
+    outcomes: list[object] = []
+    for send in (lambda: client.execute(document, label="stores", allow_errors=allow_errors),
+                 lambda: client.send(operations.prepared(document), label="stores", allow_errors=allow_errors)):
+        try:
+            outcomes.append(send())
+        except Exception as exc:
+            outcomes.append((type(exc), str(exc)))
+    assert outcomes[0] == outcomes[1]
+    assert route.calls[0].request.content == route.calls[1].request.content
 
 
 def test_a_client_is_a_context_that_closes_its_connections(clock: FakeClock) -> None:

@@ -27,7 +27,8 @@ def reply(payload: Any = None, *, body: bytes | None = None, headers: dict[str, 
 
 
 def interpret(answer: Reply, document: DocumentNode = STORES) -> Any:
-    return replies.interpret(answer, document, label="stores", endpoint=ENDPOINT)
+    """As the client sends a document: prepared once per document object (its text and shape)."""
+    return replies.interpret(answer, operations.prepared(document), label="stores", endpoint=ENDPOINT)
 
 
 def refused(answer: Reply, document: DocumentNode = STORES) -> str:
@@ -218,6 +219,11 @@ def test_mutation_rejected_quotes_each_error_safely_and_counts_the_rest() -> Non
     assert str(MutationRejected("x", [{"message": "m"}])) == "x was rejected by Centra: -: m"
 
 
+def _kept(answer: Reply) -> Any:
+    return replies._INTROSPECTIONS.get(str(replies._IntrospectionAnswers.key(answer.body)),
+                                       operations.prepared(TestIntrospectionAnswers.QUERY))
+
+
 class TestIntrospectionAnswers:
     """A byte-identical introspection answer is parsed once, for the same document only."""
 
@@ -253,14 +259,14 @@ class TestIntrospectionAnswers:
         assert first.data == second.data and first.data["stores"] is not second.data["stores"]
         one, two = self.answer("v1"), self.answer("v2")
         interpret(one, self.QUERY)
-        assert replies._INTROSPECTIONS.get(str(replies._IntrospectionAnswers.key(one.body)), self.QUERY) is not None
+        assert _kept(one) is not None
         interpret(two, self.QUERY)  # the cache holds one answer: the first is gone
-        assert replies._INTROSPECTIONS.get(str(replies._IntrospectionAnswers.key(one.body)), self.QUERY) is None
-        assert replies._INTROSPECTIONS.get(str(replies._IntrospectionAnswers.key(two.body)), self.QUERY) is not None
+        assert _kept(one) is None
+        assert _kept(two) is not None
         with_errors = reply({"data": {"__schema": {"types": [{"name": f"T{n}"} for n in range(1000)]}},
                              "errors": [{"message": "partial"}]})
         kept = replies._INTROSPECTIONS
         key = kept.key(with_errors.body)
         assert key is not None
         interpret(with_errors, self.QUERY)
-        assert kept.get(key, self.QUERY) is None
+        assert kept.get(key, operations.prepared(self.QUERY)) is None

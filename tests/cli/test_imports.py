@@ -10,12 +10,19 @@ import sys
 from pathlib import Path
 
 from tests.engine.conftest import PLANTED
+from tests.engine.fleet_fixtures import Served, served_centra, write_fleet
+
+__all__ = ["served_centra"]  # the fixture, imported for pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Imported only where they are used: DeepDiff when two objects differ, filelock when the schema cache's
 # index is written, the Markdown renderer for --format markdown, multiprocessing for a fleet planned in
 # processes; pandas and numpy never (DeepDiff looks for them when it is imported).
 NOT_ON_A_WARM_PLAN = ("deepdiff", "filelock", "pandas", "numpy", "multiprocessing", "provisioner.render.markdown")
+# Against a real Centra (not the in-process emulator, which is built on graphql-core): the read is put
+# together from the facts cached with the target's schema, so neither graphql-core nor gql (nor the
+# asyncio gql brings) is imported; they are when the schema is not cached, or a write is sent.
+NOT_ON_A_WARM_REMOTE_PLAN = ("graphql", "gql", "asyncio")
 
 PROBE = """
 import json, sys
@@ -28,9 +35,9 @@ print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] in {names!r} o
 """
 
 
-def _imported(args: list[str], cwd: Path) -> list[str]:
+def _imported(args: list[str], cwd: Path, names: tuple[str, ...] = NOT_ON_A_WARM_PLAN) -> list[str]:
     environment = {**os.environ, **PLANTED, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", PROBE.format(names=NOT_ON_A_WARM_PLAN), *args], cwd=cwd,
+    done = subprocess.run([sys.executable, "-c", PROBE.format(names=names), *args], cwd=cwd,
                           capture_output=True, text=True, env=environment, timeout=120)
     assert done.stdout.strip(), done.stderr
     found: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -48,3 +55,16 @@ def test_a_warm_one_merchant_plan_imports_only_what_it_uses(examples: Path) -> N
 def test_markdown_is_imported_when_asked_for(examples: Path) -> None:
     imported = _imported(["plan", "acme", "--env", "sandbox", "--format", "markdown"], examples)
     assert "provisioner.render.markdown" in imported
+
+
+def test_a_warm_plan_of_a_served_centra_imports_neither_graphql_core_nor_gql(workdir: Path,
+                                                                            served_centra: Served) -> None:
+    write_fleet(workdir, served_centra.url, ["m000"])
+    names = (*NOT_ON_A_WARM_PLAN, *NOT_ON_A_WARM_REMOTE_PLAN)
+    cold = _imported(["plan", "m000", "--env", "qa"], workdir, names)  # introspects, keeps schema and facts
+    assert {"graphql", "gql"} <= set(cold)  # introspected through gql, the read checked against the schema
+    assert _imported(["plan", "m000", "--env", "qa"], workdir, names) == []
+    for facts in (workdir / ".provision" / "cache").glob("facts-*.json"):
+        facts.unlink()
+    assert "graphql" in _imported(["plan", "m000", "--env", "qa"], workdir, names)  # worked out again
+    assert _imported(["plan", "m000", "--env", "qa"], workdir, names) == []

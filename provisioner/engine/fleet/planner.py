@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 
-from provisioner.centra import introspection, operations
+from provisioner.centra import introspection
 from provisioner.config import environments as envs
 from provisioner.config import resolve
 from provisioner.config.resolve import DesiredState
@@ -23,7 +23,7 @@ from provisioner.engine.fleet import processes as fleet_processes
 from provisioner.engine.fleet import selection as fleet_select
 from provisioner.engine.fleet.hosts import PER_HOST_IN_FLIGHT, Gates, SharedPool
 from provisioner.engine.fleet.selection import Choice, Shard
-from provisioner.engine.plan import live, planning
+from provisioner.engine.plan import planning
 from provisioner.engine.plan.document import MerchantError, PlanDocument, SpooledDocument, as_written
 from provisioner.engine.plan.model import Plan
 from provisioner.errors import ProvisionerError
@@ -147,9 +147,9 @@ def _plan_merchant(path: Path, environment: str, pool: SharedPool, on_wait: OnWa
 
 
 def _prepare(environment: str) -> None:
-    """Build what every merchant's plan shares (the operation a plan sends, parsed; the sandbox's
-    schema) once, before the workers start: built lazily, every worker would build its own at once."""
-    operations.parsed(live.OPERATION)
+    """Build what every merchant's plan shares (the HTTP stack's imports; the sandbox's schema) once,
+    before the workers start: built lazily, every worker would build its own at once. (The live read is
+    put together once per schema under a lock: engine/plan/live.py.)"""
     if environment != envs.SANDBOX:
         fleet_http.prepare()
     else:

@@ -89,24 +89,27 @@ def test_concurrent_plans_check_each_section_once_and_send_one_read_document(
     from provisioner.engine.plan import live
 
     planning.plan("acme", "sandbox")
+    CACHE.forget()
+    for facts in Path(".provision/cache").glob("facts-*.json"):
+        facts.unlink()  # the schema is cached, what was worked out from it is not: checked again
     monkeypatch.setattr(live, "_PER_SCHEMA", live._PerSchema())  # nothing checked yet
     checked: list[str] = []
-    real_check = live._section_field
-    monkeypatch.setattr(live, "_section_field", lambda schema, ours, type_name: (
-        checked.append(type_name), real_check(schema, ours, type_name))[1])
+    real_check = live._checked
+    monkeypatch.setattr(live, "_checked", lambda target, ours, type_name: (
+        checked.append(type_name), real_check(target, ours, type_name))[1])
     sent: list[object] = []
-    real_execute = CentraClient.execute
+    real_send = CentraClient.send
 
-    def execute(self: CentraClient, document: object, *args: object, **kwargs: object) -> object:
+    def send(self: CentraClient, operation: object, *args: object, **kwargs: object) -> object:
         if kwargs.get("label") == "live_state":
-            sent.append(document)
-        return real_execute(self, document, *args, **kwargs)  # type: ignore[arg-type]
+            sent.append(operation)
+        return real_send(self, operation, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(CentraClient, "execute", execute)
+    monkeypatch.setattr(CentraClient, "send", send)
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(lambda _: planning.plan("acme", "sandbox"), range(4)))
     assert len(checked) == len(set(checked)) and "Store" in checked  # each section once, not once a thread
-    assert len(sent) == 4 and all(document is sent[0] for document in sent)
+    assert len(sent) == 4 and all(operation is sent[0] for operation in sent)
 
 
 def test_a_later_run_uses_the_disk_cache_until_the_age_limit(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
