@@ -33,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.emulators import write_merchants  # noqa: E402 - after the path is set
+
 PROVISION = Path(sys.executable).parent / "provision"
 GOAL = 3.0
 
@@ -47,25 +51,6 @@ server = make_server(box.app, 0)
 print(json.dumps({"port": server.server_address[1], "token": box.admin_token}), flush=True)
 server.serve_forever()
 """
-
-MERCHANT = """merchant: m000
-presets: [global-e]
-store: GlobalE Store
-global_e: {{merchant_id: 1000, checkout_plugin: Checkout API}}
-local_vat_rate: 20
-operated_markets: [GB]
-primary_warehouse: Main
-secrets:
-  order_api_secret: env:BENCH_ORDER_SECRET
-api_tokens:
-  - description: Global-e integration
-    email: integrations@m000.example
-environments:
-  qa:
-    centra_url: http://127.0.0.1:{port}
-    token: env:BENCH_TOKEN
-"""
-
 
 def median_seconds(commands: list[list[str]], runs: int, cwd: Path | None = None) -> list[float]:
     """The median wall time of each command over `runs`, the commands taking turns run by run: on a
@@ -118,9 +103,7 @@ def main() -> None:
         try:
             assert server.stdout is not None
             endpoint = json.loads(server.stdout.readline())
-            (project / "merchants").mkdir()
-            (project / "merchants" / "m000.yaml").write_text(MERCHANT.format(port=endpoint["port"]))
-            os.environ.update(BENCH_TOKEN=endpoint["token"], BENCH_ORDER_SECRET="bench-order-secret")
+            write_merchants(project, [endpoint])  # m000, the fleet benchmarks' merchant file
             plan = [str(PROVISION), "plan", "m000", "--env", "qa"]
             median_seconds([plan], 1, project)  # introspects and fills the cache: the runs after it are warm
             click, warm, help_time = median_seconds(

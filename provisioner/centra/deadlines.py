@@ -16,8 +16,6 @@ So each request has an overall deadline, and the retries of a command a budget:
 
 from __future__ import annotations
 
-import math
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -26,7 +24,7 @@ from typing import Any
 
 import httpcore
 
-from provisioner.errors import ProvisionerError
+from provisioner.environ import seconds_from_env
 
 DEADLINE_ENV = "PROVISION_REQUEST_DEADLINE"
 BUDGET_ENV = "PROVISION_COMMAND_BUDGET"
@@ -34,20 +32,6 @@ DEFAULT_DEADLINE = 120.0  # a Centra answer takes seconds; four times httpx's pe
 DEFAULT_BUDGET = 900.0  # above the worst the retry policy did before it had a budget (4 waits of 2 min)
 
 Clock = Callable[[], float]
-
-
-def seconds_from_env(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    if not value:
-        return default
-    refused = ProvisionerError(f"{name} must be a number of seconds above 0, not {value[:40]!r}")
-    try:
-        seconds = float(value)
-    except ValueError:
-        raise refused from None
-    if not 0 < seconds < math.inf:
-        raise refused
-    return seconds
 
 
 class DeadlinePassed(Exception):

@@ -34,7 +34,6 @@ from provisioner.centra.deadlines import (
     Deadline,
     DeadlinePassed,
     holding,
-    seconds_from_env,
 )
 from provisioner.centra.failures import BadReply, CentraError, RequestTooSlow, RetryBudgetSpent, shown
 from provisioner.centra.retries import (
@@ -49,6 +48,7 @@ from provisioner.centra.retries import (
     retryable,
     waiting_for,
 )
+from provisioner.environ import seconds_from_env
 from provisioner.errors import AuthError, ProvisionerError
 
 # What the resolver says when a name has no address (glibc, musl, macOS and Windows wording).

@@ -11,7 +11,7 @@ from provisioner.gitops.outcomes import Outcome, Run
 SYMBOL = {"applied": "✅", "unchanged": "➖", "waiting": "⏸️", "failed": "❌"}
 ORDER = {"failed": 0, "waiting": 1, "applied": 2, "unchanged": 3}
 REASON_CHARS = 600
-INTERRUPTED = ("**The run was interrupted** (cancelled, or Ctrl-C): each merchant below says what it did; "
+INTERRUPTED_NOTE = ("**The run was interrupted** (cancelled, or Ctrl-C): each merchant below says what it did; "
                "merchants not listed were not started. The record did not move, so the next run applies what is left.")
 
 
@@ -47,7 +47,7 @@ def _lines(outcomes: list[Outcome]) -> list[str]:
 def pull_comment(environment: str, outcomes: list[Outcome], run_url: str | None, *, interrupted: bool = False) -> str:
     waiting = [o for o in outcomes if o.status == "waiting"]
     lines = [marker(environment), f"## provision apply · {md_text(environment)}", ""]
-    lines += [INTERRUPTED, ""] if interrupted else []
+    lines += [INTERRUPTED_NOTE, ""] if interrupted else []
     lines += _lines(outcomes)
     if waiting:
         lines += ["", "Waiting merchants were **not applied**: they are listed in the tracking issue of "
@@ -63,7 +63,7 @@ def summary(run: Run) -> str:
     counts = {status: sum(1 for o in run.outcomes if o.status == status) for status in ORDER}
     shown = ", ".join(f"{n} {status}" for status, n in counts.items() if n) or "no merchant changed"
     lines = [f"## provision apply · {md_text(run.environment)} · {run.head[:12]}", "", f"**{shown}**", ""]
-    lines += [INTERRUPTED, ""] if run.interrupted else []
+    lines += [INTERRUPTED_NOTE, ""] if run.interrupted else []
     lines += [*_lines(run.outcomes), ""]
     lines += [f"- {md_text(note)}" for note in run.notes]
     return "\n".join(lines) + "\n"

@@ -9,7 +9,7 @@ from typing import Any
 import httpcore
 import pytest
 
-from provisioner.centra import deadlines
+from provisioner import environ
 from provisioner.centra.deadlines import Budget, Deadline, DeadlineBackend, DeadlinePassed, holding
 from provisioner.errors import ProvisionerError
 from tests.centra.conftest import FakeClock
@@ -17,14 +17,14 @@ from tests.centra.conftest import FakeClock
 
 def test_seconds_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SOME_LIMIT", raising=False)
-    assert deadlines.seconds_from_env("SOME_LIMIT", 5.0) == 5.0
+    assert environ.seconds_from_env("SOME_LIMIT", 5.0) == 5.0
     monkeypatch.setenv("SOME_LIMIT", "  ")
-    assert deadlines.seconds_from_env("SOME_LIMIT", 5.0) == 5.0
+    assert environ.seconds_from_env("SOME_LIMIT", 5.0) == 5.0
     monkeypatch.setenv("SOME_LIMIT", "0.25")
-    assert deadlines.seconds_from_env("SOME_LIMIT", 5.0) == 0.25
+    assert environ.seconds_from_env("SOME_LIMIT", 5.0) == 0.25
     monkeypatch.setenv("SOME_LIMIT", "x" * 100)
     with pytest.raises(ProvisionerError) as caught:
-        deadlines.seconds_from_env("SOME_LIMIT", 5.0)
+        environ.seconds_from_env("SOME_LIMIT", 5.0)
     assert str(caught.value) == f"SOME_LIMIT must be a number of seconds above 0, not {'x' * 40!r}"
 
 

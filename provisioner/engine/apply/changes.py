@@ -11,7 +11,6 @@ before every create."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from provisioner.engine.apply import executors, sinks
 from provisioner.engine.plan import planning
 from provisioner.engine.plan.model import Change, Plan
 from provisioner.engine.state import journal
+from provisioner.environ import seconds_from_env
 from provisioner.errors import PartialApplyError, ProvisionerError, StalePlanError
 from provisioner.resources import KINDS
 
@@ -85,17 +85,10 @@ class Interrupted(KeyboardInterrupt):
 
 def recheck_after() -> float:
     """How old the read under the lock may be before a create lists the store's tokens again."""
-    value = os.environ.get(RECHECK_ENV, "").strip()
-    if not value:
-        return RECHECK_AFTER
     try:
-        seconds = float(value)
-    except ValueError:
-        seconds = -1.0
-    if not 0 <= seconds < float("inf"):
-        raise ProvisionerError(f"{RECHECK_ENV} must be a number of seconds, 0 or more, not {value[:40]!r}; "
-                               "nothing was changed")
-    return seconds
+        return seconds_from_env(RECHECK_ENV, RECHECK_AFTER, zero=True)
+    except ProvisionerError as refused:  # read before the first change: say so
+        raise ProvisionerError(f"{refused}; nothing was changed") from None
 
 
 def raise_found(change: Change, exc: executors.FoundExisting, report: Report, not_done: list[str], *,
