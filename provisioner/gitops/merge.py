@@ -12,11 +12,17 @@ them is applied from the reviewed plan of the last pull request that planned it:
   deletion without the opt-in label) → nothing is applied for it; it waits in the environment's tracking
   issue for the reviewed re-plan workflow, and its pull request is told.
 
+Merchants are applied at once, as `apply PLAN.json --yes` applies a fleet: each with its own lock, journal
+and checks, within the run's requests in flight and each Centra host's cap, over one connection pool per
+host; the changes inside a merchant stay in order, and outcomes are handed on (printed, reported) in the
+merchants' order, whatever order they finish in. Every created token goes to a place of its own, and
+with an env sink the run lists them all once, at its end.
+
 The record moves to the merged commit only when no merchant failed; a failure is retried by the next run.
-An interrupt (Ctrl-C, or the runner's cancel, which sends SIGINT) stops between merchants: the one under way
-says what it did and where its tokens went, the rest are not started, and the pull requests and the
-tracking issue are still told before the run ends with exit 130; the record stays, so the next run
-finishes the job."""
+An interrupt (Ctrl-C, or the runner's cancel, which sends SIGINT) stops the run between changes: no
+merchant starts, each one under way finishes the change in flight and says what it did and where its
+tokens went, the rest are not started, and the pull requests and the tracking issue are still told
+before the run ends with exit 130; the record stays, so the next run finishes the job."""
 
 from __future__ import annotations
 
@@ -24,8 +30,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from provisioner.engine import limits
 from provisioner.engine.apply import merchant as applying
 from provisioner.engine.fleet import selection
+from provisioner.engine.fleet.at_once import AtOnce, Stopped
 from provisioner.engine.fleet.selection import git
 from provisioner.engine.plan import planning
 from provisioner.engine.plan.model import Change, Plan
@@ -44,6 +52,7 @@ class Request:
     after: str | None = None  # an environment that must have applied `head` first (prod after qa)
     run_url: str | None = None
     artifact: str = ""  # the PR plan artifact's name; default plan-ENV
+    parallelism: int = limits.DEFAULT_PARALLELISM  # Centra requests in flight across the run
 
     @property
     def artifact_name(self) -> str:
@@ -68,23 +77,26 @@ def apply_merged(repository: Repository, request: Request,
         for pull in pulls:
             reviewed.fetch_plan(session, pull, listed, request.artifact_name, request.workdir)
         waiting = tracking.read(session, request.environment)
-        for position, merchant in enumerate(changed):
-            try:
-                outcome = _one(session, request, merchant, pulls, held_back)
-            except _Stopped as stopped:
-                outcome, run.interrupted = stopped.outcome, True
-            except KeyboardInterrupt:  # outside its changes (reading the plan, the labels): nothing changed
-                outcome, run.interrupted = Outcome(merchant, "failed", NOT_STARTED, exit_code=int(ExitCode.ERROR)), True
+
+        def received(outcome: Outcome) -> None:
             run.outcomes.append(outcome)
             if outcome.status in ("applied", "unchanged"):
-                waiting.pop(merchant, None)
+                waiting.pop(outcome.merchant, None)
             elif outcome.status == "waiting":
-                waiting[merchant] = tracking.Waiting(merchant, outcome.reason, outcome.pull)
+                waiting[outcome.merchant] = tracking.Waiting(outcome.merchant, outcome.reason, outcome.pull)
             if on_outcome is not None:
                 on_outcome(outcome)
-            if run.interrupted:
-                _not_started(run, changed[position + 1:])
-                break
+
+        shared: AtOnce[Outcome] = AtOnce(request.secret_sink, request.parallelism)
+        try:
+            not_started = shared.run(changed, lambda merchant: _one(session, request, merchant, pulls, held_back,
+                                                                    shared), received)
+        finally:
+            index = shared.finish()
+        run.interrupted = shared.stop.is_set()
+        _not_started(run, not_started)
+        if index is not None:
+            run.notes.append(index)
         if not run.interrupted and not any(o.status == "failed" for o in run.outcomes):
             run.notes.append(record.advance(session, request.environment, head, current=before))
             run.record_after = head
@@ -100,17 +112,6 @@ def apply_merged(repository: Repository, request: Request,
                 run.notes.append(github.upsert_comment(repository, pull.number,
                                                        _pull_comment(request, told, run.interrupted), session=session))
         return run
-
-
-NOT_STARTED = "interrupted before it changed anything; nothing was changed"
-
-
-class _Stopped(KeyboardInterrupt):
-    """An interrupt while a merchant's changes were made, with the merchant's outcome: what it did."""
-
-    def __init__(self, outcome: Outcome) -> None:
-        super().__init__(outcome.reason)
-        self.outcome = outcome
 
 
 def _not_started(run: Run, merchants: list[str]) -> None:
@@ -130,7 +131,7 @@ def held_back_by(session: Session, environment: str, after: str | None, head: st
 
 
 def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed.Pull],
-         held_back: dict[str, str]) -> Outcome:
+         held_back: dict[str, str], shared: AtOnce[Outcome]) -> Outcome:
     planned_by = [p for p in pulls if p.covers(merchant)]
     if merchant in held_back:
         return Outcome(merchant, "waiting", held_back[merchant], planned_by[-1].number if planned_by else None)
@@ -153,7 +154,7 @@ def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed
                                secret_sink=request.secret_sink)
     outcome = Outcome(merchant, "unchanged", pull=pull.number)
     for plan in plans:
-        _apply_one(plan, pull, options, outcome)
+        _apply_one(plan, pull, options, outcome, shared)
         if outcome.status in ("waiting", "failed"):
             break
     return outcome
@@ -171,32 +172,34 @@ def _nothing_to_do(merchant: str, tier: str) -> bool:
         return False
 
 
-def _apply_one(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome) -> None:
+def _apply_one(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome,
+               shared: AtOnce[Outcome]) -> None:
     try:
-        _attempt(plan, pull, options, outcome)
+        _attempt(plan, pull, options, outcome, shared)
     except applying.Interrupted as exc:
         changed = exc.changed or bool(outcome.done)  # this environment's changes, or an earlier one's
         outcome.status, outcome.reason = "failed", f"interrupted\n{exc.story}"
         outcome.exit_code = int(ExitCode.PARTIAL_APPLY if changed else ExitCode.ERROR)
-        raise _Stopped(outcome) from None
-    except KeyboardInterrupt:
-        outcome.status = "failed"
-        outcome.reason = "interrupted before this environment changed anything" if outcome.done else NOT_STARTED
-        outcome.exit_code = int(ExitCode.PARTIAL_APPLY if outcome.done else ExitCode.ERROR)
-        raise _Stopped(outcome) from None
+        raise Stopped(outcome) from None
 
 
-def _attempt(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome) -> None:
+def _attempt(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome: Outcome,
+             shared: AtOnce[Outcome]) -> None:
     path = pull.plan_path or Path("the reviewed plan")
+
+    def applied(reviewed_plan: Plan) -> applying.Report:
+        return applying.apply(None, None, options, saved=path, saved_plan=reviewed_plan, delivery=shared.delivery,
+                              route=shared.route, stop=shared.stop)
+
     try:
-        report = applying.apply(None, None, options, saved=path, saved_plan=plan)
+        report = applied(plan)
     except StalePlanError as stale:
         remaining = _remaining_of(plan)
         if remaining is None:
             outcome.status, outcome.reason = "waiting", f"the reviewed plan no longer holds: {stale}"
             return
         try:
-            report = applying.apply(None, None, options, saved=path, saved_plan=remaining)
+            report = applied(remaining)
         except ProvisionerError as exc:
             _failed(outcome, exc)
             return

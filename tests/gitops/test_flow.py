@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.engine.apply.gate import GatedApp
+from tests.engine.apply.gate import BOUND, GatedApp
 from tests.gitops.world import ORDER_SECRET, World, world
 
 
@@ -200,31 +201,46 @@ def test_a_cancelled_apply_tells_the_pull_request_what_it_did_and_the_next_run_f
     merged = fleet.merge(number)
     before = fleet.record("qa")
     released = threading.Event()
+    reads = {name: store.app.answered["LiveState"] for name, store in fleet.stores.items()}  # before the run
 
-    def cancel_at_bravos_read(app: GatedApp, number: int) -> bool:
-        fleet.runner.cancel.set()  # GitHub's cancel: SIGINT to the step while bravo's read is in flight
-        return released.is_set()
+    def converged(name: str) -> bool:  # its read under the lock and the check after its changes
+        return fleet.stores[name].app.wait_until(lambda app: app.answered["LiveState"] >= reads[name] + 2)
 
-    fleet.stores["bravo"].app.before["LiveState"] = cancel_at_bravos_read
+    def cancel_once_the_others_are_done() -> None:
+        # GitHub's cancel (SIGINT to the step) while bravo's read is in flight, acme and cargo applied
+        if fleet.stores["bravo"].app.wait_until(lambda app: app.arrived.count("LiveState") > reads["bravo"]) and all(
+                converged(name) for name in ("acme", "cargo")):
+            fleet.runner.cancel.set()
+            for _ in range(int(BOUND / 0.01)):  # until the runner has sent SIGINT to the step
+                if fleet.runner.cancel_delivered:
+                    break
+                time.sleep(0.01)
+            time.sleep(1.0)  # for the run's main thread to take it (it waits on a lock: woken at once)
+        released.set()
+        fleet.stores["bravo"].app.notify()
+
+    fleet.stores["bravo"].app.before["LiveState"] = lambda app, number: number <= reads["bravo"] or released.is_set()
+    canceller = threading.Thread(target=cancel_once_the_others_are_done)
+    canceller.start()
     try:
         cancelled = fleet.apply(merged)
     finally:
         released.set()
         fleet.stores["bravo"].app.notify()
+        canceller.join(BOUND)
     step = next(s for s in cancelled.steps if s.name == "Apply the reviewed plans")
     assert step.code == 130, step.stderr
     assert "Traceback" not in cancelled.output, cancelled.output
     assert cancelled.jobs == {"apply-qa": "cancelled", "apply-prod": "skipped"}
-    assert descriptions(fleet, "acme") == {"Reader"}  # applied before the cancel, and told
-    assert descriptions(fleet, "bravo") == set() and descriptions(fleet, "cargo") == set()
+    # applied at once: acme and cargo were done when the cancel came, bravo started no change after it
+    assert descriptions(fleet, "acme") == {"Reader"} and descriptions(fleet, "cargo") == {"Reader"}
+    assert descriptions(fleet, "bravo") == set()
     assert fleet.record("qa") == before, "an interrupted run never moves the record"
     told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
-    assert "**The run was interrupted**" in told and "`acme` **applied**" in told
-    assert "`bravo` **failed** (exit 1): interrupted before it changed anything" in told
-    assert "`cargo`" not in told  # not started: the next run applies it
+    assert "**The run was interrupted**" in told and "`acme` **applied**" in told and "`cargo` **applied**" in told
+    assert "`bravo` **failed** (exit 1): interrupted done: nothing not done: bravo/qa/api_token/Reader" in told
     summary = cancelled.summaries["apply-qa"]  # the summary steps run on a cancel too (`always()`)
     assert summary.index("**The run was interrupted**") < summary.index("`bravo` **failed**")
-    assert "not started, so left for the next run: cargo" in summary
     del fleet.stores["bravo"].app.before["LiveState"]
     fleet.runner.cancel.clear()
     finished = fleet.apply(merged, event_name="schedule")
@@ -232,4 +248,26 @@ def test_a_cancelled_apply_tells_the_pull_request_what_it_did_and_the_next_run_f
     assert all(descriptions(fleet, name) == {"Reader"} for name in ("acme", "bravo", "cargo"))  # acme's once
     assert fleet.record("qa") == merged
     told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
-    assert "interrupted" not in told and "`cargo` **applied**" in told
+    assert "interrupted" not in told and "`bravo` **applied**" in told
+
+
+def test_a_merge_applies_its_merchants_at_once(fleet: World) -> None:
+    """acme's read is held until bravo's has arrived: one after another, acme would wait for ever (the
+    gate's bound) and the test fail; at once, both go through."""
+    number = fleet.open_pull({**fleet.merchant("acme", ["Reader"]), **fleet.merchant("bravo", ["Reader"])})
+    assert fleet.plan(number).ok()
+    merged = fleet.merge(number)
+    acme, bravo = fleet.stores["acme"].app, fleet.stores["bravo"].app
+
+    def arrived(app: GatedApp, number: int) -> bool:
+        acme.notify()  # acme's gate looks again
+        return True
+
+    acme.before["LiveState"] = lambda app, number: number > 1 or "LiveState" in bravo.arrived
+    bravo.before["LiveState"] = arrived
+    applied = fleet.apply(merged)
+    assert applied.ok(), applied.output
+    assert not acme.stuck, acme.stuck
+    assert descriptions(fleet, "acme") == {"Reader"} and descriptions(fleet, "bravo") == {"Reader"}
+    told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
+    assert told.index("`acme` **applied**") < told.index("`bravo` **applied**")
