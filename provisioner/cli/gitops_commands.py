@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from provisioner.cli.terminal import echo, example
+from provisioner.engine import limits
 
 # The engine is imported when a command runs, so that --help stays fast.
 
@@ -38,7 +39,10 @@ def gitops_group() -> None:
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path("reviewed"),
               show_default=True, help="Where the reviewed plans are downloaded.")
 @_SINK
-def apply_merged(environment: str, head: str, after: str | None, workdir: Path, secret_sink: str | None) -> None:
+@click.option("--parallelism", type=click.IntRange(1, 256), default=limits.DEFAULT_PARALLELISM, show_default=True,
+              help="Centra requests in flight across the run (merchants are applied at once).")
+def apply_merged(environment: str, head: str, after: str | None, workdir: Path, secret_sink: str | None,
+                 parallelism: int) -> None:
     """Apply the reviewed plans of every pull request merged since ENV's record; print the job summary.
 
     A merchant whose reviewed plan no longer holds (or that has none) is not applied: it is listed in
@@ -51,7 +55,7 @@ def apply_merged(environment: str, head: str, after: str | None, workdir: Path, 
         echo(report.status_line(outcome), err=True)
 
     request = merge.Request(environment=environment, head=head, workdir=workdir, secret_sink=secret_sink,
-                            after=after, run_url=_run_url())
+                            after=after, run_url=_run_url(), parallelism=parallelism)
     run = merge.apply_merged(Repository.from_environment(), request, on_outcome=told)
     echo(report.summary(run), nl=False)
     code = run.exit_code()
