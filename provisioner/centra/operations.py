@@ -22,11 +22,20 @@ def schema_text() -> str:
     return resources.files("provisioner.centra").joinpath("schema.graphql").read_text(encoding="utf-8")
 
 
+_BUILDING = threading.RLock()  # a fleet's threads reach their first write together: one builds, the rest wait
+
+
 @cache
-def schema() -> GraphQLSchema:
+def _schema() -> GraphQLSchema:
     from graphql import build_schema
 
     return build_schema(schema_text())
+
+
+def schema() -> GraphQLSchema:
+    """schema.graphql, built once per process (not once per thread that asks at the same moment)."""
+    with _BUILDING:
+        return _schema()
 
 
 def names() -> list[str]:
@@ -50,9 +59,15 @@ def parsed(name: str) -> DocumentNode:
     return parse(source(name))
 
 
-@cache
 def load(name: str) -> DocumentNode:
-    """Parse and validate an operation; a mismatch with the SDL is a bug, caught before any request."""
+    """Parse and validate an operation; a mismatch with the SDL is a bug, caught before any request.
+    Once per process: threads that ask at the same moment wait for the first one's answer."""
+    with _BUILDING:
+        return _load(name)
+
+
+@cache
+def _load(name: str) -> DocumentNode:
     from graphql import validate
 
     document = parsed(name)
@@ -60,6 +75,18 @@ def load(name: str) -> DocumentNode:
     if errors:
         raise ProvisionerError(f"operation {name}.graphql does not match schema.graphql: {errors[0].message}")
     return document
+
+
+def renamed(name: str, root_field: str) -> Prepared:
+    """The operation `name` with its root field under the name the target gives it (`with_root_field`), as
+    sent: printed and its shape worked out once per process for each (name, root field)."""
+    with _BUILDING:
+        return _renamed(name, root_field)
+
+
+@cache
+def _renamed(name: str, root_field: str) -> Prepared:
+    return _prepare(with_root_field(load(name), root_field))
 
 
 def with_root_field(document: DocumentNode, name: str) -> DocumentNode:

@@ -34,8 +34,8 @@ class FoundExisting(ProvisionerError):
 def _mutate(client: CentraClient, file: str, field: str | None, variables: dict[str, Any]) -> dict[str, Any]:
     if field is None:
         raise ProvisionerError(f"the target exposes no mutation for {file}")
-    document = operations.with_root_field(operations.load(file), field)
-    result = client.execute(document, variables, label=field)
+    # Sent as prepared once per process (no gql session per client): the same body, checks and errors.
+    result = client.send(operations.renamed(file, field), variables, label=field)
     payload = next(iter(result.data.values()))
     user_errors(payload, field)
     return dict(payload)
