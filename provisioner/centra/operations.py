@@ -106,6 +106,64 @@ def with_root_field(document: DocumentNode, name: str) -> DocumentNode:
     return DocumentNode(definitions=tuple(new_operation if d is operation else d for d in document.definitions))
 
 
+def prefix(index: int) -> str:
+    """What the variables of the `index`th of several mutations sent together begin with (`together`)."""
+    return f"w{index}_"
+
+
+def together(parts: tuple[tuple[str, str], ...]) -> Prepared:
+    """Several mutations in one request: each (operation file, each file once; the target's name for its
+    root field) as that operation's root field, in order, its variables prefixed `prefix(index)`, its answer
+    under the same key as alone (the shape's `index`th entry). GraphQL runs a mutation's root fields one
+    after another, in order; each answers, or fails, on its own. Printed and its shape worked out once per
+    process for each list of parts."""
+    if len({name for name, _ in parts}) < len(parts):
+        raise ValueError("each operation once: each one's answer is under its own key")
+    with _BUILDING:
+        return _together(parts)
+
+
+@cache
+def _together(parts: tuple[tuple[str, str], ...]) -> Prepared:
+    from graphql import (
+        DocumentNode,
+        FieldNode,
+        NameNode,
+        OperationDefinitionNode,
+        OperationType,
+        SelectionSetNode,
+        VariableNode,
+        Visitor,
+        print_ast,
+        visit,
+    )
+
+    class _Prefixed(Visitor):
+        def __init__(self, prefix: str) -> None:
+            super().__init__()
+            self.prefix = prefix
+
+        def enter_variable(self, node: VariableNode, *_: object) -> VariableNode:
+            return VariableNode(name=NameNode(value=self.prefix + node.name.value))
+
+    definitions, fields, names = [], [], []
+    for index, (name, root_field) in enumerate(parts):
+        operation = next(d for d in with_root_field(load(name), root_field).definitions
+                         if isinstance(d, OperationDefinitionNode))
+        root = operation.selection_set.selections[0]
+        assert isinstance(root, FieldNode) and operation.operation == OperationType.MUTATION, name
+        prefixed = _Prefixed(prefix(index))
+        definitions += [visit(d, prefixed) for d in operation.variable_definitions or ()]
+        fields.append(visit(root, prefixed))
+        names.append(operation.name.value if operation.name else root_field)
+    selections = SelectionSetNode(selections=tuple(fields))
+    document = DocumentNode(definitions=(OperationDefinitionNode(
+        operation=OperationType.MUTATION, name=NameNode(value="_".join(names)),
+        variable_definitions=tuple(definitions), directives=(), selection_set=selections),))
+    return Prepared(print_ast(document), shape_of(selections, {}), mutation=True, root_field=parts[0][1],
+                    root_fields=tuple(field for _, field in parts))
+
+
 class _PreparedByIdentity:
     """Documents as sent (`Prepared`: printed once, their shape worked out once), per document object. Keyed
     by identity, not by the document: a graphql-core node hashes by walking its whole tree on every call,

@@ -50,8 +50,13 @@ class Journal:
         return {a: e for a, e in self.latest().items() if e["action"] == "create" and e["status"] in UNRESOLVED}
 
     def record(self, address: str, action: str, status: str, detail: str = "") -> None:
-        self.entries.append({"address": address, "action": action, "status": status, "detail": detail,
-                             "at": int(time.time())})
+        self.record_each([(address, action, status, detail)])
+
+    def record_each(self, entries: list[tuple[str, str, str, str]]) -> None:
+        """Entries (address, action, status, detail) added in one write: changes sent in one request."""
+        now = int(time.time())
+        self.entries += [{"address": address, "action": action, "status": status, "detail": detail, "at": now}
+                         for address, action, status, detail in entries]
         if not self._written:
             files.ensure_dir(self.path.parent, owned=True)
         files.write_atomic(self.path, json.dumps(self.entries, indent=2) + "\n", clean=not self._written)
