@@ -116,3 +116,28 @@ def test_a_request_made_but_unanswered_is_resolved_by_reading_the_store(gated: g
     assert gated.app.count("CreateWarehouse") == 1
     [(kept, value)] = gated.valid()
     assert kept != lost and SINK.read_text().strip() == value and value not in again.output + again.stderr
+
+
+def test_an_error_on_one_field_is_that_changes_alone_and_its_outcome_unknown(gated: gate.Served,
+                                                                             outputs: Outputs) -> None:
+    def fail_the_warehouse(response: Response) -> Response:
+        data = response.payload()["data"]
+        return Response.json(200, {"data": {**data, "createWarehouse": None}, "errors": [
+            {"message": "Internal error", "path": ["createWarehouse"], "locations": [{"line": 9, "column": 3}]}]})
+
+    gated.app.rewrite[TOGETHER] = fail_the_warehouse
+    result = outputs.run("apply", "acme", "--env", "served", "--yes")
+    assert result.exit_code == ExitCode.PARTIAL_APPLY, result.output + result.stderr
+    assert f"{WAREHOUSE}: createWarehouse: {gated.url}/graphql answered an error: Internal error" in result.stderr
+    # The token beside it was made: settled by one listing before the run stops, its value stored.
+    [(_, value)] = gated.valid()
+    assert SINK.read_text().strip() == value and value not in result.output + result.stderr
+    assert f"Global-e integration: token value stored in {SINK}" in result.stderr
+    journal = _journal()
+    assert journal[TOKEN]["status"] == "done" and journal[WAREHOUSE]["status"] == "unknown"
+    # Made after all (the error was the answer's, not the create's): the next run finds it, creates nothing.
+    gated.app.rewrite.clear()
+    again = outputs.run("apply", "acme", "--env", "served", "--yes")
+    assert again.exit_code == 0, again.output + again.stderr
+    assert gated.app.count("CreateWarehouse") == 1 and gated.app.count("CreateAccessToken") == 1
+    assert _warehouses(gated) == ["Main"] and gated.valid() == [(gated.valid()[0][0], value)]
