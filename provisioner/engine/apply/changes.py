@@ -1,5 +1,7 @@
 """The api changes of one merchant's apply: one after another in the plan's order, each journalled, and
-what the run reports as it goes (`Report`, `Options`, `Interrupted`).
+what the run reports as it goes (`Report`, `Options`, `Interrupted`). Consecutive changes that are each
+one mutation no earlier change's result decides go in one request (docs/apply.md, "Changes sent
+together"): each journalled before it goes, each answering on its own.
 
 A token this run creates is checked against other runs' on the next read of the store, not by a
 listing of its own: the read that proves convergence when every change went through (one request for

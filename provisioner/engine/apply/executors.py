@@ -9,7 +9,6 @@ from typing import Any
 from provisioner.centra import operations
 from provisioner.centra.capabilities import Capabilities
 from provisioner.centra.client import CentraClient, CentraError, MutationRejected, denial, user_errors
-from provisioner.centra.failures import shown
 from provisioner.config.resolve import DesiredState
 from provisioner.engine.apply import commerce
 from provisioner.engine.plan import live as plan_live
@@ -212,7 +211,8 @@ def _field_error(client: CentraClient, field: str, errors: list[dict[str, Any]])
     denied = [e for e in errors if (e.get("extensions") or {}).get("category") == "authorization"]
     if denied:
         return denial(denied[0], client.endpoint)
-    message = shown(errors[0].get("message", "error")) if errors else "no answer for it"
+    # (a message was made one line and cut where the answer entered: `replies.interpret`)
+    message = str(errors[0].get("message", "error")) if errors else "no answer for it"
     return CentraError(f"{field}: {client.endpoint} answered an error: {message}")
 
 
