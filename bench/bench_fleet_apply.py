@@ -7,12 +7,15 @@ Each run, in fresh client processes: `plan` of the fleet into a plan document (a
 step of the same job). Prints each one's wall time and requests, and the ratio apply ÷ plan measured in
 the same run. The goal (issue #24): apply ≤ 2× plan.
 
-Requests per merchant (deterministic): plan 2 (introspection, the read); apply 4 (the read under the lock,
-createAccessToken, createWarehouse, the convergence read, which also settles the created token; the
-introspection cached by the plan serves it), down from 6 (a token listing before and after the create).
-Measured on the shared 2-core machine, --repeat 3: plan 0.98–1.20 s / 200 requests, apply 2.34–2.57 s /
-400 requests, ratio median 2.39 (2.04–2.54; it was 3.07 at 600 requests). What is left above 2× is the
-client's CPU (two plans a merchant, the journal, the runbook, the sink), see docs/apply.md.
+Requests per merchant (deterministic): plan 2 (introspection, the read); apply 3 (the read under the lock,
+createAccessToken and createWarehouse in one request, the convergence read, which also settles the created
+token; the introspection cached by the plan serves it), down from 4 (one request a change) and 6 (a token
+listing before and after the create). Also prints each client's CPU seconds (its process and the forked
+processes of a large fleet): wall time on the shared machine only hints at it.
+Measured on the shared 2-core machine, --repeat 3: plan 1.10–1.44 s / 200 requests, apply 1.73–1.96 s /
+300 requests, ratio median 1.51 (1.30–1.58); apply's client CPU 1.93–2.13 s (it was 2.36–2.75 s at 400
+requests, before schema.graphql was built once per process rather than once per racing thread). It was
+2.39 (2.04–2.54) at 400 requests and 3.07 at 600. See docs/apply.md.
 
     python bench/bench_fleet_apply.py [--size 100] [--latency-ms 50] [--parallelism N] [--repeat 3]
 """
