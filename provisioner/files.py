@@ -210,21 +210,24 @@ def writable(path: Path) -> os.stat_result | None:
     return status
 
 
-def write_atomic(path: Path, data: str | bytes, *, private: bool = False) -> None:
+def write_atomic(path: Path, data: str | bytes, *, private: bool = False, clean: bool = True) -> None:
     """Replace `path` with `data` whole, or leave it as it was. `private`: 0600, whatever an older file's
-    mode was; otherwise an existing file keeps its mode and a new one gets the umask's default."""
-    with writing_atomic(path, private=private) as handle:
+    mode was; otherwise an existing file keeps its mode and a new one gets the umask's default. `clean`:
+    remove the leftovers of killed writers first (`remove_leftovers`); a writer that holds the file's lock
+    and cleaned on its first write under it has no new ones to look for."""
+    with writing_atomic(path, private=private, clean=clean) as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 
 @contextlib.contextmanager
-def writing_atomic(path: Path, *, private: bool = False) -> Iterator[BinaryIO]:
+def writing_atomic(path: Path, *, private: bool = False, clean: bool = True) -> Iterator[BinaryIO]:
     """`write_atomic` for content written as it is made (a long CSV, a large plan document), in constant
     memory: the handle writes to the temporary file, which replaces `path` when the block ends without an
-    exception, and is removed when it raises. Modes as `write_atomic`."""
+    exception, and is removed when it raises. Modes and `clean` as `write_atomic`."""
     existing = writable(path)
     directory = path.parent
-    remove_leftovers(path)
+    if clean:
+        remove_leftovers(path)
     temporary = directory / f".{path.name[:_PREFIX_LENGTH]}.{os.getpid()}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}"
     try:
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,

@@ -22,11 +22,20 @@ def schema_text() -> str:
     return resources.files("provisioner.centra").joinpath("schema.graphql").read_text(encoding="utf-8")
 
 
+_BUILDING = threading.RLock()  # a fleet's threads reach their first write together: one builds, the rest wait
+
+
 @cache
-def schema() -> GraphQLSchema:
+def _schema() -> GraphQLSchema:
     from graphql import build_schema
 
     return build_schema(schema_text())
+
+
+def schema() -> GraphQLSchema:
+    """schema.graphql, built once per process (not once per thread that asks at the same moment)."""
+    with _BUILDING:
+        return _schema()
 
 
 def names() -> list[str]:
@@ -50,9 +59,15 @@ def parsed(name: str) -> DocumentNode:
     return parse(source(name))
 
 
-@cache
 def load(name: str) -> DocumentNode:
-    """Parse and validate an operation; a mismatch with the SDL is a bug, caught before any request."""
+    """Parse and validate an operation; a mismatch with the SDL is a bug, caught before any request.
+    Once per process: threads that ask at the same moment wait for the first one's answer."""
+    with _BUILDING:
+        return _load(name)
+
+
+@cache
+def _load(name: str) -> DocumentNode:
     from graphql import validate
 
     document = parsed(name)
@@ -60,6 +75,18 @@ def load(name: str) -> DocumentNode:
     if errors:
         raise ProvisionerError(f"operation {name}.graphql does not match schema.graphql: {errors[0].message}")
     return document
+
+
+def renamed(name: str, root_field: str) -> Prepared:
+    """The operation `name` with its root field under the name the target gives it (`with_root_field`), as
+    sent: printed and its shape worked out once per process for each (name, root field)."""
+    with _BUILDING:
+        return _renamed(name, root_field)
+
+
+@cache
+def _renamed(name: str, root_field: str) -> Prepared:
+    return _prepare(with_root_field(load(name), root_field))
 
 
 def with_root_field(document: DocumentNode, name: str) -> DocumentNode:
@@ -77,6 +104,64 @@ def with_root_field(document: DocumentNode, name: str) -> DocumentNode:
         directives=operation.directives,
         selection_set=type(operation.selection_set)(selections=(renamed, *operation.selection_set.selections[1:])))
     return DocumentNode(definitions=tuple(new_operation if d is operation else d for d in document.definitions))
+
+
+def prefix(index: int) -> str:
+    """What the variables of the `index`th of several mutations sent together begin with (`together`)."""
+    return f"w{index}_"
+
+
+def together(parts: tuple[tuple[str, str], ...]) -> Prepared:
+    """Several mutations in one request: each (operation file, each file once; the target's name for its
+    root field) as that operation's root field, in order, its variables prefixed `prefix(index)`, its answer
+    under the same key as alone (the shape's `index`th entry). GraphQL runs a mutation's root fields one
+    after another, in order; each answers, or fails, on its own. Printed and its shape worked out once per
+    process for each list of parts."""
+    if len({name for name, _ in parts}) < len(parts):
+        raise ValueError("each operation once: each one's answer is under its own key")
+    with _BUILDING:
+        return _together(parts)
+
+
+@cache
+def _together(parts: tuple[tuple[str, str], ...]) -> Prepared:
+    from graphql import (
+        DocumentNode,
+        FieldNode,
+        NameNode,
+        OperationDefinitionNode,
+        OperationType,
+        SelectionSetNode,
+        VariableNode,
+        Visitor,
+        print_ast,
+        visit,
+    )
+
+    class _Prefixed(Visitor):
+        def __init__(self, prefix: str) -> None:
+            super().__init__()
+            self.prefix = prefix
+
+        def enter_variable(self, node: VariableNode, *_: object) -> VariableNode:
+            return VariableNode(name=NameNode(value=self.prefix + node.name.value))
+
+    definitions, fields, names = [], [], []
+    for index, (name, root_field) in enumerate(parts):
+        operation = next(d for d in with_root_field(load(name), root_field).definitions
+                         if isinstance(d, OperationDefinitionNode))
+        root = operation.selection_set.selections[0]
+        assert isinstance(root, FieldNode) and operation.operation == OperationType.MUTATION, name
+        prefixed = _Prefixed(prefix(index))
+        definitions += [visit(d, prefixed) for d in operation.variable_definitions or ()]
+        fields.append(visit(root, prefixed))
+        names.append(operation.name.value if operation.name else root_field)
+    selections = SelectionSetNode(selections=tuple(fields))
+    document = DocumentNode(definitions=(OperationDefinitionNode(
+        operation=OperationType.MUTATION, name=NameNode(value="_".join(names)),
+        variable_definitions=tuple(definitions), directives=(), selection_set=selections),))
+    return Prepared(print_ast(document), shape_of(selections, {}), mutation=True, root_field=parts[0][1],
+                    root_fields=tuple(field for _, field in parts))
 
 
 class _PreparedByIdentity:

@@ -32,11 +32,14 @@ class Prepared:
     shape: Shape
     mutation: bool = False
     root_field: str = ""
+    # Every root field, when there are several (writes sent together, `operations.together`).
+    root_fields: tuple[str, ...] = ()
 
     @property
     def idempotent(self) -> bool:
-        """Queries, and the writes that may be sent twice (`set*`, `update*`, `unset*`, `revoke*`)."""
-        return not self.mutation or self.root_field.startswith(IDEMPOTENT_WRITES)
+        """Queries, and the writes that may be sent twice (`set*`, `update*`, `unset*`, `revoke*`): all of
+        them, when several go in one request."""
+        return not self.mutation or all(f.startswith(IDEMPOTENT_WRITES) for f in self.root_fields or (self.root_field,))
 
 
 def read_query(name: str, fields: list[tuple[str, Shape]]) -> Prepared:

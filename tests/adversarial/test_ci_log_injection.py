@@ -241,11 +241,15 @@ def test_a_huge_body_that_is_not_json(hostile_centra: Callable[[Rewrite], None],
 def test_user_errors(hostile_centra: Callable[[Rewrite], None], outputs: Outputs) -> None:
     rejected = {"accessToken": None, "userErrors": [{"message": INJECTED, "path": ["input", INJECTED]}],
                 "userWarnings": []}
-    hostile_centra(lambda request, response: Response.json(200, {"data": {"createAccessToken": rejected}})
-                   if "createAccessToken" in _query(request) and _query(request).lstrip().startswith("mutation")
-                   else response)
+    def reject(request: Request, response: Response) -> Response:
+        if not ("createAccessToken" in _query(request) and _query(request).lstrip().startswith("mutation")):
+            return response
+        # The token's create refused; a change sent with it (acme's warehouse) answered as Centra did.
+        return Response.json(200, {"data": {**response.payload().get("data", {}), "createAccessToken": rejected}})
+
+    hostile_centra(reject)
     applied = outputs.run("apply", "acme", "--env", "served", "--auto-approve")
-    # the runbook was written and no api change was made: the run is partial (exit 5), said once per line
+    # the runbook was written and the token was not made: the run is partial (exit 5), said once per line
     assert_clean(applied, ExitCode.PARTIAL_APPLY)
     assert "createAccessToken was rejected by Centra: input.Evil" in applied.stderr and SHOWN in applied.stderr
 

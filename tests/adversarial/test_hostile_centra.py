@@ -377,13 +377,15 @@ def test_a_dripping_server_is_given_up_at_the_deadline(hostile: Hostile, command
 def test_user_errors_of_another_shape_stop_the_apply_and_change_nothing(hostile: Hostile, user_errors: Any,
                                                                          says: str) -> None:
     hostile.answers["mutation"] = json_answer({"data": {"createAccessToken": {
-        "accessToken": None, "userErrors": user_errors, "userWarnings": []}}})
+        "accessToken": None, "userErrors": user_errors, "userWarnings": []}, "createWarehouse": {
+        "warehouse": {"id": 9, "name": "Main"}, "userErrors": [], "userWarnings": []}}})
     before = hostile.box.app.handle(Request("GET", "/_sandbox/state", headers=hostile.box.admin_headers())).payload()
     result, seconds = run("apply", "acme", "--env", "hostile", "--auto-approve")
     assert_clean(result, seconds)
-    # The apply stops at the token (exit 5, "run apply again"), naming the answer that stopped it.
+    # The apply stops at the token, sent with acme's warehouse (exit 5, "run apply again"), naming the
+    # answer that stopped both: an answer of another shape is nobody's to trust.
     assert result.exit_code == ExitCode.PARTIAL_APPLY, result.output + result.stderr
-    assert f"createAccessToken: {hostile.url}/graphql answered data of another shape" in result.stderr
+    assert f"createAccessToken+createWarehouse: {hostile.url}/graphql answered data of another shape" in result.stderr
     assert says in result.stderr and "done: nothing" in result.stderr
     after = hostile.box.app.handle(Request("GET", "/_sandbox/state", headers=hostile.box.admin_headers())).payload()
     assert after["tokens"] == before["tokens"]

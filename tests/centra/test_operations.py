@@ -3,6 +3,7 @@ names and fields; capabilities come from input types, not from names."""
 
 from __future__ import annotations
 
+import pytest
 from graphql import GraphQLInputObjectType, GraphQLNonNull, GraphQLObjectType, build_schema, parse, print_ast, validate
 
 from provisioner.centra import operations
@@ -110,3 +111,27 @@ def test_a_discovered_name_replaces_the_root_field_keeping_the_response_key() ->
     renamed = operations.with_root_field(operations.load("create_access_token"), "accessTokenCreate")
     text = print_ast(renamed)
     assert "createAccessToken: accessTokenCreate(input: $input)" in text
+
+
+def test_mutations_sent_together_validate_keep_their_order_and_are_sent_once() -> None:
+    parts = (("update_access_token", "updateAccessToken"), ("create_warehouse", "createWarehouse"))
+    together = operations.together(parts)
+    assert validate(operations.schema(), parse(together.text)) == []
+    assert together.text.startswith("mutation UpdateAccessToken_CreateWarehouse($w0_id: Int!, $w0_input: ")
+    assert [key for key, _, _ in together.shape] == ["updateAccessToken", "createWarehouse"]
+    # an update alone may be sent twice; with a create beside it, never (the first field does not decide)
+    assert operations.renamed("update_access_token", "updateAccessToken").idempotent
+    assert not together.idempotent
+    assert operations.together(parts) is together  # printed once
+
+
+def test_mutations_sent_together_keep_the_answer_keys_of_a_renamed_field() -> None:
+    together = operations.together((("create_access_token", "accessTokenCreate"),
+                                    ("create_warehouse", "createWarehouse")))
+    assert "createAccessToken: accessTokenCreate(input: $w0_input)" in together.text
+    assert [key for key, _, _ in together.shape] == ["createAccessToken", "createWarehouse"]
+
+
+def test_one_operation_twice_is_not_sent_together() -> None:
+    with pytest.raises(ValueError, match="each operation once"):
+        operations.together((("create_warehouse", "createWarehouse"), ("create_warehouse", "createWarehouse")))

@@ -158,7 +158,8 @@ def test_debug_traces_every_request_of_a_plan_and_no_secret(project: Path, outpu
     assert len(trace) == 2  # introspection and the one read of the store
     assert all("https://acme.sandbox.invalid/graphql -> 200" in line and "complexity" in line for line in trace)
     applied = outputs.run("--debug", "apply", "acme", "--env", "sandbox", "--auto-approve")
-    assert "createAccessToken https://acme.sandbox.invalid/graphql -> 200" in applied.stderr
+    # acme's token and warehouse are created in one request (docs/apply.md)
+    assert "createAccessToken+createWarehouse https://acme.sandbox.invalid/graphql -> 200" in applied.stderr
     created = next(Path(".provision/secrets").glob("acme.sandbox.*.token")).read_text().strip()
     admin = Path(".provision/sandbox/acme.token")
     for secret in [*PLANTED.values(), created] + ([admin.read_text().strip()] if admin.exists() else []):

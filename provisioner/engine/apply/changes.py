@@ -1,5 +1,7 @@
 """The api changes of one merchant's apply: one after another in the plan's order, each journalled, and
-what the run reports as it goes (`Report`, `Options`, `Interrupted`).
+what the run reports as it goes (`Report`, `Options`, `Interrupted`). Consecutive changes that are each
+one mutation no earlier change's result decides go in one request (docs/apply.md, "Changes sent
+together"): each journalled before it goes, each answering on its own.
 
 A token this run creates is checked against other runs' on the next read of the store, not by a
 listing of its own: the read that proves convergence when every change went through (one request for
@@ -30,6 +32,7 @@ from provisioner.resources import KINDS
 ORDER = {kind.kind: index for index, kind in enumerate(KINDS)}
 RECHECK_ENV = "PROVISION_TOKEN_RECHECK_AFTER"
 RECHECK_AFTER = 2.0  # seconds: a read under the lock younger than this is what a listing would say
+MAX_TOGETHER = 8  # changes in one request at most
 
 
 @dataclass
@@ -137,51 +140,118 @@ class ApiChanges:
         return any(done not in self.given_way for done in self.report.done)
 
     def run(self) -> None:
-        """Every api change, in the plan's order. Tokens created are left to `settle` on the next read."""
-        report, options, record = self.report, self.options, self.record
+        """Every api change, in the plan's order. Tokens created are left to `settle` on the next read.
+        Consecutive changes each made by one mutation that no earlier change's result decides go in one
+        request (`executors.send_together`), journalled and reported change by change."""
         api: list[Change] = sorted((c for c in self.planned.plan.pending if c.executor == "api"),
                                    key=lambda c: (ORDER[c.kind], c.address))
-        for index, change in enumerate(api):
+        index = 0
+        while index < len(api):
             not_done = [c.address for c in api[index:]]
             if self.stop is not None and self.stop.is_set():
                 story = self.story_before_stopping(not_done)
                 raise Interrupted(story, changed=self.changed())
-            record.record(change.address, change.action, "started")
-            report.step(options, "working", f"{change.action} {change.address}")
+            together = self._together(api[index:])
+            if len(together) > 1:
+                self._send_together(together, not_done[len(together):])
+                index += len(together)
+            else:
+                self._one(api[index], not_done)
+                index += 1
+
+    def _together(self, api: list[Change]) -> list[executors.Mutation]:
+        """The changes at the head of `api` that go in one request (fewer than two: none do)."""
+        planned, found = self.planned, list[executors.Mutation]()
+        recheck = time.monotonic() > self.recheck_at
+        for change in api[:MAX_TOGETHER]:
             try:
-                outcome = executors.execute(self.client, self.planned.capabilities, self.planned.state,
-                                            self.planned.live, change, recheck=time.monotonic() > self.recheck_at)
-            except executors.FoundExisting as exc:
-                # Another run made it: nothing of this run's is left to resolve, so the next run plans afresh
-                # (and must not rotate that run's token as if its value were lost).
-                record.record(change.address, change.action, "failed", str(exc))
-                extra = self.settle_before_stopping()
-                raise_found(change, exc, report, [*self.unsettled(), *not_done], changed=self.changed(),
-                            extra=f"\n{extra}" if extra else "")
-            except ProvisionerError as exc:
-                # Refused means nothing changed; anything else on a create may have committed.
-                known = isinstance(exc, MutationRejected) or change.action != "create"
-                record.record(change.address, change.action, "failed" if known else "unknown", str(exc))
-                story = self.story_before_stopping(not_done)
-                raise PartialApplyError(f"{change.address}: {exc}\n{story}\n  run apply again to continue") from None
-            except KeyboardInterrupt:
-                # Sent, answer not read: the journal keeps it "started", and the next run reads the store.
-                story = self.story_before_stopping(not_done[1:])
-                raise Interrupted(f"  in flight when interrupted: {change.address} (the next apply reads the store "
-                                  f"to learn whether it was made)\n{story}", changed=True) from None
-            if isinstance(outcome, executors.Created):
-                # Journalled at once: if the run dies before its value is stored, the next run rotates it.
-                record.record(change.address, change.action, "created", outcome.summary)
-                self.delivery.mask(outcome.value)
-                report.step(options, "done", outcome.summary)
-                self.created.append(outcome)
-                continue
-            record.record(change.address, change.action, "done", outcome.summary)
-            if not outcome.changed:
-                self.given_way.append(outcome.summary)
+                mutation = executors.mutation_for(self.client, planned.capabilities, planned.state, planned.live,
+                                                  change, recheck=recheck)
+            except ProvisionerError:  # made alone, where the same error is reported as that change's
+                mutation = None
+            if mutation is None or any(m.operation == mutation.operation for m in found):  # each once a request
+                break
+            found.append(mutation)
+        return found
+
+    def _one(self, change: Change, not_done: list[str]) -> None:
+        report, options, record = self.report, self.options, self.record
+        record.record(change.address, change.action, "started")
+        report.step(options, "working", f"{change.action} {change.address}")
+        try:
+            outcome = executors.execute(self.client, self.planned.capabilities, self.planned.state,
+                                        self.planned.live, change, recheck=time.monotonic() > self.recheck_at)
+        except executors.FoundExisting as exc:
+            # Another run made it: nothing of this run's is left to resolve, so the next run plans afresh
+            # (and must not rotate that run's token as if its value were lost).
+            record.record(change.address, change.action, "failed", str(exc))
+            extra = self.settle_before_stopping()
+            raise_found(change, exc, report, [*self.unsettled(), *not_done], changed=self.changed(),
+                        extra=f"\n{extra}" if extra else "")
+        except ProvisionerError as exc:
+            self._failed(change, exc)
+            story = self.story_before_stopping(not_done)
+            raise PartialApplyError(f"{change.address}: {exc}\n{story}\n  run apply again to continue") from None
+        except KeyboardInterrupt:
+            # Sent, answer not read: the journal keeps it "started", and the next run reads the store.
+            story = self.story_before_stopping(not_done[1:])
+            raise Interrupted(f"  in flight when interrupted: {change.address} (the next apply reads the store "
+                              f"to learn whether it was made)\n{story}", changed=True) from None
+        self._made(change, outcome)
+
+    def _send_together(self, together: list[executors.Mutation], after: list[str]) -> None:
+        """Several changes in one request: each journalled "started" before it is sent, then each one's own
+        outcome or error, in order. A request refused or lost as a whole is every change's error (a create
+        whose answer was lost is "unknown": the next run reads the store)."""
+        report, options, record = self.report, self.options, self.record
+        changes = [m.change for m in together]
+        addresses = [c.address for c in changes]
+        record.record_each([(c.address, c.action, "started", "") for c in changes])
+        report.step(options, "working", ", ".join(f"{c.action} {c.address}" for c in changes))
+        try:
+            answers = executors.send_together(self.client, together)
+        except ProvisionerError as exc:
+            for change in changes:
+                self._failed(change, exc)
+            story = self.story_before_stopping([*addresses, *after])
+            raise PartialApplyError(f"{', '.join(addresses)}: {exc}\n{story}\n  run apply again to continue") \
+                from None
+        except KeyboardInterrupt:
+            story = self.story_before_stopping(after)
+            raise Interrupted(f"  in flight when interrupted: {', '.join(addresses)} (the next apply reads the store "
+                              f"to learn whether they were made)\n{story}", changed=True) from None
+        failed: list[tuple[Change, ProvisionerError]] = []
+        for change, answer in zip(changes, answers, strict=True):
+            if isinstance(answer, ProvisionerError):
+                self._failed(change, answer)
+                failed.append((change, answer))
+            else:
+                self._made(change, answer)
+        if failed:
+            story = self.story_before_stopping([*(c.address for c, _ in failed), *after])
+            errors = "\n  ".join(f"{c.address}: {e}" for c, e in failed)
+            raise PartialApplyError(f"{errors}\n{story}\n  run apply again to continue")
+
+    def _failed(self, change: Change, exc: ProvisionerError) -> None:
+        # Refused means nothing changed; anything else on a create may have committed.
+        known = isinstance(exc, MutationRejected) or change.action != "create"
+        self.record.record(change.address, change.action, "failed" if known else "unknown", str(exc))
+
+    def _made(self, change: Change, outcome: executors.Outcome | executors.Created) -> None:
+        report, options, record = self.report, self.options, self.record
+        if isinstance(outcome, executors.Created):
+            # Journalled at once: if the run dies before its value is stored, the next run rotates it.
+            record.record(change.address, change.action, "created", outcome.summary)
+            self.delivery.mask(outcome.value)
             report.step(options, "done", outcome.summary)
-            if outcome.warning is not None:
-                report.step(options, "warning", f"{change.address}: {outcome.warning}")
+            self.created.append(outcome)
+            return
+        record.record(change.address, change.action, "done", outcome.summary)
+        if not outcome.changed:
+            self.given_way.append(outcome.summary)
+        report.step(options, "done", outcome.summary)
+        if outcome.warning is not None:
+            report.step(options, "warning", f"{change.address}: {outcome.warning}")
 
     def settle(self, valid: dict[str, list[int]] | None) -> tuple[Change, executors.FoundExisting] | None:
         """Keep each created token (its value to its sink) or give way to another run's, by `valid`: the

@@ -37,12 +37,17 @@ def _create(client: CentraClient, change: Change, make: Callable[[], int]) -> st
     what = change.kind.replace("_", " ")
     try:
         return f"created {what} {change.name} (id {make()})"
-    except MutationRejected:
-        existing = _ids(client, *_LISTINGS[change.kind], "name").get(change.name)
-        if existing is None:
-            raise
-        return (f"{FOUND}{what} {change.name} (id {existing}), made by another run after this run's plan; "
-                "not created again")
+    except MutationRejected as exc:
+        return found_instead(client, change, exc)
+
+
+def found_instead(client: CentraClient, change: Change, exc: MutationRejected) -> str:
+    """A create refused: found made by another run after this run's plan, or the refusal raised again."""
+    existing = _ids(client, *_LISTINGS[change.kind], "name").get(change.name)
+    if existing is None:
+        raise exc
+    return (f"{FOUND}{change.kind.replace('_', ' ')} {change.name} (id {existing}), made by another run after "
+            "this run's plan; not created again")
 
 
 def _members(change: Change) -> tuple[list[str], list[str]]:

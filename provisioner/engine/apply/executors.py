@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from provisioner.centra import operations
 from provisioner.centra.capabilities import Capabilities
-from provisioner.centra.client import CentraClient, user_errors
+from provisioner.centra.client import CentraClient, CentraError, MutationRejected, denial, user_errors
 from provisioner.config.resolve import DesiredState
 from provisioner.engine.apply import commerce
 from provisioner.engine.plan import live as plan_live
@@ -34,8 +35,8 @@ class FoundExisting(ProvisionerError):
 def _mutate(client: CentraClient, file: str, field: str | None, variables: dict[str, Any]) -> dict[str, Any]:
     if field is None:
         raise ProvisionerError(f"the target exposes no mutation for {file}")
-    document = operations.with_root_field(operations.load(file), field)
-    result = client.execute(document, variables, label=field)
+    # Sent as prepared once per process (no gql session per client): the same body, checks and errors.
+    result = client.send(operations.renamed(file, field), variables, label=field)
     payload = next(iter(result.data.values()))
     user_errors(payload, field)
     return dict(payload)
@@ -132,6 +133,87 @@ def settle(client: CentraClient, caps: Capabilities, created: Created, valid: li
     raise FoundExisting(f"found token id {rivals[0]} with this description, created by another run at the same "
                         f"moment (e.g. in another checkout); this run's token id {created.token_id} was revoked at "
                         "once and its value stored nowhere: the value in use is wherever that run stored it")
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """A change made by one mutation whose input no earlier change's result decides, so it can go in one
+    request with its neighbours (`send_together`): its operation, the root field the target names, its
+    variables, and what its payload means (`outcome`, after its userErrors were checked)."""
+    change: Change
+    operation: str
+    field: str
+    variables: dict[str, Any]
+    outcome: Callable[[dict[str, Any]], Outcome | Created]
+    rejected: Callable[[MutationRejected], Outcome] | None = None  # a refusal that may be another run's doing
+
+
+def mutation_for(client: CentraClient, caps: Capabilities, state: DesiredState, live: LiveState, change: Change,
+              *, recheck: bool) -> Mutation | None:
+    """`change` as a `Mutation`, or None when it is made otherwise (`execute`): it first reads the store (a
+    token listing when the read under the lock is old, a market's countries), takes several mutations, or
+    the target has no mutation for it."""
+    if change.kind == "api_token" and change.action == "create" and not recheck and caps.create_token:
+        seen = live.objects.get("api_token", {}).get(change.name)
+        floor = int((change.after or {}).get("replaces_id") or (seen or {}).get("_id") or 0)
+        token_input = api_tokens.KIND.mutation_input(state, change.name, live.store_ids())
+
+        def created(payload: dict[str, Any]) -> Created:
+            return Created(change, int(payload["accessToken"]["id"]), str(payload["accessToken"]["token"]), floor)
+
+        return Mutation(change, "create_access_token", caps.create_token, {"input": token_input}, created)
+    if change.kind == "warehouse" and change.action == "create" and caps.create_warehouse:
+        def made(payload: dict[str, Any]) -> Outcome:
+            return Outcome(f"created warehouse {change.name} (id {int(payload['warehouse']['id'])})")
+
+        return Mutation(change, "create_warehouse", caps.create_warehouse, {"input": {"name": change.name}}, made,
+                     rejected=lambda exc: _found_instead(client, change, exc))
+    return None
+
+
+def _found_instead(client: CentraClient, change: Change, exc: MutationRejected) -> Outcome:
+    summary = commerce.found_instead(client, change, exc)
+    return Outcome(summary, changed=False)
+
+
+def send_together(client: CentraClient, writes: list[Mutation]) -> list[Outcome | Created | ProvisionerError]:
+    """The writes in one request, in order (GraphQL runs a mutation's root fields one after another):
+    each one's outcome, or the error that is its alone (its userErrors, an error on its field). An error
+    of the request as a whole (refused, lost in transit) is raised: it is every write's."""
+    operation = operations.together(tuple((w.operation, w.field) for w in writes))
+    variables = {f"{operations.prefix(index)}{name}": value
+                 for index, write in enumerate(writes) for name, value in write.variables.items()}
+    result = client.send(operation, variables, label="+".join(w.field for w in writes), allow_errors=True)
+    unplaced = [e for e in result.errors if not (isinstance(e.get("path"), list) and e["path"])]
+    answers: list[Outcome | Created | ProvisionerError] = []
+    for write, (key, _, _) in zip(writes, operation.shape, strict=True):
+        assert key is not None  # each root field has a response key
+        own = [e for e in result.errors if isinstance(e.get("path"), list) and e["path"][:1] == [key]]
+        payload = result.data.get(key)
+        errors = own or ([] if isinstance(payload, dict) else unplaced)
+        if errors or not isinstance(payload, dict):
+            answers.append(_field_error(client, write.field, errors))
+            continue
+        try:
+            user_errors(payload, write.field)
+            answers.append(write.outcome(payload))
+        except (KeyError, TypeError, ValueError):  # no userErrors, and nothing made either: say so
+            answers.append(CentraError(f"{write.field}: {client.endpoint} answered neither what it made nor why not"))
+        except MutationRejected as exc:
+            try:
+                answers.append(write.rejected(exc) if write.rejected is not None else exc)
+            except ProvisionerError as refused:
+                answers.append(refused)
+    return answers
+
+
+def _field_error(client: CentraClient, field: str, errors: list[dict[str, Any]]) -> ProvisionerError:
+    denied = [e for e in errors if (e.get("extensions") or {}).get("category") == "authorization"]
+    if denied:
+        return denial(denied[0], client.endpoint)
+    # (a message was made one line and cut where the answer entered: `replies.interpret`)
+    message = str(errors[0].get("message", "error")) if errors else "no answer for it"
+    return CentraError(f"{field}: {client.endpoint} answered an error: {message}")
 
 
 def execute(client: CentraClient, caps: Capabilities, state: DesiredState, live: LiveState,

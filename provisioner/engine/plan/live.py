@@ -265,7 +265,7 @@ def run_listing(client: CentraClient, name: str, type_name: str, *, allow_errors
     found, why = list_field(CACHE.get(client).schema, type_name, ours.name.value)
     if found is None:
         raise CentraError(f"{name}: {why}")
-    return client.execute(operations.with_root_field(document, found), label=name, allow_errors=allow_errors)
+    return client.send(operations.renamed(name, found), label=name, allow_errors=allow_errors)
 
 
 def read_current(client: CentraClient, kinds: list[Kind], managed: set[str]) -> tuple[LiveState, TargetSchema]:

@@ -33,6 +33,10 @@ _FIELDS = ("address", "action", "status")
 class Journal:
     path: Path
     entries: list[dict[str, Any]] = field(default_factory=list)
+    # Written by this object already: its directory checked and the leftovers of killed writers removed.
+    # The merchant's lock is held from before the first write to after the last, so no other writer of
+    # this file can leave new ones in between.
+    _written: bool = field(default=False, repr=False, compare=False)
 
     def previous_run(self) -> list[dict[str, Any]]:
         """What the last run left unfinished: each address whose last entry failed or is unresolved."""
@@ -46,10 +50,17 @@ class Journal:
         return {a: e for a, e in self.latest().items() if e["action"] == "create" and e["status"] in UNRESOLVED}
 
     def record(self, address: str, action: str, status: str, detail: str = "") -> None:
-        self.entries.append({"address": address, "action": action, "status": status, "detail": detail,
-                             "at": int(time.time())})
-        files.ensure_dir(self.path.parent, owned=True)
-        files.write_atomic(self.path, json.dumps(self.entries, indent=2) + "\n")
+        self.record_each([(address, action, status, detail)])
+
+    def record_each(self, entries: list[tuple[str, str, str, str]]) -> None:
+        """Entries (address, action, status, detail) added in one write: changes sent in one request."""
+        now = int(time.time())
+        self.entries += [{"address": address, "action": action, "status": status, "detail": detail, "at": now}
+                         for address, action, status, detail in entries]
+        if not self._written:
+            files.ensure_dir(self.path.parent, owned=True)
+        files.write_atomic(self.path, json.dumps(self.entries, indent=2) + "\n", clean=not self._written)
+        self._written = True
 
     def finish(self) -> None:
         self.entries = []

@@ -44,27 +44,39 @@ class GatedApp(SandboxApp):
         self.drop: Counter[str] = Counter()  # how many more requests of an operation to drop, unhandled
         self.dropped: Counter[str] = Counter()
         self.stuck: list[str] = []
+        self.rewrite: dict[str, Callable[[Response], Response]] = {}  # the answer of an operation, changed
 
     def handle(self, request: Request) -> Response:
-        name = operation(request)
+        full = operation(request)
+        # Changes sent together (`CreateAccessToken_CreateWarehouse`): the request is one of each of its
+        # operations, so a rule for `CreateAccessToken` holds, drops or hooks the request that carries it.
+        names = [full, *parts(full)] if "_" in full else [full]
         with self._condition:
-            self.arrived.append(name)
-            number = self.arrived.count(name)
+            self.arrived.append(full)
             self._condition.notify_all()
-            rule = self.before.get(name)
-            if rule is not None and not self._condition.wait_for(lambda: rule(self, number), timeout=BOUND):
-                self.stuck.append(f"{name} #{number}")
-            if self.drop[name] > 0:
-                self.drop[name] -= 1
-                self.dropped[name] += 1
-                self._condition.notify_all()
-                raise DropConnection
+            for name in names:
+                number = self.count(name)
+                rule = self.before.get(name)
+                if rule is not None and not self._condition.wait_for(
+                        lambda rule=rule, number=number: rule(self, number), timeout=BOUND):
+                    self.stuck.append(f"{name} #{number}")
+            for name in names:
+                if self.drop[name] > 0:
+                    self.drop[name] -= 1
+                    self.dropped[name] += 1
+                    self._condition.notify_all()
+                    raise DropConnection
         response = super().handle(request)
-        hook = self.after.get(name)
-        if hook is not None:
-            hook(self)
+        for name in names:
+            hook = self.after.get(name)
+            if hook is not None:
+                hook(self)
+            change = self.rewrite.get(name)
+            if change is not None:
+                response = change(response)
         with self._condition:
-            self.answered[name] += 1
+            for name in names:
+                self.answered[name] += 1
             self._condition.notify_all()
         return response
 
@@ -77,7 +89,13 @@ class GatedApp(SandboxApp):
             self._condition.notify_all()
 
     def count(self, name: str) -> int:
-        return self.arrived.count(name)
+        """Requests that carried the operation `name` (alone, or with others)."""
+        return sum(name == arrived or name in parts(arrived) for arrived in self.arrived)
+
+
+def parts(name: str) -> list[str]:
+    """The operations a request carries: one, or each of those sent together (joined by `_`)."""
+    return name.split("_") if "_" in name and all(part[:1].isupper() for part in name.split("_")) else [name]
 
 
 def operation(request: Request) -> str:

@@ -179,6 +179,7 @@ def test_an_api_change_that_does_not_stick_is_exit_8(project: Path, outputs: Out
     from provisioner.engine.apply import executors
 
     monkeypatch.setattr(executors, "execute", lambda *_, **__: executors.Outcome("claimed, but nothing changed"))
+    monkeypatch.setattr(executors, "mutation_for", lambda *_, **__: None)  # every change made alone, by execute
     result = outputs.run("apply", "acme", "--env", "sandbox", "--auto-approve")
     assert result.exit_code == ExitCode.NOT_CONVERGED
     assert "did not converge" in result.stderr and "acme/sandbox/api_token/Global-e integration" in result.stderr
@@ -214,6 +215,7 @@ def test_ctrl_c_mid_apply_says_what_was_done_and_where_the_token_went(project: P
         return real(client, caps, state, live, change, **options)  # type: ignore[arg-type]
 
     monkeypatch.setattr(executors, "execute", execute)
+    monkeypatch.setattr(executors, "mutation_for", lambda *_, **__: None)  # every change made alone, by execute
     first = outputs.run("apply", "nordwind", "--env", "sandbox", "--yes")
     assert first.exit_code == 130, first.output
     sink = ".provision/secrets/nordwind.sandbox.global-e-integration.token"

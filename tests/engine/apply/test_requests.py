@@ -1,5 +1,6 @@
 """What one merchant's apply sends, request by request, against a served emulator: the read under the
-lock, each api change once, and the read that proves convergence, which also settles the tokens it
+lock, each api change once (consecutive ones made by one mutation each, in one request), and the read
+that proves convergence, which also settles the tokens it
 created. No token listing of its own, unless the read under the lock is old (docs/apply.md)."""
 
 from __future__ import annotations
@@ -37,13 +38,14 @@ def test_apply_sends_two_reads_and_one_request_per_api_change(gated: gate.Served
     sent = _apply_requests(gated, outputs)
     changes = [c for c in json.loads(Path("plan.json").read_text())["plans"][0]["changes"]
                if c["executor"] == "api" and c["action"] != "no-op"]
-    assert len(changes) > 1 and changes[0]["kind"] == "api_token"
+    assert [c["kind"] for c in changes[:2]] == ["api_token", "warehouse"] and len(changes) > 2
     # The introspection cached by the plan serves the apply; the read under the lock, the changes in the
-    # plan's order (the token first), then the convergence read: nothing else.
-    assert sent[0] == "LiveState" and sent[1] == "CreateAccessToken" and sent[-1] == "LiveState"
+    # plan's order (the token first, in one request with the warehouse: neither needs the other's result),
+    # then the convergence read: nothing else.
+    assert sent[0] == "LiveState" and sent[1] == "CreateAccessToken_CreateWarehouse" and sent[-1] == "LiveState"
     # (a market's create first looks up the ids of its countries: one request of its own)
     assert sent.count("Countries") == sum(c["kind"] == "market" for c in changes)
-    assert len([name for name in sent if name != "Countries"]) == 2 + len(changes), sent
+    assert len([name for name in sent if name != "Countries"]) == 2 + len(changes) - 1, sent
     assert INTROSPECTION not in sent and "TokenLifetimes" not in sent
     [(_, value)] = gated.valid()
     assert Path(".provision/secrets/acme.served.global-e-integration.token").read_text().strip() == value
