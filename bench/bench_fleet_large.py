@@ -27,6 +27,12 @@ What is left at 1.30x: the start-up (~7% of the ideal) and the requests' time ou
 answered: waits for a core and for the interpreter, in client and emulators alike, and the emulators'
 own ~2-3 ms of CPU a request).
 
+Dec 5 2026, the same machine, quiet (0.2-0.3 CPU s to other processes): 8.5-8.6 s, 1.36-1.37x; client
+CPU 8.0-8.2 s, emulators 4.1-4.3 s, so the CPU floor (6.0-6.2 s) is the ideal itself: the run is as
+much CPU-bound as latency-bound. The commit measured at 1.30-1.32x above gives 1.39x today, so the
+machine moved, not the code; setting the planning processes' GIL switch interval to 1 or 0.5 ms
+changed nothing (1.36-1.41x).
+
 The emulators are served by one process with one thread watching every listening socket (each request
 is then answered in a thread of its own, as `provision sandbox serve` does): a thread per server polling
 its socket, a thousand times over, costs the machine more than the client being measured.

@@ -14,7 +14,15 @@ Measured on a quiet 2-core machine (medians of 11; `--imports`: -X importtime se
 - what is left: ~190 ms of imports (pydantic ~38, config 37: mostly the merchant file's validator,
   engine 16, centra 14, httpx + h11 + httpcore ~20, yaml 9, click 5, tenacity 4) and ~70 ms planning
   (YAML, the model's validation, one request, diff, policies, render). 3x is ~120 ms, of which the
-  interpreter and click take 39.
+  interpreter and click take 39;
+- Dec 2026: 259-291 ms (6.3-6.4x; click 41-45 ms). The interpreter's closing collections took ~40 ms
+  of every run: the CLI now freezes what the run made before it exits (cli/main.py), exit handlers and
+  thread joins still run. Past imports, the plan itself is ~25 ms (choose, resolve, read, diff, render).
+- The floor of the stack (STACK_FLOOR: click, PyYAML, one pydantic model built and used, httpx, and
+  nothing of ours) measures 162-179 ms, 3.9-4.0x: a fresh process of this stack cannot meet 3x, and
+  what our code adds is the plan's ratio to the floor, 1.6x (~100 ms: our modules' imports, ~70 ms of
+  them pydantic models made at import, and the run). Reaching 3x takes a process that outlives the
+  command (a warm server) or a plan path without pydantic and httpx: a decision for the team.
 
     python bench/bench_startup.py [--runs 15] [--imports]
 """
