@@ -52,8 +52,14 @@ class AtOnce(Generic[Outcome]):
 
         with ThreadPoolExecutor(max_workers=min(self.workers, max(1, len(merchants))),
                                 thread_name_prefix="gitops-apply") as executor:
-            futures = [executor.submit(started, merchant) for merchant in merchants]
-            return [merchants[i] for i, outcome in enumerate(self._in_order(futures, told)) if outcome is None]
+            futures: list[Future[Outcome | None]] = []
+            try:
+                for merchant in merchants:
+                    futures.append(executor.submit(started, merchant))
+            except KeyboardInterrupt:  # before all were handed to the threads: the rest never start
+                self.stop.set()
+            outcomes = self._in_order(futures, told)
+        return [merchants[i] for i, outcome in enumerate(outcomes) if outcome is None] + merchants[len(futures):]
 
     def _in_order(self, futures: list[Future[Outcome | None]], told: Callable[[Outcome], None]) -> list[Outcome | None]:
         """The outcomes, handed on as soon as each one and every one before it are known. Ctrl-C reaches

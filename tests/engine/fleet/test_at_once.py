@@ -97,3 +97,27 @@ def test_a_bug_in_a_merchant_surfaces_and_the_run_still_closes() -> None:
             run.run(["a"], one, lambda outcome: None)
         finally:
             assert run.finish() is None
+
+
+def test_ctrl_c_while_merchants_are_handed_to_the_threads_starts_none_after_it(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    run, told = shared(2), []
+    submit = ThreadPoolExecutor.submit
+    handed: list[str] = []
+
+    def interrupted_at_the_third(self: ThreadPoolExecutor, fn: object, merchant: str) -> object:
+        if len(handed) == 2:
+            raise KeyboardInterrupt
+        handed.append(merchant)
+        return submit(self, fn, merchant)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ThreadPoolExecutor, "submit", interrupted_at_the_third)
+    try:
+        not_started = run.run(["a", "b", "c", "d"], lambda merchant: Outcome(merchant, "applied"),
+                              lambda outcome: told.append(outcome.merchant))
+    finally:
+        run.finish()
+    assert run.stop.is_set() and not_started[-2:] == ["c", "d"]
+    assert sorted(told + not_started) == ["a", "b", "c", "d"]  # a and b: applied, or not started if stopped first
