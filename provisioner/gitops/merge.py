@@ -136,7 +136,7 @@ def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed
     if merchant in held_back:
         return Outcome(merchant, "waiting", held_back[merchant], planned_by[-1].number if planned_by else None)
     if not planned_by:
-        if _nothing_to_do(merchant, request.environment):
+        if _nothing_to_do(merchant, request.environment, shared):
             return Outcome(merchant, "unchanged", "nothing to apply (no plan was needed)")
         why = next((p.why_none for p in reversed(pulls) if p.why_none), "")
         return Outcome(merchant, "waiting", "no reviewed plan covers this change" + (f" ({why})" if why else ""),
@@ -160,14 +160,15 @@ def _one(session: Session, request: Request, merchant: str, pulls: list[reviewed
     return outcome
 
 
-def _nothing_to_do(merchant: str, tier: str) -> bool:
+def _nothing_to_do(merchant: str, tier: str, shared: AtOnce[Outcome]) -> bool:
     """A changed file that asks nothing of any store of this tier (a comment, a new merchant without a
     store of the tier, a section the store already matches) needs no review to be left alone."""
     choice = selection.choose(selection.named([merchant])[0], tier)
     if choice.broken is not None:
         return False
     try:
-        return all(not planning.plan(merchant, environment).plan.pending for environment in choice.environments)
+        return all(not planning.plan(merchant, environment, route=shared.route).plan.pending
+                   for environment in choice.environments)
     except ProvisionerError:
         return False
 
@@ -194,7 +195,7 @@ def _attempt(plan: Plan, pull: reviewed.Pull, options: applying.Options, outcome
     try:
         report = applied(plan)
     except StalePlanError as stale:
-        remaining = _remaining_of(plan)
+        remaining = _remaining_of(plan, shared)
         if remaining is None:
             outcome.status, outcome.reason = "waiting", f"the reviewed plan no longer holds: {stale}"
             return
@@ -225,10 +226,10 @@ def _key(change: Change) -> str:
     return change.model_dump_json()
 
 
-def _remaining_of(reviewed_plan: Plan) -> Plan | None:
+def _remaining_of(reviewed_plan: Plan, shared: AtOnce[Outcome]) -> Plan | None:
     """A fresh plan whose every pending change was in the reviewed plan (nothing new to review), or None."""
     try:
-        fresh = planning.plan(reviewed_plan.merchant, reviewed_plan.environment).plan
+        fresh = planning.plan(reviewed_plan.merchant, reviewed_plan.environment, route=shared.route).plan
     except ProvisionerError:
         return None
     if fresh.binding != reviewed_plan.binding:

@@ -139,8 +139,7 @@ def gated(examples: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> It
     """acme's sandbox served behind a gate, and acme's environment `served` in this checkout targeting it."""
     for name, value in PLANTED.items():
         monkeypatch.setenv(name, value)
-    with gate.served_here(tmp_path / "centra.db") as served:
-        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
+    with gate.served_here(tmp_path / "centra.db", monkeypatch) as served:
         yield served
 
 

@@ -180,8 +180,7 @@ def test_killed_after_the_create_was_answered_and_before_the_value_was_stored_th
 
 @pytest.fixture
 def gated(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[gate.Served]:
-    with gate.served_here(tmp_path / "centra.db") as served:
-        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
+    with gate.served_here(tmp_path / "centra.db", monkeypatch) as served:
         yield served
 
 

@@ -271,3 +271,17 @@ def test_a_merge_applies_its_merchants_at_once(fleet: World) -> None:
     assert descriptions(fleet, "acme") == {"Reader"} and descriptions(fleet, "bravo") == {"Reader"}
     told = next(c for c in fleet.comments(number) if c.startswith("<!-- provision:applied environment=qa"))
     assert told.index("`acme` **applied**") < told.index("`bravo` **applied**")
+
+
+def test_an_env_sink_lists_every_merchants_token_variables_once_for_the_run(fleet: World) -> None:
+    """The run's merchants deliver to one place: the list of variables written names all their tokens
+    (one list per merchant would leave only the last one's, each replacing the one before)."""
+    fleet.runner.variables["PROVISION_SECRET_SINK_QA"] = "env:PROVISION_TOKEN"
+    number = fleet.open_pull({**fleet.merchant("acme", ["Reader"]), **fleet.merchant("bravo", ["Reader"])})
+    assert fleet.plan(number).ok()
+    applied = fleet.apply(fleet.merge(number))
+    assert applied.ok(), applied.output
+    summary = applied.summaries["apply-qa"]
+    listed = [line for line in summary.splitlines() if "PROVISION_TOKEN__VARIABLES lists" in line]
+    assert len(listed) == 1, summary
+    assert "PROVISION_TOKEN__ACME__QA__READER PROVISION_TOKEN__BRAVO__QA__READER" in listed[0], listed

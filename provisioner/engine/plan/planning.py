@@ -82,8 +82,9 @@ def rotations(plan: Plan, current: live.LiveState, caps: discovery.Capabilities,
     return extra
 
 
-def plan(merchant: str, environment: str, *, on_wait: Callable[[float, str], None] | None = None) -> Planned:
-    return plan_state(desired(merchant, environment), on_wait=on_wait)
+def plan(merchant: str, environment: str, *, on_wait: Callable[[float, str], None] | None = None,
+         route: target.Route | None = None) -> Planned:
+    return plan_state(desired(merchant, environment), on_wait=on_wait, route=route)
 
 
 def plan_state(state: DesiredState, *, on_wait: Callable[[float, str], None] | None = None,

@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from provisioner.sandbox.app import SandboxApp
 from provisioner.sandbox.instance import Sandbox, for_merchant
 from provisioner.sandbox.server import make_server
@@ -144,11 +146,12 @@ def served_acme(database: Path) -> Iterator[Served]:
 
 
 @contextmanager
-def served_here(database: Path) -> Iterator[Served]:
-    """`served_acme`, and acme's environment `served` in the checkout of the current directory targeting it
-    (its admin token in SERVED_ADMIN_TOKEN is the caller's to set)."""
+def served_here(database: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Served]:
+    """`served_acme`, and acme's environment `served` in the checkout of the current directory targeting it,
+    its admin token in SERVED_ADMIN_TOKEN (for the test's duration)."""
     with served_acme(database) as served:
         _add_served(Path("merchants/acme.yaml"), served.url)
+        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
         yield served
 
 

@@ -6,7 +6,6 @@ created. No token listing of its own, unless the read under the lock is old (doc
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,6 @@ from tests.engine.apply import gate
 from tests.engine.conftest import Outputs
 
 INTROSPECTION = "IntrospectionQuery"
-
-
-@pytest.fixture
-def gated(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[gate.Served]:
-    with gate.served_here(tmp_path / "centra.db") as served:
-        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
-        yield served
 
 
 def _apply_requests(gated: gate.Served, outputs: Outputs, *args: str) -> list[str]:

@@ -5,11 +5,8 @@ a request whose answer is lost leaves both to the next run, which reads the stor
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from provisioner.errors import ExitCode
 from provisioner.sandbox.wire import DropConnection, Response
@@ -21,13 +18,6 @@ JOURNAL = Path(".provision/journal/acme.served.json")
 SINK = Path(".provision/secrets/acme.served.global-e-integration.token")
 TOKEN = "acme/served/api_token/Global-e integration"
 WAREHOUSE = "acme/served/warehouse/Main"
-
-
-@pytest.fixture
-def gated(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[gate.Served]:
-    with gate.served_here(tmp_path / "centra.db") as served:
-        monkeypatch.setenv("SERVED_ADMIN_TOKEN", served.box.admin_token)
-        yield served
 
 
 def _warehouses(served: gate.Served) -> list[str]:
