@@ -58,6 +58,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
                "For GitHub Actions workflows: comments, drift issues, job summaries."),
     "gitops": ("provisioner.cli.gitops_commands:gitops_group",
                "For the apply workflows: the merge applies exactly what was reviewed."),
+    "warm": ("provisioner.cli.warm_commands:warm", "A server that runs commands warm (docs/warm.md)."),
 }
 
 

@@ -1,0 +1,260 @@
+"""The warm server: imports the tool once, then forks a fresh copy of itself for each command.
+
+Each command runs in a grandchild of the server, in the state the server had after its imports and
+nothing since: one command's caches, settings or secrets never reach the next. Between them sits a
+child that only waits: it tells the client which process runs the command (for signals), passes on a
+hang-up when the client goes away, and sends the command's exit status, or the signal that ended it.
+
+The command's process takes the client's standard streams (passed as descriptors), working folder,
+environment and umask, and the stream settings of the client's interpreter; it then runs the CLI as a
+cold start would, and ends as an interpreter does (exit handlers, waiting for its threads, flushing).
+
+Before each command the server checks that the tool on disk is the one it imported (every file of the
+package, and the folders of the import path, which an install or upgrade changes): when it is not, it
+says "stale" (the client starts cold) and exits. It exits too after `idle` seconds without a command,
+on `provision warm stop`, and on SIGTERM or SIGINT; it removes its socket as it goes.
+
+The server itself is single-threaded (forking is safe only then) and writes a line to its log for
+each of these events, never a command's arguments or environment.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import random
+import select
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from typing import Any, NoReturn
+
+from provisioner.warm import wire
+
+ANSWER_SECONDS = 5.0  # for a client's request, once connected
+Fingerprint = dict[str, tuple[int, int]]
+
+
+def fingerprint() -> Fingerprint:
+    """What says the tool on disk changed: each package file's (mtime, size), each import folder's."""
+    found: Fingerprint = {}
+    stack = [wire.PACKAGE_DIR]
+    while stack:  # bounded: each pass takes one folder off, and a folder's entries are finite
+        with os.scandir(stack.pop()) as entries:
+            for entry in entries:
+                if entry.name == "__pycache__":
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    stack.append(entry.path)
+                else:
+                    info = entry.stat()
+                    found[entry.path] = (info.st_mtime_ns, info.st_size)
+    for folder in sys.path:
+        try:
+            found[folder] = (os.stat(folder).st_mtime_ns, 0)
+        except OSError:
+            continue
+    return found
+
+
+def changed(before: Fingerprint, now: Fingerprint) -> str | None:
+    """The first path that differs, or None."""
+    for path in sorted(before.keys() | now.keys()):
+        if before.get(path) != now.get(path):
+            return path
+    return None
+
+
+def log(line: str) -> None:
+    sys.stderr.write(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} [{os.getpid()}] {line}\n")
+    sys.stderr.flush()
+
+
+class Server:
+    def __init__(self, path: str, idle_seconds: float, run: Callable[[], object]) -> None:
+        self.path, self.idle_seconds, self.run = path, idle_seconds, run
+        self.pid = os.getpid()
+        self.started = time.time()
+        self.fingerprint = fingerprint()
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+
+    def serve(self) -> None:
+        """Accept commands until idle, stopped, stale or signalled; the socket is removed at the end."""
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiting children are reaped by the kernel
+        signal.signal(signal.SIGTERM, _terminate)
+        umask = os.umask(0o177)
+        try:
+            self.listener.bind(self.path)  # created 0600, in a folder only its user may enter
+        finally:
+            os.umask(umask)
+        bound = os.stat(self.path).st_ino
+        try:
+            self.listener.listen(16)
+            log(f"serving {self.path} (idle limit {self.idle_seconds:g} s)")
+            self._accept_until_done()
+        finally:
+            if os.getpid() == self.pid:  # never from a command's process, which leaves by SystemExit
+                self.listener.close()
+                try:
+                    if os.stat(self.path).st_ino == bound:  # not a successor's socket
+                        os.unlink(self.path)
+                except OSError:
+                    pass
+                log("stopped")
+
+    def _accept_until_done(self) -> None:
+        self.listener.settimeout(self.idle_seconds)
+        while True:  # bounded by the idle limit: each pass waits at most that long for a command
+            try:
+                connection, _ = self.listener.accept()
+            except TimeoutError:
+                log(f"no command for {self.idle_seconds:g} s")
+                return
+            with connection:
+                if not self._handle(connection):
+                    return
+
+    def _handle(self, connection: socket.socket) -> bool:
+        """One client's request; False when the server is to stop."""
+        connection.settimeout(ANSWER_SECONDS)
+        if wire.peer_uid(connection) != os.getuid():
+            log("refused a connection from another user")
+            return True
+        try:
+            request, fds = wire.receive(connection, fds=wire.STREAMS)
+        except (OSError, wire.WireError) as exc:
+            log(f"refused a request: {type(exc).__name__}")
+            return True
+        try:
+            return self._answer(connection, request, fds)
+        except OSError as exc:  # the client went away, or no process could be forked: not the server's end
+            log(f"a request failed: {type(exc).__name__}")
+            return True
+        finally:
+            if os.getpid() == self.pid:
+                for fd in fds:
+                    os.close(fd)
+
+    def _answer(self, connection: socket.socket, request: dict[str, Any], fds: list[int]) -> bool:
+        op = request.get("op")
+        if op == "status":
+            wire.send(connection, {"pid": self.pid, "started": self.started, "idle_seconds": self.idle_seconds,
+                                   "package": wire.PACKAGE_DIR, "python": sys.executable})
+            return True
+        if op == "stop":
+            wire.send(connection, {"stopping": self.pid})
+            log("stop asked")
+            return False
+        if op != "run" or len(fds) != wire.STREAMS:
+            wire.send(connection, {"refused": "not a request to run a command"})
+            return True
+        different = changed(self.fingerprint, fingerprint())
+        if different is not None:
+            wire.send(connection, {"stale": True})
+            log(f"stale: {different} changed since the start; exiting")
+            return False
+        try:
+            waiting = os.fork()
+        except OSError as exc:
+            wire.send(connection, {"refused": f"no process could be started ({exc.strerror})"})
+            return True
+        if waiting == 0:
+            _wait_for_command(connection, request, fds, self.listener, self.run)
+        return True
+
+
+def _terminate(number: int, frame: object) -> NoReturn:
+    raise SystemExit(128 + number)
+
+
+def _wait_for_command(connection: socket.socket, request: dict[str, Any], fds: list[int],
+                      listener: socket.socket, run: Callable[[], object]) -> NoReturn:
+    """In the waiting child: fork the command's process, then report how it ended. Nothing raised here
+    may reach the server's frames, where this copy would go on as a second server."""
+    try:
+        listener.close()
+        for number in (signal.SIGCHLD, signal.SIGTERM):
+            signal.signal(number, signal.SIG_DFL)
+        command = os.fork()
+    except BaseException:  # the client sees the connection close before a process is named
+        os._exit(1)
+    if command == 0:
+        _run_command(connection, request, fds, run)
+    try:
+        for fd in fds:
+            os.close(fd)
+        connection.settimeout(None)
+        wire.send(connection, {"pid": command})
+        wire.send(connection, _ended(command, connection))
+    except BaseException:  # the client sees the connection close without a status, and says so
+        pass
+    os._exit(0)
+
+
+def _ended(command: int, connection: socket.socket) -> dict[str, int]:
+    """Wait for the command's process; a client that goes away first gets it a hang-up, as a closed
+    terminal would."""
+    process = os.pidfd_open(command)
+    watched = [process, connection.fileno()]
+    try:
+        while True:  # bounded by the command's life: the client's end is watched once
+            ready, _, _ = select.select(watched, [], [])
+            if process in ready:
+                break
+            watched = [process]
+            try:
+                os.kill(command, signal.SIGHUP)
+            except ProcessLookupError:
+                break
+    finally:
+        os.close(process)
+    _, status = os.waitpid(command, 0)
+    if os.WIFSIGNALED(status):
+        return {"signal": os.WTERMSIG(status)}
+    return {"exit": os.waitstatus_to_exitcode(status)}
+
+
+def _run_command(connection: socket.socket, request: dict[str, Any], fds: list[int],
+                 run: Callable[[], object]) -> NoReturn:
+    """In the command's process: become the client's command, run the CLI, leave as an interpreter does."""
+    connection.close()
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    random.seed()  # the server's generator state is every command's otherwise
+    _streams(request.get("streams") or [])
+    try:
+        os.chdir(str(request["cwd"]))
+    except OSError as exc:  # the client's folder went away between its start and this one
+        sys.stderr.write(f"provision: cannot run in the current folder: {exc.strerror}\n")
+        raise SystemExit(1) from None
+    os.environ.clear()
+    os.environ.update({str(name): str(value) for name, value in dict(request["env"]).items()})
+    os.umask(int(request["umask"]))
+    sys.argv = [str(part) for part in request["argv"]]
+    try:
+        run()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    # Up through the server's frames (which clean up only in the server's own process) and out of the
+    # interpreter as a cold run would leave it.
+    raise SystemExit(code)
+
+
+def _streams(settings: list[Any]) -> None:
+    """Standard streams over the client's descriptors, set up as the client's interpreter set its own."""
+    defaults = [("utf-8", "strict", False), ("utf-8", "strict", False), ("utf-8", "backslashreplace", True)]
+    made = []
+    for fd, (default, given) in enumerate(zip(defaults, [*settings, None, None, None][:3], strict=True)):
+        encoding, errors, line_buffering = given if isinstance(given, list) and len(given) == 3 else default
+        raw = io.FileIO(fd, "r" if fd == 0 else "w", closefd=False)
+        buffered = io.BufferedReader(raw) if fd == 0 else io.BufferedWriter(raw)
+        made.append(io.TextIOWrapper(buffered, encoding=str(encoding), errors=str(errors),
+                                     line_buffering=bool(line_buffering)))
+    sys.stdin, sys.stdout, sys.stderr = made
+    sys.__stdin__, sys.__stdout__, sys.__stderr__ = made  # type: ignore[misc]  # what a cold start has there
