@@ -187,7 +187,9 @@ def _wait_for_command(connection: socket.socket, request: dict[str, Any], fds: l
             os.close(fd)
         connection.settimeout(None)
         wire.send(connection, {"pid": command})
-        wire.send(connection, _ended(command, connection))
+        ended = _ended(command, connection)
+        log(f"command process {command} ended: " + ", ".join(f"{key} {value}" for key, value in ended.items()))
+        wire.send(connection, ended)
     except BaseException:  # the client sees the connection close without a status, and says so
         pass
     os._exit(0)
