@@ -4,6 +4,7 @@ Each test runs the real launcher and the real server in their own processes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -157,3 +158,20 @@ def test_a_fingerprint_changes_with_a_file_of_the_package(tmp_path: Path, monkey
     moved[first] = (0, 0)
     assert changed(before, moved) == first
     assert changed(before, {**before, str(tmp_path / "new.py"): (1, 1)}) == str(tmp_path / "new.py")
+
+
+def test_a_stranger_on_the_socket_does_not_stop_the_server(warm: Warm, examples: Path) -> None:
+    import socket
+    import struct
+
+    assert warm.control("start", "--idle", "120").returncode == 0
+    for sent in (b"GET / HTTP/1.1\r\n\r\n", struct.pack(">I", 2**31), struct.pack(">I", 2) + b"{}", b""):
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as stranger:
+            stranger.settimeout(WAIT_SECONDS)
+            stranger.connect(str(warm.sockets()[0]))
+            stranger.sendall(sent)
+            stranger.shutdown(socket.SHUT_WR)
+            with contextlib.suppress(ConnectionResetError):  # closed with the stranger's bytes unread
+                stranger.recv(65536)  # an answer ("refused") or the end: either way the server goes on
+    assert warm.run("plan", "acme", "--env", "sandbox", cwd=examples).returncode == 0
+    assert warm.commands_run() == 1
