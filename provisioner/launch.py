@@ -24,8 +24,9 @@ def main() -> None:
 
 def warm_up() -> None:
     """Import everything a command may import: the whole package, and the libraries its functions
-    import when first called. Nothing is read from a project or the environment: a command's process
-    starts from this state, in its own folder, with its own environment."""
+    import when first called; build what comes of the package's files alone. Nothing is read from a
+    project or the environment: a command's process starts from this state, in its own folder, with its
+    own environment."""
     import importlib
     import pkgutil
 
@@ -36,6 +37,15 @@ def warm_up() -> None:
             importlib.import_module(module.name)
     for library in ("graphql", "gql", "deepdiff", "filelock", "multiprocessing.connection", "concurrent.futures"):
         importlib.import_module(library)
+    # Built from the package's own files, once per process, by whichever command first needs them: the
+    # bundled schema and every operation validated against it (a write, a cold cache), the emulator's
+    # schema (the sandbox).
+    from provisioner.centra import operations
+    from provisioner.sandbox import app
+
+    for name in operations.names():
+        operations.load(name)
+    app.schema()
 
 
 def serve(argv: list[str]) -> None:
