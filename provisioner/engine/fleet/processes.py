@@ -12,13 +12,15 @@ pacer budget are divided between them, so together they never exceed them.
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import sys
 import threading
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from provisioner.config import environments as envs
 from provisioner.engine.fleet.hosts import Gates, Slots
@@ -27,6 +29,7 @@ from provisioner.errors import ProvisionerError
 if TYPE_CHECKING:
     from multiprocessing.connection import Connection
 
+log = logging.getLogger(__name__)
 PROCESSES_ENV = "PROVISION_FLEET_PROCESSES"  # a number of processes; 1 keeps a run in one process
 MERCHANTS_PER_PROCESS = 32  # below this many merchants a process costs more than it saves
 
@@ -43,7 +46,8 @@ class Limits:
 # the end, where pickling them would lengthen the run), ("wait", seconds, label), ("done", requests per
 # host) or ("crashed", traceback).
 Message = tuple[Any, ...]
-# A share of the work (merchant files to plan, or plans to apply), a callback per outcome, one per wait.
+# A share of the work (merchant files to plan, or plans to apply), a callback per outcome, one per wait, the
+# process's gates; and, when the run is interrupted gently (`on_interrupt`), `stop=`: an Event Ctrl-C sets.
 PlanPart = Callable[[list[Any], Callable[[Any], None], Callable[[float, str], None], Gates], None]
 
 
@@ -79,7 +83,8 @@ def plan(paths: Sequence[Any], processes: int, limits: Limits, plan_part: PlanPa
     readers: dict[Connection, Any] = {}
     for share in (list(paths[index::processes]) for index in range(processes)):
         receiving, sending = context.Pipe(duplex=False)
-        process = context.Process(target=_child, args=(sending, share, _divided(limits, processes, slots), plan_part),
+        process = context.Process(target=_child, args=(sending, share, _divided(limits, processes, slots), plan_part,
+                                                       on_interrupt is not None),
                                   name="provision-plan", daemon=True)
         process.start()
         sending.close()  # the child's end: closed here, so the child's exit is seen as the end of its pipe
@@ -127,17 +132,28 @@ def _divided(limits: Limits, processes: int, slots: Slots | None = None) -> Gate
                  share=1 / processes, slots=slots)
 
 
-def _child(connection: Connection, paths: list[Any], gates: Gates, plan_part: PlanPart) -> None:
-    """In the forked process: plan the share, sending what happens as it happens."""
+def _child(connection: Connection, paths: list[Any], gates: Gates, plan_part: PlanPart, stoppable: bool) -> None:
+    """In the forked process: plan the share, sending what happens as it happens. `stoppable` (an apply):
+    from its first instruction, Ctrl-C sets the part's `stop` instead of raising, wherever the process is
+    (before its threads start too), so every merchant of the share is still reported, as done, stopped
+    after its change in flight, or not started; a planning process just ends, as nothing was changed."""
     sending = threading.Lock()  # waits are reported from the worker threads
+    stop = threading.Event()
+    if stoppable:
+        def interrupted(number: int, frame: object) -> None:
+            stop.set()
+            log.debug("interrupted: this process starts no other change; those under way finish the one in flight")
+
+        signal.signal(signal.SIGINT, interrupted)
 
     def send(*message: Any) -> None:
         with sending:
             connection.send(message)
 
     try:
-        plan_part(paths, lambda outcome: send("outcome", outcome),
-                  lambda seconds, label: send("wait", seconds, label), gates)
+        run = cast(Callable[..., None], plan_part)
+        run(paths, lambda outcome: send("outcome", outcome), lambda seconds, label: send("wait", seconds, label),
+            gates, **({"stop": stop} if stoppable else {}))
         send("done", gates.requests())
     except KeyboardInterrupt:
         os._exit(130)

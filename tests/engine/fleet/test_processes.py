@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -145,6 +146,28 @@ def test_a_process_that_dies_is_a_clear_error() -> None:
     with pytest.raises(ProvisionerError, match=r"ended without its results \(exit code 9\)"):
         fleet_processes.plan(paths, 2, Limits(16, 4), _vanishing_part, on_outcome=lambda _: None,
                              on_wait=lambda *_: None, gates=None)
+
+
+def _interrupted_at_once(paths: list[Path], on_outcome: fleet_processes.Callable[[object], None],
+                         on_wait: fleet_processes.Callable[[float, str], None], gates: Gates, *,
+                         stop: threading.Event) -> None:
+    """Ctrl-C reaches this process before it has started anything (before an apply's threads)."""
+    os.kill(os.getpid(), signal.SIGINT)
+    assert stop.wait(timeout=10), "Ctrl-C did not set the stop"
+    for path in paths:
+        on_outcome(("not started", path.stem))
+
+
+def test_ctrl_c_in_an_apply_process_before_it_starts_reports_its_merchants_not_started() -> None:
+    """An apply's processes never die of Ctrl-C: the other processes would be killed mid-change and the
+    merchants of this one go unreported. Each still hands on every merchant of its share."""
+    paths = [Path(f"merchants/{name}.yaml") for name in NAMES[:4]]
+    outcomes: list[object] = []
+    interrupts: list[bool] = []
+    fleet_processes.plan(paths, 2, Limits(16, 4), _interrupted_at_once, on_outcome=outcomes.append,
+                         on_wait=lambda *_: None, gates=None, on_interrupt=lambda: interrupts.append(True))
+    assert sorted(outcomes) == [("not started", name) for name in NAMES[:4]]
+    assert interrupts == []  # only the processes were interrupted: the run reports, it does not fail
 
 
 def test_what_was_written_before_the_processes_is_written_once(workdir: Path, served_centra: Served) -> None:
