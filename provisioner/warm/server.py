@@ -31,6 +31,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -98,7 +99,7 @@ class Server:
             log(f"serving {self.path} (idle limit {self.idle_seconds:g} s)")
             self._accept_until_done()
         finally:
-            if os.getpid() == self.pid:  # never from a command's process, which leaves by SystemExit
+            if os.getpid() == self.pid:  # never from a command's process (os._exit)
                 self.listener.close()
                 try:
                     if os.stat(self.path).st_ino == bound:  # not a successor's socket
@@ -223,30 +224,39 @@ def _ended(command: int, connection: socket.socket) -> dict[str, int]:
 
 def _run_command(connection: socket.socket, request: dict[str, Any], fds: list[int],
                  run: Callable[[], object]) -> NoReturn:
-    """In the command's process: become the client's command, run the CLI, leave as an interpreter does."""
-    connection.close()
-    for target, fd in enumerate(fds):
-        os.dup2(fd, target)
-        os.close(fd)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    random.seed()  # the server's generator state is every command's otherwise
-    _streams(request.get("streams") or [])
+    """In the command's process: become the client's command, run the CLI, leave as an interpreter does.
+    Never returns: whatever happens here ends this process, which must not go on in the server's frames."""
+    code: object = 1
     try:
-        os.chdir(str(request["cwd"]))
-    except OSError as exc:  # the client's folder went away between its start and this one
-        sys.stderr.write(f"provision: cannot run in the current folder: {exc.strerror}\n")
-        raise SystemExit(1) from None
-    os.environ.clear()
-    os.environ.update({str(name): str(value) for name, value in dict(request["env"]).items()})
-    os.umask(int(request["umask"]))
-    sys.argv = [str(part) for part in request["argv"]]
-    try:
+        connection.close()
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+        random.seed()  # the server's generator state is every command's otherwise
+        _streams(request.get("streams") or [])
+        try:
+            os.chdir(str(request["cwd"]))
+        except OSError as exc:  # the client's folder went away between its start and this one
+            raise SystemExit(f"provision: cannot run in the current folder: {exc.strerror}") from None
+        os.environ.clear()
+        os.environ.update({str(name): str(value) for name, value in dict(request["env"]).items()})
+        os.umask(int(request["umask"]))
+        sys.argv = [str(part) for part in request["argv"]]
         run()
-        code: object = 0
+        code = 0
     except SystemExit as exc:
         code = exc.code
-    os._exit(_leave(code))
+    except KeyboardInterrupt:
+        code = 130
+    except BaseException:  # a bug: shown as the interpreter shows an exception nothing caught
+        traceback.print_exc()
+    status = 1
+    try:
+        status = _leave(code)
+    finally:
+        os._exit(status)
 
 
 def _leave(code: object) -> int:

@@ -175,3 +175,44 @@ def test_a_stranger_on_the_socket_does_not_stop_the_server(warm: Warm, examples:
                 stranger.recv(65536)  # an answer ("refused") or the end: either way the server goes on
     assert warm.run("plan", "acme", "--env", "sandbox", cwd=examples).returncode == 0
     assert warm.commands_run() == 1
+
+
+BUGGY_SERVER = """
+import os, sys
+from provisioner.warm import server, wire
+
+def bug():
+    if sys.argv[1:] == ["os-error"]:
+        raise OSError("an OSError nobody caught")
+    if sys.argv[1:] == ["exit-text"]:
+        raise SystemExit("a SystemExit with text")
+    raise ValueError("a bug nobody caught")
+
+os.makedirs(os.path.dirname(wire.socket_path()), mode=0o700, exist_ok=True)
+server.Server(wire.socket_path(), 60, bug).serve()
+"""
+
+
+@pytest.mark.parametrize(("argv", "code", "said"), [
+    ("value-error", 1, "ValueError: a bug nobody caught"),
+    ("os-error", 1, "OSError: an OSError nobody caught"),
+    ("exit-text", 1, "a SystemExit with text"),
+])
+def test_a_command_that_raises_ends_as_a_cold_one_and_the_server_goes_on(warm: Warm, argv: str, code: int,
+                                                                         said: str) -> None:
+    import sys
+
+    server = subprocess.Popen([sys.executable, "-c", BUGGY_SERVER], env=warm.env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not warm.sockets() and time.monotonic() < deadline:  # bounded by the deadline
+            time.sleep(0.05)
+        first = warm.run(argv)
+        assert (first.returncode, said in first.stderr) == (code, True), first.stderr
+        again = warm.run(argv)  # the server still answers: the command's process did not go on as one
+        assert again.returncode == code and said in again.stderr
+    finally:
+        server.terminate()
+        _, log = server.communicate(timeout=WAIT_SECONDS)
+    assert log.count("serving") == 1 and log.count("command process") == 2 and log.count("stopped") == 1, log
