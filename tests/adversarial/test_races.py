@@ -266,11 +266,21 @@ def test_a_fresh_read_lists_no_tokens_and_the_convergence_read_finds_the_other_r
 
 def test_two_checkouts_that_read_in_the_same_instant_keep_one_token(examples: Path, tmp_path: Path) -> None:
     """Both re-read before either creates, so both create: each reads again, the token with the lower id is
-    kept and the other run revokes its own at once. One valid token, in the sink of the run that kept it."""
+    kept and the other run revokes its own at once. One valid token, in the sink of the run that kept it.
+
+    The token is checked against other runs' on the run's next read of the store (docs/apply.md): until then
+    both go on, and each change after the token is made by whichever run comes first, the other finding it
+    made. So the run that gives way may have made some of them, and says so (exit 5, not 7); whichever
+    made what, each object exists once."""
     with gate.served_acme(tmp_path / "centra.db") as served:
         served.app.before["CreateAccessToken"] = lambda app, number: app.answered["LiveState"] >= 2
         (first, ok, _, _), (second, stale, _, found) = _two_checkouts(tmp_path, served)
-        assert (ok, stale) == (0, ExitCode.STALE_PLAN), found
+        assert ok == 0, found
+        assert stale == ExitCode.STALE_PLAN or (stale == ExitCode.PARTIAL_APPLY and "done: created" in found), found
+        with served.box.store.transaction() as db:
+            for table in ("warehouses", "markets", "pricelists"):
+                names = [row["name"] for row in db.execute(f"SELECT name FROM {table}")]
+                assert len(names) == len(set(names)), (table, names)
         tokens = served.tokens()
         assert [revoked for _, _, revoked in tokens] == [False, True]  # the lower id is kept
         assert f"found token id {tokens[0][0]} with this description, created by another run at the same moment" \
