@@ -35,10 +35,8 @@ class Running:
 def status() -> Running | None:
     """The server answering on this copy's socket, or None."""
     path = wire.socket_path()
-    if not wire.private(os.path.dirname(path)):
-        return None
-    answer = _ask(path, {"op": "status"})
-    if answer is None or not isinstance(answer.get("pid"), int):
+    answer = _ask(path, {"op": "status"}, "pid")
+    if answer is None:
         return None
     return Running(int(answer["pid"]), float(answer.get("started", 0)), float(answer.get("idle_seconds", 0)), path)
 
@@ -81,10 +79,8 @@ def start(idle_seconds: float = DEFAULT_IDLE_SECONDS) -> Running:
 def stop() -> int | None:
     """Stop the server; its pid, or None when none was running."""
     path = wire.socket_path()
-    if not wire.private(os.path.dirname(path)):
-        return None
-    answer = _ask(path, {"op": "stop"})
-    if answer is None or not isinstance(answer.get("stopping"), int):
+    answer = _ask(path, {"op": "stop"}, "stopping")
+    if answer is None:
         return None
     deadline = time.monotonic() + STOP_SECONDS
     while os.path.lexists(path) and time.monotonic() < deadline:  # bounded by the deadline
@@ -100,7 +96,10 @@ def _prepare_folder(folder: str) -> None:
                                "(mode 0700, not a link): the warm server will not listen there")
 
 
-def _ask(path: str, request: dict[str, Any]) -> dict[str, Any] | None:
+def _ask(path: str, request: dict[str, Any], pid_in: str) -> dict[str, Any] | None:
+    """The server's answer to `request`, when one of this user's answers with a process id under `pid_in`."""
+    if not wire.private(os.path.dirname(path)):
+        return None
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as connection:
         try:
             connection.settimeout(STOP_SECONDS)
@@ -111,4 +110,4 @@ def _ask(path: str, request: dict[str, Any]) -> dict[str, Any] | None:
             answer, _ = wire.receive(connection)
         except (OSError, wire.WireError):
             return None
-    return answer
+    return answer if isinstance(answer.get(pid_in), int) else None
