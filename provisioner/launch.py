@@ -57,10 +57,11 @@ def serve(argv: list[str]) -> None:
     path, idle_seconds = argv[0], float(argv[1])
     if path != wire.socket_path():
         raise SystemExit(f"{path} is not the socket of this interpreter and copy of the tool")
+    imported = server.fingerprint()
     warm_up()
     gc.collect()
     gc.freeze()  # what every command inherits, out of its collections, its pages shared with the server
-    server.Server(path, idle_seconds, cold).serve()
+    server.Server(path, idle_seconds, cold, imported=imported).serve()
 
 
 if __name__ == "__main__":

@@ -77,17 +77,21 @@ def log(line: str) -> None:
 
 
 class Server:
-    def __init__(self, path: str, idle_seconds: float, run: Callable[[], object]) -> None:
+    def __init__(self, path: str, idle_seconds: float, run: Callable[[], object], *,
+                 imported: Fingerprint | None = None) -> None:
+        """`imported`: the fingerprint taken before the imports (a file changed while they ran is then
+        seen at the first command); by default, now."""
         self.path, self.idle_seconds, self.run = path, idle_seconds, run
         self.pid = os.getpid()
         self.started = time.time()
-        self.fingerprint = fingerprint()
+        self.fingerprint = imported if imported is not None else fingerprint()
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 
     def serve(self) -> None:
         """Accept commands until idle, stopped, stale or signalled; the socket is removed at the end."""
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the waiting children are reaped by the kernel
         signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, _terminate)
         umask = os.umask(0o177)
         try:
             self.listener.bind(self.path)  # created 0600, in a folder only its user may enter
@@ -179,7 +183,7 @@ def _wait_for_command(connection: socket.socket, request: dict[str, Any], fds: l
     may reach the server's frames, where this copy would go on as a second server."""
     try:
         listener.close()
-        for number in (signal.SIGCHLD, signal.SIGTERM):
+        for number in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(number, signal.SIG_DFL)
         command = os.fork()
     except BaseException:  # the client sees the connection close before a process is named

@@ -216,3 +216,13 @@ def test_a_command_that_raises_ends_as_a_cold_one_and_the_server_goes_on(warm: W
         server.terminate()
         _, log = server.communicate(timeout=WAIT_SECONDS)
     assert log.count("serving") == 1 and log.count("command process") == 2 and log.count("stopped") == 1, log
+
+
+@pytest.mark.parametrize("number", [signal.SIGTERM, signal.SIGINT])
+def test_a_signalled_server_removes_its_socket_and_says_so(warm: Warm, number: signal.Signals) -> None:
+    assert warm.control("start", "--idle", "120").returncode == 0
+    pid = int(warm.control("status").stdout.split()[2])
+    os.kill(pid, number)
+    warm.wait_until_gone()
+    assert warm.log().rstrip().endswith("stopped") and "Traceback" not in warm.log()
+    assert warm.control("status").returncode == 1
