@@ -33,6 +33,13 @@ much CPU-bound as latency-bound. The commit measured at 1.30-1.32x above gives 1
 machine moved, not the code; setting the planning processes' GIL switch interval to 1 or 0.5 ms
 changed nothing (1.36-1.41x).
 
+Dec 5 2026 later, quiet (0.2-0.5 CPU s to other processes), 3 runs each, alternating: the commit before
+8.23-8.28 s, 1.32x, client CPU 7.2-7.4 s, emulators 3.7-3.8 s; with the sandbox store reusing its
+connections across the server's threads (no database opened per client), the equal-introspection check
+by identity and the plan's canonical JSON made once: 8.11-8.25 s, 1.30-1.32x, client CPU 7.2-7.3 s,
+emulators 3.3-3.4 s (floor 5.3 s). The emulators' cut is clear; the client's (~0.3 ms a merchant in
+profiles) is within the runs' noise.
+
 The emulators are served by one process with one thread watching every listening socket (each request
 is then answered in a thread of its own, as `provision sandbox serve` does): a thread per server polling
 its socket, a thousand times over, costs the machine more than the client being measured.

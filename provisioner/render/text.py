@@ -24,8 +24,11 @@ def plain(text: str, role: str) -> str:
     return text
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # one for every value: json.dumps with options builds one per call
+
+
 def value(item: Any) -> str:
-    return item if isinstance(item, str) and item.startswith("(") else json.dumps(item, ensure_ascii=False)
+    return item if isinstance(item, str) and item.startswith("(") else _JSON.encode(item)
 
 
 def field_lines(change: Change) -> list[str]:

@@ -15,6 +15,7 @@ from provisioner import files
 from provisioner.errors import ProvisionerError
 
 SANDBOX_DIR = Path(".provision/sandbox")
+IDLE = 8  # idle connections a store keeps for the next transactions
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -77,8 +78,10 @@ class StoreError(ProvisionerError):
 
 
 class Store:
-    """A sandbox database. Connections are per thread; `transaction()` serialises writers
-    (BEGIN IMMEDIATE), so concurrent clients never interleave half a request.
+    """A sandbox database. A transaction takes an idle connection (or opens one) and gives it back after,
+    so the server's thread per client does not open the database anew (~0.25 ms each: the file, its WAL
+    and shared memory, the schema read); `transaction()` serialises writers (BEGIN IMMEDIATE), so
+    concurrent clients never interleave half a request. At most IDLE connections are kept.
 
     What SQLite or the file system refuses (a full disk, a broken file) is a StoreError naming the
     database, one line, never a traceback; a link in place of the database or of `.provision/sandbox`
@@ -86,14 +89,19 @@ class Store:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._local = threading.local()
+        self._shm = path.with_name(path.name + "-shm")
+        self._idle: list[tuple[sqlite3.Connection, tuple[tuple[int, ...], ...]]] = []
+        self._retired: list[sqlite3.Connection] = []
+        self._pool = threading.Lock()
         with self._errors():
             default = path.parent == SANDBOX_DIR  # the tool's own folder, or one named with --db
             files.ensure_dir(path.parent, owned=default, private=default)
             # It holds token values: only the user may read it (SQLite gives -wal and -shm the same mode).
             os.close(files.open_private(path))
-            self._connection().executescript(_DDL)
-            _add_columns(self._connection())
+            connection = self._take()
+            connection.executescript(_DDL)
+            _add_columns(connection)
+            self._give_back(connection)
 
     @contextmanager
     def _errors(self) -> Iterator[None]:
@@ -105,34 +113,75 @@ class Store:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise StoreError(f"{self.path}: {files.one_line(reason)} (the sandbox database)") from None
 
-    def _connection(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "connection", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
+    def _take(self) -> sqlite3.Connection:
+        with self._pool:
+            idle = self._idle.pop() if self._idle else None
+        if idle is not None:
+            connection, seen = idle
+            if seen == self._files():
+                return connection
+            # The database or its WAL index was replaced or deleted: open it anew, as a fresh connection
+            # sees it. The old one is not closed yet: closing the last connection of a database writes its
+            # WAL into the file, which would put the old content back into whatever is there now.
+            with self._pool:
+                self._retired.append(connection)
+                while len(self._retired) > IDLE:
+                    self._retired.pop(0).close()
+        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+        connection.row_factory = sqlite3.Row
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
         return connection
+
+    def _files(self) -> tuple[tuple[int, ...], ...]:
+        """What an idle connection must find unchanged to be used again: the database file and the WAL
+        index beside it, the same files (writes and checkpoints keep them). Another file put in the place
+        of either, or the WAL index deleted, and the database is opened anew, as a fresh connection sees it."""
+        seen: list[tuple[int, ...]] = []
+        for path in (self.path, self._shm):
+            try:
+                status = os.stat(path)
+            except OSError:
+                seen.append(())
+                continue
+            seen.append((status.st_dev, status.st_ino))
+        return tuple(seen)
+
+    def _give_back(self, connection: sqlite3.Connection) -> None:
+        if connection.in_transaction:  # a COMMIT or ROLLBACK that failed: not a connection to reuse
+            connection.close()
+            return
+        seen = self._files()
+        with self._pool:
+            if len(self._idle) < IDLE:
+                self._idle.append((connection, seen))
+                return
+        connection.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         with self._errors():
-            db = self._connection()
-            db.execute("BEGIN IMMEDIATE")
+            db = self._take()
             try:
-                yield db
-            except BaseException:
-                if db.in_transaction:  # SQLite may have rolled back itself (a full disk does)
-                    db.execute("ROLLBACK")
-                raise
-            db.execute("COMMIT")
+                db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield db
+                except BaseException:
+                    if db.in_transaction:  # SQLite may have rolled back itself (a full disk does)
+                        db.execute("ROLLBACK")
+                    raise
+                db.execute("COMMIT")
+            finally:
+                self._give_back(db)
 
     def close(self) -> None:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None:
+        """Close the idle connections (a transaction under way closes or keeps its own when it ends); a
+        later transaction opens the database again."""
+        with self._pool:
+            idle, self._idle = [connection for connection, _ in self._idle] + self._retired, []
+            self._retired = []
+        for connection in idle:
             connection.close()
-            self._local.connection = None
 
 
 def bump(db: sqlite3.Connection, counter: str, by: int = 1) -> int:

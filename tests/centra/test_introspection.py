@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from graphql import get_introspection_query, graphql_sync
 
-from provisioner.centra import operations, schema_store
+from provisioner.centra import introspection, operations, schema_store
 from provisioner.centra.introspection import SchemaCache, TargetSchema
 
 
@@ -29,6 +29,34 @@ def test_hosts_with_the_same_introspection_share_one_schema_and_one_copy_of_it()
     assert other.introspection is one.introspection  # the second host's copy is let go
     assert "text" not in vars(other)  # found equal to the first, not serialised to be hashed
     assert one.schema.query_type is not None and "stores" in one.schema.query_type.fields
+
+
+class _Counted(dict[str, object]):
+    """An introspection that counts how often it is compared with another."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        _Counted.comparisons += 1
+        return dict.__eq__(self, other)
+
+    __hash__ = None
+
+
+def test_an_equal_copy_shared_by_many_hosts_is_compared_with_the_kept_one_once(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(introspection, "_SCHEMAS", introspection._SchemasByContent())
+    data = _introspection()
+    shared = _Counted(copy.deepcopy(data))  # an answer parsed once and shared by the hosts after the first
+    first = TargetSchema("a.centra.example", "v1", 0.0, data)
+    hosts = [TargetSchema(f"h{number}.centra.example", "v1", 0.0, shared) for number in range(5)]
+    digest, _Counted.comparisons = first.digest, 0
+    assert {host.digest for host in hosts} == {digest}
+    assert _Counted.comparisons == 1
+    assert all(host.introspection is data for host in hosts)  # the kept copy, as before
+    different = copy.deepcopy(data)
+    different["__schema"] = {**data["__schema"], "description": "another"}  # type: ignore[dict-item]
+    assert TargetSchema("z.centra.example", "v2", 0.0, different).digest != digest
 
 
 def test_a_different_introspection_gets_its_own_schema() -> None:

@@ -75,11 +75,11 @@ def test_a_broken_database_is_a_503_and_one_line_not_a_traceback(served: Served,
                                                                   capfd: pytest.CaptureFixture[str]) -> None:
     """What the store refuses (a full disk, a file that is no longer a database) reaches the client as
     an error it can show and the operator as one line."""
-    path = served.box.store.path
+    path, token = served.box.store.path, served.box.admin_token  # read while the database is whole
     for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         extra.unlink(missing_ok=True)
     path.write_bytes(b"not a database, " * 512)
-    reply = post_http(served.url, served.box.admin_token, "{ stores { id } }")
+    reply = post_http(served.url, token, "{ stores { id } }")
     assert reply.status_code == 503
     message = reply.json()["errors"][0]["message"]
     assert message.startswith("the sandbox cannot answer: ") and "(the sandbox database)" in message

@@ -84,7 +84,10 @@ def _membership(before: list[Any] | None, after: list[Any] | None) -> tuple[list
 def _member_key(member: Any) -> str:
     """A member's canonical JSON: equal members (1 and 1.0 alike, keys in any order) get the same key,
     and the keys order members that `<` cannot compare (mappings, mixed types)."""
-    return json.dumps(_numbers_as_one(member), sort_keys=True, default=str)
+    return _MEMBER_KEYS.encode(_numbers_as_one(member))
+
+
+_MEMBER_KEYS = json.JSONEncoder(sort_keys=True, default=str)  # json.dumps with options builds one per call
 
 
 def _numbers_as_one(value: Any) -> Any:

@@ -63,7 +63,12 @@ class LiveState:
 
 
 def fingerprint(value: Any) -> str:
-    return "sha256:" + hashlib.sha256(canonical(value).encode()).hexdigest()
+    return fingerprint_of(canonical(value))
+
+
+def fingerprint_of(text: str) -> str:
+    """The fingerprint of a value whose canonical JSON is `text`."""
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _selections() -> dict[str, FieldNode]:

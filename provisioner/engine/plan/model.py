@@ -17,9 +17,9 @@ from provisioner.centra.capabilities import Capabilities
 from provisioner.config.environments import normalise_url
 from provisioner.config.resolve import DesiredState
 from provisioner.engine.plan import diff
-from provisioner.engine.plan.live import LiveState, fingerprint, unknown_reason
+from provisioner.engine.plan.live import LiveState, fingerprint, fingerprint_of, unknown_reason
 from provisioner.engine.state import ledger as ledgers
-from provisioner.engine.state.ledger import Ledger
+from provisioner.engine.state.ledger import Ledger, canonical
 from provisioner.policy.findings import Finding
 from provisioner.policy.risk import assess, preset_permissions
 from provisioner.reference import catalogue
@@ -204,10 +204,13 @@ def build(state: DesiredState, live: LiveState, capabilities: Capabilities, ledg
             continue
         plan.sections[kind.section] = SectionState(state="managed", mode=desired.mode)
         objects = live.objects.get(kind.kind, {})
-        plan.fingerprints[f"{state.merchant}/{state.environment}/{kind.kind}"] = fingerprint(
-            {name: public(obj) for name, obj in objects.items()})
-        for name, obj in objects.items():
-            plan.fingerprints[address(state, kind.kind, name)] = fingerprint(public(obj))
+        # Each object's canonical JSON once, for its own fingerprint and inside its kind's (a canonical
+        # object is its members' canonical texts under the keys in order, as canonical() writes it).
+        texts = {name: canonical(public(obj)) for name, obj in objects.items()}
+        plan.fingerprints[f"{state.merchant}/{state.environment}/{kind.kind}"] = fingerprint_of(
+            "{" + ",".join(f"{canonical(name)}:{texts[name]}" for name in sorted(texts)) + "}")
+        for name, text in texts.items():
+            plan.fingerprints[address(state, kind.kind, name)] = fingerprint_of(text)
         plan.changes.extend(_object_changes(state, kind, desired.objects, desired.absent, desired.mode, objects,
                                             capabilities))
         plan.changes.extend(_attested_changes(state, kind, kind.settings(state, reveal), ledger))

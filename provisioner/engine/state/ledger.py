@@ -47,8 +47,13 @@ def ledger_path(merchant: str, environment: str) -> Path:
     return folder / f"{merchant}.{environment}.json"
 
 
+# One encoder for every call: json.dumps with options builds a new one each time (~0.6 µs, paid per
+# object and field of a fleet's plans). Its output is json.dumps's with the same options.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def _scrypt(value: Any, salt: bytes, n: int, r: int, p: int, key: str = "") -> str:
